@@ -1,0 +1,65 @@
+//! Postgres access: pool construction, embedded migrations, and one module per table.
+
+pub mod bulk;
+pub mod events;
+pub mod sequences;
+pub mod stats;
+pub mod urls;
+pub mod users;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// The schema migrations under `migrations/`, compiled into the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// How the connection pool is sized and bounded in time.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+/// Builds the pool lazily: no connection is made until first use, so start-up can
+/// report an unreachable database in one clear line via [`ping`].
+pub fn pool(options: PgConnectOptions, settings: &PoolSettings) -> PgPool {
+    let statement_timeout_ms = settings.statement_timeout.as_millis().to_string();
+    let options = options.options([("statement_timeout", statement_timeout_ms.as_str())]);
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_lazy_with(options)
+}
+
+/// Answers whether the database accepts a trivial query.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}
+
+/// Applies every pending embedded migration.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// Whether every embedded migration has been applied successfully.
+pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    let Some(latest) = MIGRATOR.iter().map(|m| m.version).max() else {
+        return Ok(true);
+    };
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await
+            .or_else(|error| match &error {
+                // The bookkeeping table does not exist yet: nothing is applied.
+                sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => Ok(None),
+                _ => Err(error),
+            })?;
+    Ok(applied.is_some_and(|version| version >= latest))
+}

@@ -1,0 +1,137 @@
+//! Short codes: the path segment a link is reached by, custom or generated.
+
+/// Paths the service itself answers; a custom code may not shadow them.
+pub const RESERVED_CODES: &[&str] = &[
+    "health",
+    "live",
+    "ready",
+    "metrics",
+    "users",
+    "urls",
+    "events",
+    "openapi.json",
+    "docs",
+    "api",
+    "static",
+    "favicon.ico",
+    "robots.txt",
+];
+
+const MIN_LEN: usize = 3;
+const MAX_LEN: usize = 32;
+
+/// Alphabet of generated codes (base62).
+const BASE62: [char; 62] = [
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I',
+    'J', 'K', 'L', 'M', 'N', 'O', 'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 'a', 'b',
+    'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u',
+    'v', 'w', 'x', 'y', 'z',
+];
+
+/// A short code of 3–32 characters from `[A-Za-z0-9_-]` that is not a reserved path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ShortCode(String);
+
+impl ShortCode {
+    /// Parses a client-chosen code; the error says what is wrong for the client.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let len = raw.chars().count();
+        if !(MIN_LEN..=MAX_LEN).contains(&len) {
+            return Err(format!("must be {MIN_LEN} to {MAX_LEN} characters"));
+        }
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err("may contain only letters, digits, '_' and '-'".to_owned());
+        }
+        if RESERVED_CODES
+            .iter()
+            .any(|reserved| reserved.eq_ignore_ascii_case(raw))
+        {
+            return Err(format!("'{raw}' is reserved"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// Whether `raw` could be a short code at all (a cheap check before any lookup).
+    pub fn is_well_formed(raw: &str) -> bool {
+        Self::parse(raw).is_ok()
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Makes random base62 codes of a fixed length.
+#[derive(Debug, Clone, Copy)]
+pub struct ShortCodeGenerator {
+    length: usize,
+}
+
+impl ShortCodeGenerator {
+    /// A generator of `length`-character codes; `length` must be within 3..=32.
+    pub fn new(length: usize) -> Result<Self, String> {
+        if (MIN_LEN..=MAX_LEN).contains(&length) {
+            Ok(Self { length })
+        } else {
+            Err(format!(
+                "short code length must be {MIN_LEN} to {MAX_LEN}, got {length}"
+            ))
+        }
+    }
+
+    /// A fresh random code. Base62 codes never collide with a reserved path
+    /// (all reserved names contain a character outside base62 or are lower-case words
+    /// that are re-checked here anyway).
+    pub fn generate(&self) -> ShortCode {
+        loop {
+            let length = self.length;
+            let candidate = nanoid::nanoid!(length, &BASE62);
+            if let Ok(code) = ShortCode::parse(&candidate) {
+                return code;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_custom_codes_in_the_alphabet() {
+        for good in ["abc", "my-link_2", &"a".repeat(32)] {
+            assert!(ShortCode::parse(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_length_characters_and_reserved_paths() {
+        for bad in [
+            "ab",
+            &"a".repeat(33),
+            "has space",
+            "dots.dots",
+            "ünï",
+            "health",
+            "USERS",
+            "openapi.json",
+        ] {
+            assert!(ShortCode::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn generated_codes_have_the_configured_length_and_alphabet() {
+        let generator = ShortCodeGenerator::new(7).unwrap();
+        for _ in 0..200 {
+            let code = generator.generate();
+            assert_eq!(code.as_str().len(), 7);
+            assert!(code.as_str().chars().all(|c| c.is_ascii_alphanumeric()));
+        }
+        assert!(ShortCodeGenerator::new(2).is_err());
+    }
+}

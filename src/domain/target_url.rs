@@ -1,0 +1,70 @@
+//! The destination of a short link: an absolute http(s) URL with a host.
+
+use url::Url;
+
+/// Longest destination accepted, in characters.
+pub const MAX_URL_CHARS: usize = 2048;
+
+/// An absolute `http`/`https` URL with a host, at most 2048 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetUrl(String);
+
+impl TargetUrl {
+    /// Parses a destination; the error says what is wrong for the client.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err("must not be empty".to_owned());
+        }
+        if trimmed.chars().count() > MAX_URL_CHARS {
+            return Err(format!("must be at most {MAX_URL_CHARS} characters"));
+        }
+        let parsed = Url::parse(trimmed)
+            .map_err(|_| "must be an absolute http(s) URL, e.g. https://example.com/page")?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err("must use the http or https scheme".to_owned());
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err("must have a host".to_owned());
+        }
+        // Keep the client's spelling: a redirect should go exactly where they asked.
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The URL as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_http_and_https_with_host() {
+        for good in [
+            "https://example.com",
+            "http://a.b/c?d=e#f",
+            "https://x.io:8443/p",
+        ] {
+            assert_eq!(TargetUrl::parse(good).unwrap().as_str(), good);
+        }
+    }
+
+    #[test]
+    fn rejects_relative_other_schemes_and_overlong() {
+        let long = format!("https://e.com/{}", "a".repeat(2048));
+        for bad in [
+            "hello",
+            "javascript:alert(1)",
+            "ftp://e.com",
+            "/path",
+            "http://",
+            "",
+            long.as_str(),
+        ] {
+            assert!(TargetUrl::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The API's one timestamp format, `YYYY-MM-DDTHH:MM:SS` in UTC, for serde and parsing.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serializer;
+
+/// The wire format of every timestamp the API writes.
+pub const API_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+
+/// The platform CSV format, `YYYY-MM-DD HH:MM:SS`, in UTC.
+pub const CSV_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Renders a timestamp in the API format.
+pub fn format(at: &DateTime<Utc>) -> String {
+    at.format(API_FORMAT).to_string()
+}
+
+/// Parses a client timestamp: the API format (UTC), the CSV format, or RFC 3339 with an offset.
+pub fn parse(raw: &str) -> Result<DateTime<Utc>, String> {
+    let raw = raw.trim();
+    if let Ok(with_offset) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(with_offset.with_timezone(&Utc));
+    }
+    [API_FORMAT, "%Y-%m-%dT%H:%M:%S%.f", CSV_FORMAT]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(raw, format).ok())
+        .map(|naive| naive.and_utc())
+        .ok_or_else(|| "must be a timestamp like 2026-01-31T23:59:59 (UTC)".to_owned())
+}
+
+/// serde `serialize_with` for `DateTime<Utc>` fields.
+pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&at.format(API_FORMAT))
+}
+
+/// serde `serialize_with` for `Option<DateTime<Utc>>` fields.
+pub fn serialize_option<S: Serializer>(
+    at: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => serialize(at, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_api_csv_and_rfc3339_forms_to_utc() {
+        let expected = "2026-01-31T23:59:59";
+        for raw in [
+            "2026-01-31T23:59:59",
+            "2026-01-31 23:59:59",
+            "2026-02-01T01:59:59+02:00",
+            "2026-01-31T23:59:59Z",
+        ] {
+            assert_eq!(format(&parse(raw).unwrap()), expected, "{raw}");
+        }
+        assert!(parse("tomorrow").is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! Extractors whose rejections are [`ApiError`]s, so a malformed request looks like every other 400.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// A JSON object body deserialized into `T`; anything else is a 400 (413 when too large).
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        if !has_json_content_type(&request) {
+            return Err(ApiError::bad_request(
+                "request body must be JSON (Content-Type: application/json)",
+            ));
+        }
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+                        limit_bytes: super::JSON_BODY_LIMIT,
+                    },
+                    _ => ApiError::bad_request(rejection.body_text()),
+                })?;
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|error| ApiError::bad_request(format!("invalid JSON: {error}")))?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("request body must be a JSON object"));
+        }
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|error| field_error(&error))
+    }
+}
+
+fn has_json_content_type(request: &Request) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|mime| mime.trim().to_ascii_lowercase())
+        .is_some_and(|mime| mime == "application/json" || mime.ends_with("+json"))
+}
+
+/// Turns a serde error into a 400 naming the field it concerns.
+fn field_error(error: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let message = error.inner().to_string();
+    // serde reports a missing field at the parent's path, naming it in the message.
+    if let Some(missing) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        return ApiError::invalid_field(missing, "is required");
+    }
+    let path = error.path().to_string();
+    let problem = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    if path.is_empty() || path == "." {
+        ApiError::bad_request(problem)
+    } else {
+        ApiError::invalid_field(&path, problem)
+    }
+}
+
+/// Query parameters deserialized into `T` (whose fields are strings, parsed by the handler).
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|query| ApiQuery(query.0))
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+    }
+}
+
+/// A numeric path id; anything else is a 400 naming `id`.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        match raw.parse::<i64>() {
+            Ok(id) => Ok(ApiId(id)),
+            Err(_) => Err(ApiError::invalid_field("id", "must be an integer")),
+        }
+    }
+}
+
+/// Parses an optional query value with `FromStr`, recording a field error on failure.
+pub fn parse_param<T: std::str::FromStr>(
+    raw: &Option<String>,
+    field: &str,
+    expected: &str,
+    errors: &mut crate::error::FieldErrors,
+) -> Option<T> {
+    let raw = raw.as_deref()?.trim();
+    match raw.parse() {
+        Ok(value) => Some(value),
+        Err(_) => {
+            errors.insert(field.to_owned(), format!("must be {expected}"));
+            None
+        }
+    }
+}
+
+/// serde helper telling "absent" (`None`) from "null" (`Some(None)`) in partial updates.
+pub fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,58 @@
+//! The HTTP surface: routes, middleware, and the OpenAPI document generated from them.
+
+mod bulk;
+mod events;
+pub mod extract;
+mod health;
+mod list;
+mod middleware;
+mod openapi;
+mod redirect;
+mod urls;
+mod users;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest JSON body accepted.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+/// Largest CSV upload accepted.
+pub const UPLOAD_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The whole application: every route, its middleware, and `/openapi.json`.
+pub fn router(state: AppState) -> Router {
+    let (router, api) = api_router().split_for_parts();
+    let router = router
+        .merge(openapi::routes(api))
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .with_state(state);
+    middleware::apply(router)
+}
+
+/// The documented routes.
+fn api_router() -> OpenApiRouter<AppState> {
+    let bulk_upload = OpenApiRouter::new()
+        .routes(routes!(bulk::import_users))
+        .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT));
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(health::health))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(users::create, users::list))
+        .routes(routes!(users::get, users::update, users::delete))
+        .merge(bulk_upload)
+        .routes(routes!(urls::create, urls::list))
+        .routes(routes!(urls::get, urls::update, urls::delete))
+        .routes(routes!(urls::link_events))
+        .routes(routes!(urls::link_stats))
+        .routes(routes!(redirect::follow_prefixed))
+        .routes(routes!(events::create, events::list))
+        .routes(routes!(redirect::follow))
+}

@@ -1,0 +1,198 @@
+//! `shortener seed`: loads `users.csv`, `urls.csv` and `events.csv` from a folder, idempotently.
+
+use std::fs::File;
+use std::path::Path;
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::csv_stream::{self, ImportError, RowBatch};
+use super::rows::{EventRecord, LinkRecord, RawEvent, RawLink};
+use super::{ImportReport, RowError, users};
+use crate::db::bulk::{self, EventColumns, LinkColumns};
+use crate::db::sequences::{self, Table};
+
+/// What the seed did to each table.
+#[derive(Debug, Default, Serialize)]
+pub struct SeedReport {
+    pub users: ImportReport,
+    pub urls: ImportReport,
+    pub events: ImportReport,
+}
+
+impl SeedReport {
+    /// Whether every row was either imported or already present.
+    pub fn is_clean(&self) -> bool {
+        [&self.users, &self.urls, &self.events]
+            .iter()
+            .all(|report| report.error_count == 0)
+    }
+}
+
+/// Why a seed could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: {source}")]
+    Import {
+        file: &'static str,
+        source: ImportError,
+    },
+}
+
+/// Imports the three files of `dir` in dependency order, then moves every id sequence
+/// past the ids imported. Rows already present (by id) are skipped, so a second run
+/// changes nothing.
+pub async fn run(pool: &PgPool, dir: &Path) -> Result<SeedReport, SeedError> {
+    let users = users::import(pool, open(dir, "users.csv")?)
+        .await
+        .map_err(|source| SeedError::Import {
+            file: "users.csv",
+            source,
+        })?;
+    let urls = import_links(pool, open(dir, "urls.csv")?)
+        .await
+        .map_err(|source| SeedError::Import {
+            file: "urls.csv",
+            source,
+        })?;
+    let events = import_events(pool, open(dir, "events.csv")?)
+        .await
+        .map_err(|source| SeedError::Import {
+            file: "events.csv",
+            source,
+        })?;
+    for table in [Table::Users, Table::Urls, Table::Events] {
+        sequences::advance_past_max_id(pool, table)
+            .await
+            .map_err(|source| SeedError::Import {
+                file: "sequences",
+                source: source.into(),
+            })?;
+    }
+    Ok(SeedReport {
+        users,
+        urls,
+        events,
+    })
+}
+
+fn open(dir: &Path, name: &str) -> Result<File, SeedError> {
+    let path = dir.join(name);
+    File::open(&path).map_err(|source| SeedError::Open {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+const LINK_COLUMNS: &[&str] = &["id", "short_code", "original_url"];
+const EVENT_COLUMNS: &[&str] = &["id", "url_id", "event_type"];
+
+async fn import_links(pool: &PgPool, file: File) -> Result<ImportReport, ImportError> {
+    let mut batches =
+        csv_stream::spawn(file, LINK_COLUMNS, |raw: RawLink| LinkRecord::try_from(raw));
+    let mut report = ImportReport::default();
+    while let Some(batch) = batches.recv().await {
+        let (valid, mut batch_report) = split(batch?);
+        let mut columns = LinkColumns::default();
+        for (_, row) in &valid {
+            columns.ids.push(row.id);
+            columns.user_ids.push(row.user_id);
+            columns.short_codes.push(row.short_code.as_str().to_owned());
+            columns
+                .original_urls
+                .push(row.original_url.as_str().to_owned());
+            columns.titles.push(row.title.clone());
+            columns.is_active.push(row.is_active);
+            columns.created_at.push(row.created_at);
+            columns.updated_at.push(row.updated_at);
+        }
+        let mut tx = pool.begin().await?;
+        let present = bulk::existing_ids(&mut tx, Table::Urls, &columns.ids).await?;
+        let inserted = bulk::insert_links(&mut tx, &columns).await?;
+        tx.commit().await?;
+        tally(
+            &mut batch_report,
+            valid.iter().map(|(line, row)| (*line, row.id)),
+            &present,
+            &inserted,
+            "short_code is taken by another link, or user_id names no user",
+        );
+        report.absorb(batch_report);
+    }
+    Ok(report)
+}
+
+async fn import_events(pool: &PgPool, file: File) -> Result<ImportReport, ImportError> {
+    let mut batches = csv_stream::spawn(file, EVENT_COLUMNS, |raw: RawEvent| {
+        EventRecord::try_from(raw)
+    });
+    let mut report = ImportReport::default();
+    while let Some(batch) = batches.recv().await {
+        let (valid, mut batch_report) = split(batch?);
+        let mut columns = EventColumns::default();
+        for (_, row) in &valid {
+            columns.ids.push(row.id);
+            columns.url_ids.push(row.url_id);
+            columns.user_ids.push(row.user_id);
+            columns.event_types.push(row.event_type.clone());
+            columns.timestamps.push(row.timestamp);
+            columns.details.push(row.details.clone());
+        }
+        let mut tx = pool.begin().await?;
+        let present = bulk::existing_ids(&mut tx, Table::Events, &columns.ids).await?;
+        let inserted = bulk::insert_events(&mut tx, &columns).await?;
+        tx.commit().await?;
+        tally(
+            &mut batch_report,
+            valid.iter().map(|(line, row)| (*line, row.id)),
+            &present,
+            &inserted,
+            "url_id or user_id names no such row",
+        );
+        report.absorb(batch_report);
+    }
+    Ok(report)
+}
+
+/// Separates valid rows (with their line) from rejected ones, which go into a new report.
+fn split<T>(batch: RowBatch<T>) -> (Vec<(u64, T)>, ImportReport) {
+    let mut report = ImportReport::default();
+    let valid = batch
+        .into_iter()
+        .filter_map(|row| match row {
+            Ok(parsed) => Some((parsed.line, parsed.row)),
+            Err(error) => {
+                report.reject(error);
+                None
+            }
+        })
+        .collect();
+    (valid, report)
+}
+
+/// Counts each row as inserted, skipped (its id was present before) or rejected.
+fn tally(
+    report: &mut ImportReport,
+    rows: impl Iterator<Item = (u64, i64)>,
+    present: &std::collections::HashSet<i64>,
+    inserted: &std::collections::HashSet<i64>,
+    reason: &str,
+) {
+    for (line, id) in rows {
+        if inserted.contains(&id) {
+            report.count += 1;
+        } else if present.contains(&id) {
+            report.skipped += 1;
+        } else {
+            report.reject(RowError {
+                line,
+                error: reason.to_owned(),
+            });
+        }
+    }
+}
