@@ -58,7 +58,8 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:8080")]
     pub listen_addr: SocketAddr,
-    /// Redis for the shared redirect cache (redis:// or rediss://); unset means no shared cache.
+    /// Redis for the shared redirect cache (redis:// or rediss://). Validated but not yet used:
+    /// this build has no cache tier, so unset and set behave alike.
     #[arg(long, env = "REDIS_URL", value_parser = parse_redis_url)]
     pub redis_url: Option<String>,
     /// Apply pending migrations at start (true/false).

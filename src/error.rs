@@ -137,12 +137,21 @@ impl From<sqlx::Error> for ApiError {
                 return Self::NotFound((*message).to_owned());
             }
         }
+        if is_data_exception(&error) {
+            return Self::bad_request("a value in the request cannot be stored (invalid characters or out of range)");
+        }
         if is_unavailability(&error) {
             Self::Unavailable(error)
         } else {
             Self::Internal(error.into())
         }
     }
+}
+
+/// SQLSTATE class 22 (data exception): the input, not the server, is at fault
+/// (e.g. a NUL byte in text, a number out of range).
+fn is_data_exception(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().is_some_and(|code| code.starts_with("22")))
 }
 
 /// Whether a database error means "try again later" rather than a bug.

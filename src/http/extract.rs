@@ -38,9 +38,33 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !value.is_object() {
             return Err(ApiError::bad_request("request body must be a JSON object"));
         }
+        if let Some(field) = field_with_nul(&value, "") {
+            // Postgres can store NUL in neither text nor jsonb.
+            return Err(ApiError::invalid_field(&field, "must not contain NUL characters"));
+        }
         serde_path_to_error::deserialize(value)
             .map(ApiJson)
             .map_err(|error| field_error(&error))
+    }
+}
+
+/// The path of the first string (or key) holding a NUL character, if any.
+fn field_with_nul(value: &Value, path: &str) -> Option<String> {
+    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    match value {
+        Value::String(text) if text.contains('\0') => Some(path.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| field_with_nul(item, &join(&index.to_string()))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some(join(key))
+            } else {
+                field_with_nul(item, &join(key))
+            }
+        }),
+        _ => None,
     }
 }
 
