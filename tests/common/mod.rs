@@ -1,0 +1,187 @@
+//! Shared test harness: the real router over a real per-test Postgres database
+//! (from `#[sqlx::test]`), driven in-process, plus typed helpers per resource.
+#![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
+
+use std::path::PathBuf;
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+use shortener::domain::ShortCodeGenerator;
+use shortener::state::AppState;
+
+/// The platform's real seed set, shared by every session.
+pub fn platform_seed_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/seed_data/platform-set-a")
+}
+
+/// The application under test.
+#[derive(Clone)]
+pub struct TestApp {
+    pub router: Router,
+    pub pool: PgPool,
+    pub state: AppState,
+}
+
+/// A buffered response.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    /// The body as JSON; panics with the raw body when it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!(
+                "expected a JSON body, got {:?} ({})",
+                String::from_utf8_lossy(&self.body),
+                self.status
+            )
+        })
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, showing the body on mismatch; returns the JSON body (or Null).
+    #[track_caller]
+    pub fn expect(&self, status: StatusCode) -> Value {
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status; body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        if self.body.is_empty() {
+            Value::Null
+        } else {
+            self.json()
+        }
+    }
+
+    /// Asserts a JSON error response with this status; returns the error body.
+    #[track_caller]
+    pub fn expect_error(&self, status: StatusCode) -> Value {
+        let body = self.expect(status);
+        assert!(body["error"].is_string(), "error body lacks 'error': {body}");
+        body
+    }
+}
+
+impl TestApp {
+    /// The app over a migrated per-test database.
+    pub fn new(pool: PgPool) -> Self {
+        let state = AppState::new(pool.clone(), ShortCodeGenerator::new(7).unwrap());
+        Self {
+            router: shortener::http::router(state.clone()),
+            pool,
+            state,
+        }
+    }
+
+    /// Sends any request.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        TestResponse { status, headers, body }
+    }
+
+    /// A request with a raw body and content type.
+    pub async fn raw(&self, method: Method, path: &str, content_type: Option<&str>, body: impl Into<Body>) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        self.send(request.body(body.into()).unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.raw(Method::GET, path, None, Body::empty()).await
+    }
+
+    pub async fn head(&self, path: &str) -> TestResponse {
+        self.raw(Method::HEAD, path, None, Body::empty()).await
+    }
+
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.raw(Method::DELETE, path, None, Body::empty()).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> TestResponse {
+        self.raw(Method::POST, path, Some("application/json"), body.to_string()).await
+    }
+
+    pub async fn put_json(&self, path: &str, body: Value) -> TestResponse {
+        self.raw(Method::PUT, path, Some("application/json"), body.to_string()).await
+    }
+
+    /// `POST path` with a multipart form holding one file field.
+    pub async fn post_file(&self, path: &str, field: &str, contents: impl Into<Vec<u8>>) -> TestResponse {
+        let boundary = "shortener-test-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"upload.csv\"\r\n\
+             Content-Type: text/csv\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend(contents.into());
+        body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.raw(Method::POST, path, Some(&content_type), body).await
+    }
+
+    /// Creates a user and returns it.
+    pub async fn create_user(&self, username: &str, email: &str) -> Value {
+        self.post_json("/users", json!({"username": username, "email": email}))
+            .await
+            .expect(StatusCode::CREATED)
+    }
+
+    /// Creates a link with the given body and returns it.
+    pub async fn create_link(&self, body: Value) -> Value {
+        self.post_json("/urls", body).await.expect(StatusCode::CREATED)
+    }
+
+    /// Creates an anonymous link to `url` and returns it.
+    pub async fn shorten(&self, url: &str) -> Value {
+        self.create_link(json!({"original_url": url})).await
+    }
+
+    /// Events of one link, in id order (first page of 1000).
+    pub async fn events_of(&self, url_id: &Value) -> Vec<Value> {
+        let body = self
+            .get(&format!("/events?url_id={url_id}&per_page=1000"))
+            .await
+            .expect(StatusCode::OK);
+        body.as_array().unwrap().clone()
+    }
+
+    /// Events of one link with the given type.
+    pub async fn events_of_type(&self, url_id: &Value, event_type: &str) -> Vec<Value> {
+        self.events_of(url_id)
+            .await
+            .into_iter()
+            .filter(|e| e["event_type"] == event_type)
+            .collect()
+    }
+}
+
+/// The `DATABASE_URL` of the database behind `pool`, for tests that run the binary.
+pub fn database_url_of(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL must be set for tests");
+    let mut url = url::Url::parse(&base).unwrap();
+    let database = pool.connect_options().get_database().unwrap().to_owned();
+    url.set_path(&database);
+    url.to_string()
+}
