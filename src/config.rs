@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use sqlx::postgres::PgConnectOptions;
 
+use crate::cache::{CacheSettings, RedisSettings};
+use crate::clicks::ClickSettings;
 use crate::db::PoolSettings;
 
 /// shortener: a URL-shortener service (REST API, redirects, click events, users).
@@ -58,10 +60,10 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:8080")]
     pub listen_addr: SocketAddr,
-    /// Redis for the shared redirect cache (redis:// or rediss://). Validated but not yet used:
-    /// this build has no cache tier, so unset and set behave alike.
-    #[arg(long, env = "REDIS_URL", value_parser = parse_redis_url)]
-    pub redis_url: Option<String>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    #[command(flatten)]
+    pub clicks: ClickArgs,
     /// Apply pending migrations at start (true/false).
     #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = ArgAction::Set)]
     pub run_migrations: bool,
@@ -77,6 +79,97 @@ pub struct ServeArgs {
     pub shutdown_grace_secs: u64,
     #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+/// The redirect cache: in-process tier, and the optional shared Redis tier.
+#[derive(Clone, Args)]
+pub struct CacheArgs {
+    /// Redis for the shared redirect cache (redis:// or rediss://); unset: no shared tier.
+    #[arg(long, env = "REDIS_URL", value_parser = parse_redis_url)]
+    pub redis_url: Option<String>,
+    /// Connections to Redis per process.
+    #[arg(long, env = "REDIS_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub redis_pool_size: u16,
+    /// How long opening a Redis connection may take, in milliseconds.
+    #[arg(long, env = "REDIS_CONNECT_TIMEOUT_MS", default_value_t = 100)]
+    pub redis_connect_timeout_ms: u64,
+    /// How long one Redis command may take (including waiting for a connection), in milliseconds.
+    #[arg(long, env = "REDIS_COMMAND_TIMEOUT_MS", default_value_t = 50)]
+    pub redis_command_timeout_ms: u64,
+    /// Consecutive Redis failures that open the circuit breaker.
+    #[arg(long, env = "REDIS_BREAKER_FAILURES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub redis_breaker_failures: u32,
+    /// How long the open breaker skips Redis before one probe, in milliseconds.
+    #[arg(long, env = "REDIS_BREAKER_COOLDOWN_MS", default_value_t = 2000)]
+    pub redis_breaker_cooldown_ms: u64,
+    /// Memory bound of the in-process cache, in MiB.
+    #[arg(long, env = "CACHE_LOCAL_MAX_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cache_local_max_mb: u64,
+    /// Lifetime of a link in the in-process cache, in seconds.
+    #[arg(long, env = "CACHE_LOCAL_TTL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cache_local_ttl_secs: u64,
+    /// Lifetime of a link in Redis, in seconds: the worst-case staleness if an
+    /// invalidation is lost entirely (see docs/failure-modes.md).
+    #[arg(long, env = "CACHE_SHARED_TTL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cache_shared_ttl_secs: u64,
+    /// Lifetime of an "unknown code" answer in both tiers, in seconds.
+    #[arg(long, env = "CACHE_MISSING_TTL_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cache_missing_ttl_secs: u64,
+}
+
+impl CacheArgs {
+    /// The cache settings these flags describe.
+    pub fn settings(&self) -> CacheSettings {
+        CacheSettings {
+            local_max_bytes: self.cache_local_max_mb * 1024 * 1024,
+            local_ttl: Duration::from_secs(self.cache_local_ttl_secs),
+            shared_ttl: Duration::from_secs(self.cache_shared_ttl_secs),
+            missing_ttl: Duration::from_secs(self.cache_missing_ttl_secs),
+            redis: self.redis_url.as_ref().map(|url| RedisSettings {
+                url: url.clone(),
+                pool_size: usize::from(self.redis_pool_size),
+                connect_timeout: Duration::from_millis(self.redis_connect_timeout_ms),
+                command_timeout: Duration::from_millis(self.redis_command_timeout_ms),
+                breaker_failures: self.redis_breaker_failures,
+                breaker_cooldown: Duration::from_millis(self.redis_breaker_cooldown_ms),
+            }),
+        }
+    }
+}
+
+// Hand-written so a Redis URL with a password never reaches a log.
+impl fmt::Debug for CacheArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheArgs")
+            .field("redis", &self.redis_url.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The click pipeline.
+#[derive(Debug, Clone, Args)]
+pub struct ClickArgs {
+    /// Clicks held in memory awaiting their write; beyond it new clicks are dropped (and counted).
+    #[arg(long, env = "CLICK_QUEUE_CAPACITY", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(2..))]
+    pub click_queue_capacity: u64,
+    /// Largest batch of clicks written in one transaction.
+    #[arg(long, env = "CLICK_BATCH_MAX", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub click_batch_max: u64,
+    /// Longest a click waits before its batch is written, in milliseconds.
+    #[arg(long, env = "CLICK_FLUSH_INTERVAL_MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub click_flush_interval_ms: u64,
+}
+
+impl ClickArgs {
+    /// The pipeline settings these flags describe.
+    pub fn settings(&self) -> ClickSettings {
+        let capacity = usize::try_from(self.click_queue_capacity).unwrap_or(usize::MAX);
+        ClickSettings {
+            capacity,
+            max_batch: usize::try_from(self.click_batch_max).unwrap_or(usize::MAX).min(capacity / 2).max(1),
+            flush_interval: Duration::from_millis(self.click_flush_interval_ms),
+        }
+    }
 }
 
 /// How to reach Postgres.

@@ -8,8 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db;
-use crate::domain::ShortCodeGenerator;
-use crate::state::AppState;
+use crate::app::{App, AppSettings};
 
 /// Builds the pool and waits (bounded) until the database answers.
 pub async fn connect(args: &DatabaseArgs) -> anyhow::Result<PgPool> {
@@ -33,46 +32,50 @@ pub async fn connect(args: &DatabaseArgs) -> anyhow::Result<PgPool> {
 
 /// Runs the server until SIGTERM or Ctrl-C, then drains and returns.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let codes =
-        ShortCodeGenerator::new(usize::from(args.short_code_length)).map_err(anyhow::Error::msg)?;
     let listener = TcpListener::bind(args.listen_addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen_addr))?;
     let pool = connect(&args.database).await?;
     if args.run_migrations {
-        db::migrate(&pool)
-            .await
-            .context("applying migrations failed")?;
+        db::migrate(&pool).await.context("applying migrations failed")?;
     }
-    if args.redis_url.is_some() {
-        tracing::warn!("REDIS_URL is set, but this build has no Redis cache tier; ignoring it");
-    }
-    let state = AppState::new(pool.clone(), codes);
-    let app = crate::http::router(state.clone());
-    tracing::info!(addr = %args.listen_addr, database = %args.database.database_url, "listening");
+    let grace = Duration::from_secs(args.shutdown_grace_secs);
+    let settings = AppSettings {
+        short_code_length: usize::from(args.short_code_length),
+        cache: args.cache.settings(),
+        clicks: args.clicks.settings(),
+        click_drain_deadline: grace,
+    };
+    let app = App::start(pool.clone(), settings).map_err(anyhow::Error::msg)?;
+    let router = app.router();
+    tracing::info!(
+        addr = %args.listen_addr,
+        database = %args.database.database_url,
+        redis = app.state.cache.shared().is_some(),
+        "listening"
+    );
 
-    let lifecycle = state.lifecycle.clone();
+    let lifecycle = app.state.lifecycle.clone();
     let delay = Duration::from_millis(args.shutdown_delay_ms);
-    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown_signal().await;
         tracing::info!("shutdown signal received; draining");
         lifecycle.start_draining();
         tokio::time::sleep(delay).await;
-        let _ = stopped_tx.send(());
+        let _ = closed_tx.send(());
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
-    let grace = Duration::from_secs(args.shutdown_grace_secs);
-    let server = std::pin::pin!(server.into_future());
-    let drained = async {
-        // Only once the listener closes does the grace period start.
-        let _ = stopped_rx.await;
+    let server = std::pin::pin!(axum::serve(listener, router).with_graceful_shutdown(shutdown).into_future());
+    let grace_over = async {
+        // The grace period starts once the listener closes.
+        let _ = closed_rx.await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
         result = server => result.context("server failed")?,
-        () = drained => tracing::warn!(?grace, "in-flight requests did not finish in time"),
+        () = grace_over => tracing::warn!(?grace, "in-flight requests did not finish in time"),
     }
+    app.shutdown().await;
     pool.close().await;
     tracing::info!("stopped");
     Ok(())

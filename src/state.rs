@@ -1,29 +1,24 @@
 //! The shared application state handed to every handler: cheap to clone.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use crate::cache::LinkCache;
+use crate::clicks::ClickQueue;
 use crate::domain::ShortCodeGenerator;
+use crate::metrics::Metrics;
 
-/// Pools and shared flags; cloning copies handles, not data.
+/// Pools, caches, queues and shared flags; cloning copies handles, not data.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub codes: ShortCodeGenerator,
+    pub cache: LinkCache,
+    pub clicks: ClickQueue,
+    pub metrics: Metrics,
     pub lifecycle: Arc<Lifecycle>,
-}
-
-impl AppState {
-    /// State over a pool and a short-code generator.
-    pub fn new(pool: PgPool, codes: ShortCodeGenerator) -> Self {
-        Self {
-            pool,
-            codes,
-            lifecycle: Arc::new(Lifecycle::default()),
-        }
-    }
 }
 
 /// Whether the process is shutting down (then `/ready` answers 503).

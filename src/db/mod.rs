@@ -1,6 +1,8 @@
 //! Postgres access: pool construction, embedded migrations, and one module per table.
 
 pub mod bulk;
+pub mod cache_state;
+pub mod clicks;
 pub mod events;
 pub mod sequences;
 pub mod stats;

@@ -1,4 +1,4 @@
-//! Per-link click statistics, computed from `click` events.
+//! Per-link click statistics: totals from the link's counters, series from `click` events.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -46,8 +46,9 @@ pub async fn for_link(
     url_id: i64,
     short_code: String,
 ) -> Result<LinkStats, sqlx::Error> {
+    // Totals come from the counters the click writer keeps (no scan of the events).
     let (clicks, last_click_at): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT count(*), max(timestamp) FROM events WHERE url_id = $1 AND event_type = 'click'",
+        "SELECT click_count, last_click_at FROM urls WHERE id = $1",
     )
     .bind(url_id)
     .fetch_one(pool)

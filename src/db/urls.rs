@@ -292,18 +292,19 @@ fn apply_changes(link: &mut Link, changes: &LinkChanges) -> Vec<(&'static str, V
     changed
 }
 
-/// Soft-deletes a live link and writes its `deleted` event; `false` when there is no such link.
-pub async fn soft_delete(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+/// Soft-deletes a live link and writes its `deleted` event. Returns the link's code, or
+/// `None` when there is no such link.
+pub async fn soft_delete(pool: &PgPool, id: i64) -> Result<Option<String>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let owner: Option<Option<i64>> = sqlx::query_scalar(
+    let deleted: Option<(Option<i64>, String)> = sqlx::query_as(
         "UPDATE urls SET deleted_at = now(), updated_at = now() \
-         WHERE id = $1 AND deleted_at IS NULL RETURNING user_id",
+         WHERE id = $1 AND deleted_at IS NULL RETURNING user_id, short_code",
     )
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(user_id) = owner else {
-        return Ok(false);
+    let Some((user_id, short_code)) = deleted else {
+        return Ok(None);
     };
     let event = NewEvent {
         url_id: id,
@@ -313,5 +314,5 @@ pub async fn soft_delete(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
     };
     events::insert(&mut *tx, &event).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(short_code))
 }

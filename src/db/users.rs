@@ -87,9 +87,9 @@ pub async fn update(
 }
 
 /// Soft-deletes a live user and deactivates their links, in one transaction.
-/// Their events are kept. Returns the ids of the links deactivated, or `None`
+/// Their events are kept. Returns the short codes of the links deactivated, or `None`
 /// when there was no such user.
-pub async fn soft_delete(pool: &PgPool, id: i64) -> Result<Option<Vec<i64>>, sqlx::Error> {
+pub async fn soft_delete(pool: &PgPool, id: i64) -> Result<Option<Vec<String>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let deleted =
         sqlx::query("UPDATE users SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL")
@@ -102,7 +102,7 @@ pub async fn soft_delete(pool: &PgPool, id: i64) -> Result<Option<Vec<i64>>, sql
     }
     let links = sqlx::query_scalar(
         "UPDATE urls SET is_active = FALSE, updated_at = now() \
-         WHERE user_id = $1 AND is_active AND deleted_at IS NULL RETURNING id",
+         WHERE user_id = $1 AND is_active AND deleted_at IS NULL RETURNING short_code",
     )
     .bind(id)
     .fetch_all(&mut *tx)

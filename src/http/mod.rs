@@ -29,11 +29,20 @@ pub fn router(state: AppState) -> Router {
     let (router, api) = api_router().split_for_parts();
     let router = router
         .merge(openapi::routes(api))
+        .route("/metrics", axum::routing::get(metrics))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .with_state(state);
     middleware::apply(router)
+}
+
+/// `GET /metrics`: Prometheus text format (kept off the public entry point by Nginx).
+async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }
 
 /// The documented routes.

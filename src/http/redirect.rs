@@ -1,13 +1,14 @@
 //! `GET /{short_code}` and `GET /urls/{short_code}/redirect`: the product's hot path.
+//! Answers from the cache tiers and queues the click; never waits on a database write.
 
 use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, LOCATION, REFERER, USER_AGENT};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
+use crate::cache::CacheEntry;
 use crate::clicks::{self, Click};
-use crate::db::urls;
 use crate::domain::ShortCode;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -15,26 +16,16 @@ use crate::state::AppState;
 /// Follow a short link: 302 to its destination, recording a `click` event (GET only).
 #[utoipa::path(get, path = "/{short_code}", tag = "redirect", params(("short_code" = String, Path)),
     responses((status = 302, description = "Redirect to the destination", headers(("Location" = String))),
-              (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
-pub async fn follow(
-    state: State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    code: Path<String>,
-) -> Result<Response, ApiError> {
+              (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn follow(state: State<AppState>, method: Method, headers: HeaderMap, code: Path<String>) -> Result<Response, ApiError> {
     redirect(state, method, headers, code).await
 }
 
 /// The same redirect under the `/urls` prefix.
 #[utoipa::path(get, path = "/urls/{short_code}/redirect", tag = "redirect", params(("short_code" = String, Path)),
     responses((status = 302, description = "Redirect to the destination", headers(("Location" = String))),
-              (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
-pub async fn follow_prefixed(
-    state: State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    code: Path<String>,
-) -> Result<Response, ApiError> {
+              (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn follow_prefixed(state: State<AppState>, method: Method, headers: HeaderMap, code: Path<String>) -> Result<Response, ApiError> {
     redirect(state, method, headers, code).await
 }
 
@@ -46,44 +37,48 @@ async fn redirect(
     headers: HeaderMap,
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
-    // A code that could never have been issued needs no database round trip.
+    let outcome = |label: &str| state.metrics.redirects.with_label_values(&[label]).inc();
+    // A code that could never have been issued needs no lookup at all.
     if !ShortCode::is_well_formed(&code) {
+        outcome("not_found");
         return Err(ApiError::NotFound(NOT_FOUND.into()));
     }
-    let target = urls::find_target(&state.pool, &code)
-        .await?
-        .filter(|target| target.is_active)
-        .ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))?;
-    if target.expires_at.is_some_and(|at| at <= Utc::now()) {
+    let entry = state.cache.resolve(&state.pool, &code).await?;
+    let link = match entry.as_ref() {
+        CacheEntry::Link(link) if link.is_active => link,
+        _ => {
+            outcome("not_found");
+            return Err(ApiError::NotFound(NOT_FOUND.into()));
+        }
+    };
+    let now = Utc::now();
+    if link.expires_at.is_some_and(|at| at <= now) {
+        outcome("gone");
         return Err(ApiError::Gone("short link has expired".into()));
     }
     // HEAD is a check (link previews, monitors), not a visit: it records nothing.
     if method == Method::GET {
-        clicks::record(&state.pool, Click::from_request(target.id, &headers)).await;
+        state.clicks.enqueue(Click {
+            url_id: link.url_id,
+            at: now,
+            referrer: header_text(&headers, REFERER),
+            user_agent: header_text(&headers, USER_AGENT),
+        });
     }
+    outcome("found");
+    let location = HeaderValue::from_str(&link.original_url)
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored URL is not a valid header value")))?;
     Ok((
         StatusCode::FOUND,
-        [
-            (LOCATION, target.original_url.as_str()),
-            (CACHE_CONTROL, "private, max-age=0"),
-        ],
+        [(LOCATION, location), (CACHE_CONTROL, HeaderValue::from_static("private, max-age=0"))],
     )
         .into_response())
 }
 
-impl Click {
-    /// The click of a request: who referred it and with what agent (never the client's IP).
-    fn from_request(url_id: i64, headers: &HeaderMap) -> Self {
-        let header = |name| {
-            headers
-                .get(name)
-                .and_then(|value: &axum::http::HeaderValue| value.to_str().ok())
-                .map(clicks::truncate)
-        };
-        Click {
-            url_id,
-            referrer: header(REFERER),
-            user_agent: header(USER_AGENT),
-        }
-    }
+/// A request header as bounded text (never the client's address).
+fn header_text(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(clicks::truncate)
 }

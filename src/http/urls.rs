@@ -100,7 +100,11 @@ pub async fn create(
         code,
     };
     match urls::create(&state.pool, &new).await? {
-        Creation::Created(link) => Ok((StatusCode::CREATED, axum::Json(link))),
+        Creation::Created(link) => {
+            // The code may be cached as unknown; every other replica hears of it by NOTIFY.
+            state.cache.invalidate(&state.pool, &link.short_code).await;
+            Ok((StatusCode::CREATED, axum::Json(link)))
+        }
         Creation::UnknownUser => Err(ApiError::NotFound("user not found".into())),
     }
 }
@@ -199,10 +203,11 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    urls::update(&state.pool, id, &changes)
+    let link = urls::update(&state.pool, id, &changes)
         .await?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::NotFound(LINK_NOT_FOUND.into()))
+        .ok_or_else(|| ApiError::NotFound(LINK_NOT_FOUND.into()))?;
+    state.cache.invalidate(&state.pool, &link.short_code).await;
+    Ok(axum::Json(link))
 }
 
 /// Soft-delete a link; a `deleted` event is written.
@@ -212,11 +217,11 @@ pub async fn delete(
     State(state): State<AppState>,
     ApiId(id): ApiId,
 ) -> Result<StatusCode, ApiError> {
-    if urls::soft_delete(&state.pool, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound(LINK_NOT_FOUND.into()))
-    }
+    let code = urls::soft_delete(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(LINK_NOT_FOUND.into()))?;
+    state.cache.invalidate(&state.pool, &code).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A link's events in id order.

@@ -122,8 +122,11 @@ pub async fn delete(
     State(state): State<AppState>,
     ApiId(id): ApiId,
 ) -> Result<StatusCode, ApiError> {
-    match users::soft_delete(&state.pool, id).await? {
-        Some(_deactivated_links) => Ok(StatusCode::NO_CONTENT),
-        None => Err(ApiError::NotFound(USER_NOT_FOUND.into())),
+    let deactivated = users::soft_delete(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
+    for code in deactivated {
+        state.cache.invalidate(&state.pool, &code).await;
     }
+    Ok(StatusCode::NO_CONTENT)
 }

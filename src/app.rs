@@ -1,0 +1,99 @@
+//! Assembles the application: state, router, and the background tasks (cache
+//! invalidation listener, click writer), and shuts them down in order.
+
+use std::time::Duration;
+
+use axum::Router;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::cache::{invalidation, CacheSettings, LinkCache};
+use crate::clicks::{self, ClickSettings};
+use crate::domain::ShortCodeGenerator;
+use crate::metrics::Metrics;
+use crate::state::{AppState, Lifecycle};
+
+/// Everything the application needs besides the database pool.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    pub short_code_length: usize,
+    pub cache: CacheSettings,
+    pub clicks: ClickSettings,
+    /// How long shutdown may spend writing queued clicks.
+    pub click_drain_deadline: Duration,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            short_code_length: 7,
+            cache: CacheSettings::default(),
+            clicks: ClickSettings::default(),
+            click_drain_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A running application.
+pub struct App {
+    pub state: AppState,
+    stop_listener: CancellationToken,
+    stop_writer: CancellationToken,
+    listener: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    listening: watch::Receiver<bool>,
+}
+
+impl App {
+    /// Builds the state and starts the background tasks (on the current Tokio runtime).
+    pub fn start(pool: PgPool, settings: AppSettings) -> Result<Self, String> {
+        let metrics = Metrics::new();
+        let codes = ShortCodeGenerator::new(settings.short_code_length)?;
+        let cache = LinkCache::new(settings.cache.clone(), metrics.clone())?;
+        let (clicks, writer) = clicks::pipeline(pool.clone(), &settings.clicks, metrics.clone());
+        let state = AppState {
+            pool: pool.clone(),
+            codes,
+            cache: cache.clone(),
+            clicks,
+            metrics,
+            lifecycle: std::sync::Arc::new(Lifecycle::default()),
+        };
+        let stop_listener = CancellationToken::new();
+        let stop_writer = CancellationToken::new();
+        let (listening_tx, listening) = watch::channel(false);
+        let listener = tokio::spawn(invalidation::run(pool, cache, stop_listener.clone(), listening_tx));
+        let writer = tokio::spawn(writer.run(stop_writer.clone(), settings.click_drain_deadline));
+        Ok(Self {
+            state,
+            stop_listener,
+            stop_writer,
+            listener,
+            writer,
+            listening,
+        })
+    }
+
+    /// The HTTP router over this application's state.
+    pub fn router(&self) -> Router {
+        crate::http::router(self.state.clone())
+    }
+
+    /// Waits until the invalidation listener is subscribed (at most `timeout`); `false` if not.
+    pub async fn wait_for_invalidations(&self, timeout: Duration) -> bool {
+        let mut listening = self.listening.clone();
+        tokio::time::timeout(timeout, listening.wait_for(|up| *up))
+            .await
+            .is_ok_and(|result| result.is_ok())
+    }
+
+    /// Stops the listener, then writes every queued click (bounded by the drain deadline).
+    pub async fn shutdown(self) {
+        self.stop_listener.cancel();
+        let _ = self.listener.await;
+        self.stop_writer.cancel();
+        let _ = self.writer.await;
+    }
+}

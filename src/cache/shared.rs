@@ -1,0 +1,171 @@
+//! L2: Redis shared by every replica, behind strict timeouts and a circuit breaker.
+//! Keys live in a generation namespace kept in Postgres (see `docs/decisions.md`).
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use deadpool_redis::redis::AsyncCommands;
+use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+
+use super::breaker::{Breaker, BreakerState};
+use super::CacheEntry;
+use crate::metrics::Metrics;
+
+/// How to reach Redis and how quickly to give up on it.
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    pub url: String,
+    pub pool_size: usize,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    pub breaker_failures: u32,
+    pub breaker_cooldown: Duration,
+}
+
+/// What a Redis read found.
+#[derive(Debug)]
+pub enum SharedLookup {
+    Hit(CacheEntry),
+    Miss,
+    /// Redis was skipped (breaker open) or failed: go to the database.
+    Unavailable,
+}
+
+/// The Redis tier.
+pub struct SharedCache {
+    pool: Pool,
+    breaker: Breaker,
+    command_timeout: Duration,
+    generation: AtomicI64,
+    /// Set once this replica has moved the generation for a missed delete, until Redis
+    /// answers again: one bump per outage is enough (see `docs/decisions.md`).
+    bumped_since_success: AtomicBool,
+    metrics: Metrics,
+}
+
+impl SharedCache {
+    /// Builds the pool (no connection is made until first use).
+    pub fn new(settings: &RedisSettings, metrics: Metrics) -> Result<Self, String> {
+        let mut pool_config = PoolConfig::new(settings.pool_size.max(1));
+        pool_config.timeouts = Timeouts {
+            wait: Some(settings.command_timeout),
+            create: Some(settings.connect_timeout),
+            recycle: Some(settings.command_timeout),
+        };
+        let mut config = Config::from_url(settings.url.clone());
+        config.pool = Some(pool_config);
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|error| format!("invalid Redis settings: {error}"))?;
+        Ok(Self {
+            pool,
+            breaker: Breaker::new(settings.breaker_failures, settings.breaker_cooldown, metrics.clone()),
+            command_timeout: settings.command_timeout,
+            generation: AtomicI64::new(1),
+            bumped_since_success: AtomicBool::new(false),
+            metrics,
+        })
+    }
+
+    /// The breaker's state.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
+    }
+
+    /// The namespace generation in use.
+    pub fn generation(&self) -> i64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Adopts a newer generation (never goes back).
+    pub fn adopt_generation(&self, generation: i64) {
+        self.generation.fetch_max(generation, Ordering::SeqCst);
+    }
+
+    fn key(&self, code: &str) -> String {
+        format!("shortener:link:{}:{code}", self.generation())
+    }
+
+    /// Reads an entry, unless the breaker says to skip Redis.
+    pub async fn get(&self, code: &str) -> SharedLookup {
+        let key = self.key(code);
+        let result = self
+            .call(|mut conn| async move { conn.get::<_, Option<Vec<u8>>>(key).await })
+            .await;
+        match result {
+            None => SharedLookup::Unavailable,
+            Some(None) => SharedLookup::Miss,
+            Some(Some(bytes)) => match serde_json::from_slice(&bytes) {
+                Ok(entry) => SharedLookup::Hit(entry),
+                // An entry written by another version: treat as absent.
+                Err(_) => SharedLookup::Miss,
+            },
+        }
+    }
+
+    /// Writes an entry with a lifetime; failures only feed the breaker.
+    pub async fn set(&self, code: &str, entry: &CacheEntry, ttl: Duration) {
+        let key = self.key(code);
+        let Ok(bytes) = serde_json::to_vec(entry) else {
+            return;
+        };
+        let seconds = ttl.as_secs().max(1);
+        self.call(|mut conn| async move { conn.set_ex::<_, _, ()>(key, bytes, seconds).await })
+            .await;
+    }
+
+    /// Deletes an entry; `false` when Redis could not be reached (the entry may survive).
+    pub async fn delete(&self, code: &str) -> bool {
+        let key = self.key(code);
+        self.call(|mut conn| async move { conn.del::<_, ()>(key).await })
+            .await
+            .is_some()
+    }
+
+    /// Whether this replica should move the generation after a failed delete (once per outage).
+    pub fn claim_generation_bump(&self) -> bool {
+        !self.bumped_since_success.swap(true, Ordering::SeqCst)
+    }
+
+    /// Gives the claim back when the bump itself failed, so the next miss retries it.
+    pub fn release_generation_bump(&self) {
+        self.bumped_since_success.store(false, Ordering::SeqCst);
+    }
+
+    /// Runs one command through the breaker with the command timeout; `None` when skipped or failed.
+    async fn call<T, F, Fut>(&self, command: F) -> Option<T>
+    where
+        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        Fut: std::future::Future<Output = deadpool_redis::redis::RedisResult<T>>,
+    {
+        if !self.breaker.allow() {
+            return None;
+        }
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(self.command_timeout, async {
+            let conn = self.pool.get().await.map_err(|error| error.to_string())?;
+            command(conn).await.map_err(|error| error.to_string())
+        })
+        .await;
+        self.metrics
+            .redis_command_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match outcome {
+            Ok(Ok(value)) => {
+                self.breaker.record_success();
+                self.bumped_since_success.store(false, Ordering::SeqCst);
+                Some(value)
+            }
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "redis command failed");
+                self.breaker.record_failure();
+                None
+            }
+            Err(_elapsed) => {
+                tracing::debug!(timeout = ?self.command_timeout, "redis command timed out");
+                self.breaker.record_failure();
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Batched click writes: the events and the per-link counters in one transaction.
+
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::clicks::Click;
+
+/// Inserts the clicks as `click` events and adds them to their links' counters.
+pub async fn insert_batch(pool: &PgPool, clicks: &[Click]) -> Result<(), sqlx::Error> {
+    let url_ids: Vec<i64> = clicks.iter().map(|c| c.url_id).collect();
+    let timestamps: Vec<_> = clicks.iter().map(|c| c.at).collect();
+    let details: Vec<_> = clicks
+        .iter()
+        .map(|c| json!({"referrer": c.referrer, "user_agent": c.user_agent}))
+        .collect();
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO events (url_id, event_type, timestamp, details) \
+         SELECT url_id, 'click', ts, details \
+         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::jsonb[]) AS c(url_id, ts, details)",
+    )
+    .bind(&url_ids)
+    .bind(&timestamps)
+    .bind(&details)
+    .execute(&mut *tx)
+    .await?;
+    // One row update per link per batch. Rows are locked in id order first, so the
+    // writers of several replicas touching the same hot links never deadlock.
+    sqlx::query(
+        "WITH c AS (SELECT url_id, count(*) AS clicks, max(ts) AS last_click \
+                    FROM UNNEST($1::bigint[], $2::timestamptz[]) AS c(url_id, ts) GROUP BY url_id), \
+              locked AS (SELECT u.id FROM urls u JOIN c ON c.url_id = u.id ORDER BY u.id FOR UPDATE OF u) \
+         UPDATE urls SET click_count = urls.click_count + c.clicks, \
+                         last_click_at = GREATEST(urls.last_click_at, c.last_click) \
+         FROM c WHERE urls.id = c.url_id AND urls.id IN (SELECT id FROM locked)",
+    )
+    .bind(&url_ids)
+    .bind(&timestamps)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
