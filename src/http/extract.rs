@@ -40,7 +40,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         }
         if let Some(field) = field_with_nul(&value, "") {
             // Postgres can store NUL in neither text nor jsonb.
-            return Err(ApiError::invalid_field(&field, "must not contain NUL characters"));
+            return Err(ApiError::invalid_field(
+                &field,
+                "must not contain NUL characters",
+            ));
         }
         serde_path_to_error::deserialize(value)
             .map(ApiJson)
@@ -50,7 +53,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// The path of the first string (or key) holding a NUL character, if any.
 fn field_with_nul(value: &Value, path: &str) -> Option<String> {
-    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
     match value {
         Value::String(text) if text.contains('\0') => Some(path.to_owned()),
         Value::Array(items) => items

@@ -2,13 +2,13 @@
 
 use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, LOCATION, REFERER, USER_AGENT};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use crate::clicks::{self, Click};
 use crate::db::urls;
-use crate::domain::ShortCode;
+use crate::domain::{ShortCode, TargetUrl};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
