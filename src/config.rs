@@ -60,7 +60,7 @@ pub struct ServeArgs {
     pub listen_addr: SocketAddr,
     /// Redis for the shared redirect cache (redis:// or rediss://). Validated but not yet used:
     /// this build has no cache tier, so unset and set behave alike.
-    #[arg(long, env = "REDIS_URL", value_parser = parse_redis_url)]
+    #[arg(long, env = "REDIS_URL", value_parser = parse_redis_url, hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Apply pending migrations at start (true/false).
     #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = ArgAction::Set)]
@@ -83,7 +83,7 @@ pub struct ServeArgs {
 #[derive(Clone, Args)]
 pub struct DatabaseArgs {
     /// Postgres connection URL.
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/shortener", value_parser = parse_database_url, hide_default_value = false)]
+    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/shortener", value_parser = parse_database_url, hide_env_values = true)]
     pub database_url: DatabaseUrl,
     /// Largest number of pooled connections per process.
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::net::TcpListener;
 
 use crate::config::{DatabaseArgs, ServeArgs};
@@ -19,12 +19,16 @@ pub async fn connect(args: &DatabaseArgs) -> anyhow::Result<PgPool> {
         match db::ping(&pool).await {
             Ok(()) => return Ok(pool),
             Err(error) if tokio::time::Instant::now() >= deadline => {
-                return Err(error).with_context(|| {
-                    format!(
-                        "cannot reach the database at {} within {}s",
-                        args.database_url, args.db_connect_wait_secs
-                    )
-                });
+                // The pool only says it timed out; one direct attempt names the cause.
+                let cause = match PgConnection::connect_with(&args.database_url.options).await {
+                    Err(direct) => direct.to_string(),
+                    Ok(_) => error.to_string(),
+                };
+                anyhow::bail!(
+                    "cannot reach the database at {} within {}s: {cause}",
+                    args.database_url,
+                    args.db_connect_wait_secs
+                );
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
         }

@@ -124,7 +124,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// A numeric path id; anything else is a 400 naming `id`.
+/// A path id written in plain digits; anything else is a 400 naming `id`.
 #[derive(Debug, Clone, Copy)]
 pub struct ApiId(pub i64);
 
@@ -136,9 +136,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiId {
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
                 .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        // Digits only: Rust's parser would also take "+1", an id spelled two ways.
         match raw.parse::<i64>() {
-            Ok(id) => Ok(ApiId(id)),
-            Err(_) => Err(ApiError::invalid_field("id", "must be an integer")),
+            Ok(id) if raw.bytes().all(|b| b.is_ascii_digit()) => Ok(ApiId(id)),
+            _ => Err(ApiError::invalid_field("id", "must be a positive integer")),
         }
     }
 }

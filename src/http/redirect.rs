@@ -1,5 +1,6 @@
 //! `GET /{short_code}` and `GET /urls/{short_code}/redirect`: the product's hot path.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, LOCATION, REFERER, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -20,7 +21,7 @@ pub async fn follow(
     state: State<AppState>,
     method: Method,
     headers: HeaderMap,
-    code: Path<String>,
+    code: CodePath,
 ) -> Result<Response, ApiError> {
     redirect(state, method, headers, code).await
 }
@@ -33,19 +34,25 @@ pub async fn follow_prefixed(
     state: State<AppState>,
     method: Method,
     headers: HeaderMap,
-    code: Path<String>,
+    code: CodePath,
 ) -> Result<Response, ApiError> {
     redirect(state, method, headers, code).await
 }
 
 const NOT_FOUND: &str = "short link not found";
 
+/// The code segment of a redirect path; one that is not even UTF-8 cannot exist: 404.
+pub type CodePath = Result<Path<String>, PathRejection>;
+
 async fn redirect(
     State(state): State<AppState>,
     method: Method,
     headers: HeaderMap,
-    Path(code): Path<String>,
+    code: CodePath,
 ) -> Result<Response, ApiError> {
+    let Ok(Path(code)) = code else {
+        return Err(ApiError::NotFound(NOT_FOUND.into()));
+    };
     // A code that could never have been issued needs no database round trip.
     if !ShortCode::is_well_formed(&code) {
         return Err(ApiError::NotFound(NOT_FOUND.into()));
@@ -61,11 +68,18 @@ async fn redirect(
     if method == Method::GET {
         clicks::record(&state.pool, Click::from_request(target.id, &headers)).await;
     }
+    let location =
+        HeaderValue::from_str(&TargetUrl::for_location(&target.original_url)).map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!("stored URL cannot be a Location header"))
+        })?;
     Ok((
         StatusCode::FOUND,
         [
-            (LOCATION, target.original_url.as_str()),
-            (CACHE_CONTROL, "private, max-age=0"),
+            (LOCATION, location),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=0"),
+            ),
         ],
     )
         .into_response())

@@ -1,14 +1,17 @@
 //! Shared test harness: the real router over a real per-test Postgres database
 //! (from `#[sqlx::test]`), driven in-process, plus typed helpers per resource.
-#![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the helpers"
+)]
 
 use std::path::PathBuf;
 
-use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sqlx::PgPool;
 use tower::ServiceExt;
 
@@ -73,7 +76,10 @@ impl TestResponse {
     #[track_caller]
     pub fn expect_error(&self, status: StatusCode) -> Value {
         let body = self.expect(status);
-        assert!(body["error"].is_string(), "error body lacks 'error': {body}");
+        assert!(
+            body["error"].is_string(),
+            "error body lacks 'error': {body}"
+        );
         body
     }
 }
@@ -95,11 +101,21 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.into_body().collect().await.unwrap().to_bytes();
-        TestResponse { status, headers, body }
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// A request with a raw body and content type.
-    pub async fn raw(&self, method: Method, path: &str, content_type: Option<&str>, body: impl Into<Body>) -> TestResponse {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<Body>,
+    ) -> TestResponse {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(content_type) = content_type {
             request = request.header(header::CONTENT_TYPE, content_type);
@@ -120,15 +136,32 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: Value) -> TestResponse {
-        self.raw(Method::POST, path, Some("application/json"), body.to_string()).await
+        self.raw(
+            Method::POST,
+            path,
+            Some("application/json"),
+            body.to_string(),
+        )
+        .await
     }
 
     pub async fn put_json(&self, path: &str, body: Value) -> TestResponse {
-        self.raw(Method::PUT, path, Some("application/json"), body.to_string()).await
+        self.raw(
+            Method::PUT,
+            path,
+            Some("application/json"),
+            body.to_string(),
+        )
+        .await
     }
 
     /// `POST path` with a multipart form holding one file field.
-    pub async fn post_file(&self, path: &str, field: &str, contents: impl Into<Vec<u8>>) -> TestResponse {
+    pub async fn post_file(
+        &self,
+        path: &str,
+        field: &str,
+        contents: impl Into<Vec<u8>>,
+    ) -> TestResponse {
         let boundary = "shortener-test-boundary";
         let mut body = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"upload.csv\"\r\n\
@@ -138,7 +171,8 @@ impl TestApp {
         body.extend(contents.into());
         body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
         let content_type = format!("multipart/form-data; boundary={boundary}");
-        self.raw(Method::POST, path, Some(&content_type), body).await
+        self.raw(Method::POST, path, Some(&content_type), body)
+            .await
     }
 
     /// Creates a user and returns it.
@@ -150,7 +184,9 @@ impl TestApp {
 
     /// Creates a link with the given body and returns it.
     pub async fn create_link(&self, body: Value) -> Value {
-        self.post_json("/urls", body).await.expect(StatusCode::CREATED)
+        self.post_json("/urls", body)
+            .await
+            .expect(StatusCode::CREATED)
     }
 
     /// Creates an anonymous link to `url` and returns it.
