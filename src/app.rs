@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::cache::{invalidation, CacheSettings, LinkCache};
+use crate::cache::{CacheSettings, LinkCache, invalidation};
 use crate::clicks::{self, ClickSettings};
 use crate::domain::ShortCodeGenerator;
 use crate::metrics::Metrics;
@@ -64,7 +64,12 @@ impl App {
         let stop_listener = CancellationToken::new();
         let stop_writer = CancellationToken::new();
         let (listening_tx, listening) = watch::channel(false);
-        let listener = tokio::spawn(invalidation::run(pool, cache, stop_listener.clone(), listening_tx));
+        let listener = tokio::spawn(invalidation::run(
+            pool,
+            cache,
+            stop_listener.clone(),
+            listening_tx,
+        ));
         let writer = tokio::spawn(writer.run(stop_writer.clone(), settings.click_drain_deadline));
         Ok(Self {
             state,

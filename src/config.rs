@@ -85,7 +85,7 @@ pub struct ServeArgs {
 #[derive(Clone, Args)]
 pub struct CacheArgs {
     /// Redis for the shared redirect cache (redis:// or rediss://); unset: no shared tier.
-    #[arg(long, env = "REDIS_URL", value_parser = parse_redis_url)]
+    #[arg(long, env = "REDIS_URL", value_parser = parse_redis_url, hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Connections to Redis per process.
     #[arg(long, env = "REDIS_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
@@ -166,7 +166,10 @@ impl ClickArgs {
         let capacity = usize::try_from(self.click_queue_capacity).unwrap_or(usize::MAX);
         ClickSettings {
             capacity,
-            max_batch: usize::try_from(self.click_batch_max).unwrap_or(usize::MAX).min(capacity / 2).max(1),
+            max_batch: usize::try_from(self.click_batch_max)
+                .unwrap_or(usize::MAX)
+                .min(capacity / 2)
+                .max(1),
             flush_interval: Duration::from_millis(self.click_flush_interval_ms),
         }
     }
@@ -176,7 +179,7 @@ impl ClickArgs {
 #[derive(Clone, Args)]
 pub struct DatabaseArgs {
     /// Postgres connection URL.
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/shortener", value_parser = parse_database_url, hide_default_value = false)]
+    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/shortener", value_parser = parse_database_url, hide_env_values = true)]
     pub database_url: DatabaseUrl,
     /// Largest number of pooled connections per process.
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]

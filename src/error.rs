@@ -138,7 +138,9 @@ impl From<sqlx::Error> for ApiError {
             }
         }
         if is_data_exception(&error) {
-            return Self::bad_request("a value in the request cannot be stored (invalid characters or out of range)");
+            return Self::bad_request(
+                "a value in the request cannot be stored (invalid characters or out of range)",
+            );
         }
         if is_unavailability(&error) {
             Self::Unavailable(error)

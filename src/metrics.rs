@@ -49,23 +49,31 @@ impl Metrics {
         let registry = Registry::new();
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
             let metric = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            registry.register(Box::new(metric.clone())).expect("unique metric");
+            registry
+                .register(Box::new(metric.clone()))
+                .expect("unique metric");
             metric
         };
         let counter = |name: &str, help: &str| {
             let metric = IntCounter::new(name, help).expect("valid metric");
-            registry.register(Box::new(metric.clone())).expect("unique metric");
+            registry
+                .register(Box::new(metric.clone()))
+                .expect("unique metric");
             metric
         };
         let gauge = |name: &str, help: &str| {
             let metric = IntGauge::new(name, help).expect("valid metric");
-            registry.register(Box::new(metric.clone())).expect("unique metric");
+            registry
+                .register(Box::new(metric.clone()))
+                .expect("unique metric");
             metric
         };
         let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
             let metric = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
                 .expect("valid metric");
-            registry.register(Box::new(metric.clone())).expect("unique metric");
+            registry
+                .register(Box::new(metric.clone()))
+                .expect("unique metric");
             metric
         };
         let metrics = Self {
@@ -98,12 +106,18 @@ impl Metrics {
                 "Redirect requests by outcome",
                 &["outcome"],
             ),
-            clicks_enqueued: counter("shortener_clicks_enqueued_total", "Clicks accepted into the queue"),
+            clicks_enqueued: counter(
+                "shortener_clicks_enqueued_total",
+                "Clicks accepted into the queue",
+            ),
             clicks_dropped: counter(
                 "shortener_clicks_dropped_total",
                 "Clicks dropped because the queue was full or closed",
             ),
-            clicks_written: counter("shortener_clicks_written_total", "Clicks written to Postgres"),
+            clicks_written: counter(
+                "shortener_clicks_written_total",
+                "Clicks written to Postgres",
+            ),
             click_queue_depth: gauge(
                 "shortener_click_queue_depth",
                 "Clicks accepted but not yet written",
@@ -111,7 +125,9 @@ impl Metrics {
             click_batch_size: histogram(
                 "shortener_click_batch_size",
                 "Clicks per written batch",
-                vec![1.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0],
+                vec![
+                    1.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0,
+                ],
             ),
             click_flush_seconds: histogram(
                 "shortener_click_flush_seconds",
@@ -127,7 +143,9 @@ impl Metrics {
         #[cfg(target_os = "linux")]
         metrics
             .registry
-            .register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
             .expect("unique metric");
         metrics
     }

@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::net::TcpListener;
 
+use crate::app::{App, AppSettings};
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db;
-use crate::app::{App, AppSettings};
 
 /// Builds the pool and waits (bounded) until the database answers.
 pub async fn connect(args: &DatabaseArgs) -> anyhow::Result<PgPool> {
@@ -18,12 +18,16 @@ pub async fn connect(args: &DatabaseArgs) -> anyhow::Result<PgPool> {
         match db::ping(&pool).await {
             Ok(()) => return Ok(pool),
             Err(error) if tokio::time::Instant::now() >= deadline => {
-                return Err(error).with_context(|| {
-                    format!(
-                        "cannot reach the database at {} within {}s",
-                        args.database_url, args.db_connect_wait_secs
-                    )
-                });
+                // The pool only says it timed out; one direct attempt names the cause.
+                let cause = match PgConnection::connect_with(&args.database_url.options).await {
+                    Err(direct) => direct.to_string(),
+                    Ok(_) => error.to_string(),
+                };
+                anyhow::bail!(
+                    "cannot reach the database at {} within {}s: {cause}",
+                    args.database_url,
+                    args.db_connect_wait_secs
+                );
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
         }
@@ -37,7 +41,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen_addr))?;
     let pool = connect(&args.database).await?;
     if args.run_migrations {
-        db::migrate(&pool).await.context("applying migrations failed")?;
+        db::migrate(&pool)
+            .await
+            .context("applying migrations failed")?;
     }
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let settings = AppSettings {
@@ -65,7 +71,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tokio::time::sleep(delay).await;
         let _ = closed_tx.send(());
     };
-    let server = std::pin::pin!(axum::serve(listener, router).with_graceful_shutdown(shutdown).into_future());
+    let server = std::pin::pin!(
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .into_future()
+    );
     let grace_over = async {
         // The grace period starts once the listener closes.
         let _ = closed_rx.await;

@@ -1,7 +1,7 @@
 //! The shared application state handed to every handler: cheap to clone.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::PgPool;
 

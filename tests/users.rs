@@ -10,15 +10,28 @@ use sqlx::PgPool;
 #[sqlx::test]
 async fn create_user_returns_201_with_the_user(pool: PgPool) {
     let app = TestApp::new(pool);
-    let response = app.post_json("/users", json!({"username": "  ada  ", "email": "ada@example.com"})).await;
+    let response = app
+        .post_json(
+            "/users",
+            json!({"username": "  ada  ", "email": "ada@example.com"}),
+        )
+        .await;
     let user = response.expect(StatusCode::CREATED);
     assert!(user["id"].as_i64().unwrap() > 0);
     assert_eq!(user["username"], "ada", "username is trimmed");
     assert_eq!(user["email"], "ada@example.com");
     let created_at = user["created_at"].as_str().unwrap();
-    assert_eq!(created_at.len(), "2026-01-31T23:59:59".len(), "{created_at}");
+    assert_eq!(
+        created_at.len(),
+        "2026-01-31T23:59:59".len(),
+        "{created_at}"
+    );
     assert_eq!(&created_at[10..11], "T");
-    assert_eq!(user.as_object().unwrap().len(), 4, "exactly id, username, email, created_at: {user}");
+    assert_eq!(
+        user.as_object().unwrap().len(),
+        4,
+        "exactly id, username, email, created_at: {user}"
+    );
 }
 
 #[sqlx::test]
@@ -26,7 +39,10 @@ async fn duplicate_email_is_409_case_insensitively(pool: PgPool) {
     let app = TestApp::new(pool);
     app.create_user("ada", "ada@example.com").await;
     let body = app
-        .post_json("/users", json!({"username": "other", "email": "ADA@Example.com"}))
+        .post_json(
+            "/users",
+            json!({"username": "other", "email": "ADA@Example.com"}),
+        )
         .await
         .expect_error(StatusCode::CONFLICT);
     assert!(body["details"]["email"].is_string(), "{body}");
@@ -43,26 +59,61 @@ async fn usernames_may_repeat(pool: PgPool) {
 async fn invalid_fields_are_400_with_details_per_field(pool: PgPool) {
     let app = TestApp::new(pool);
     let cases = [
-        (json!({"username": "", "email": "a@example.com"}), "username"),
-        (json!({"username": "   ", "email": "a@example.com"}), "username"),
-        (json!({"username": "x".repeat(65), "email": "a@example.com"}), "username"),
+        (
+            json!({"username": "", "email": "a@example.com"}),
+            "username",
+        ),
+        (
+            json!({"username": "   ", "email": "a@example.com"}),
+            "username",
+        ),
+        (
+            json!({"username": "x".repeat(65), "email": "a@example.com"}),
+            "username",
+        ),
         (json!({"username": "ada", "email": "not-an-email"}), "email"),
         (json!({"username": "ada"}), "email"),
         (json!({"email": "a@example.com"}), "username"),
-        (json!({"username": 42, "email": "a@example.com"}), "username"),
-        (json!({"username": "ada", "email": ["a@example.com"]}), "email"),
-        (json!({"username": null, "email": "a@example.com"}), "username"),
+        (
+            json!({"username": 42, "email": "a@example.com"}),
+            "username",
+        ),
+        (
+            json!({"username": "ada", "email": ["a@example.com"]}),
+            "email",
+        ),
+        (
+            json!({"username": null, "email": "a@example.com"}),
+            "username",
+        ),
     ];
     for (body, field) in cases {
-        let error = app.post_json("/users", body.clone()).await.expect_error(StatusCode::BAD_REQUEST);
-        assert!(error["details"][field].is_string(), "{body} should name {field}: {error}");
+        let error = app
+            .post_json("/users", body.clone())
+            .await
+            .expect_error(StatusCode::BAD_REQUEST);
+        assert!(
+            error["details"][field].is_string(),
+            "{body} should name {field}: {error}"
+        );
     }
     let both = app
         .post_json("/users", json!({"username": "", "email": "nope"}))
         .await
         .expect_error(StatusCode::BAD_REQUEST);
-    assert!(both["details"]["username"].is_string() && both["details"]["email"].is_string(), "{both}");
-    assert!(app.get("/users").await.json().as_array().unwrap().is_empty(), "nothing was created");
+    assert!(
+        both["details"]["username"].is_string() && both["details"]["email"].is_string(),
+        "{both}"
+    );
+    assert!(
+        app.get("/users")
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing was created"
+    );
 }
 
 #[sqlx::test]
@@ -75,25 +126,44 @@ async fn username_of_64_characters_is_accepted(pool: PgPool) {
 async fn get_user_is_200_or_404(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = app.create_user("ada", "ada@example.com").await;
-    let fetched = app.get(&format!("/users/{}", user["id"])).await.expect(StatusCode::OK);
+    let fetched = app
+        .get(&format!("/users/{}", user["id"]))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(fetched, user);
-    app.get("/users/999999").await.expect_error(StatusCode::NOT_FOUND);
+    app.get("/users/999999")
+        .await
+        .expect_error(StatusCode::NOT_FOUND);
 }
 
 #[sqlx::test]
 async fn list_is_ordered_by_id_paginated_and_counted(pool: PgPool) {
     let app = TestApp::new(pool);
     for i in 0..5 {
-        app.create_user(&format!("u{i}"), &format!("u{i}@example.com")).await;
+        app.create_user(&format!("u{i}"), &format!("u{i}@example.com"))
+            .await;
     }
     let response = app.get("/users?page=2&per_page=2").await;
     let page = response.expect(StatusCode::OK);
     assert_eq!(response.header("x-total-count"), Some("5"));
-    let names: Vec<_> = page.as_array().unwrap().iter().map(|u| u["username"].clone()).collect();
+    let names: Vec<_> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].clone())
+        .collect();
     assert_eq!(names, [json!("u2"), json!("u3")]);
     let all = app.get("/users").await.expect(StatusCode::OK);
-    let ids: Vec<i64> = all.as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect();
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ascending ids: {ids:?}");
+    let ids: Vec<i64> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ascending ids: {ids:?}"
+    );
     let beyond = app.get("/users?page=9").await.expect(StatusCode::OK);
     assert_eq!(beyond, json!([]));
 }
@@ -101,8 +171,18 @@ async fn list_is_ordered_by_id_paginated_and_counted(pool: PgPool) {
 #[sqlx::test]
 async fn pagination_out_of_range_is_400(pool: PgPool) {
     let app = TestApp::new(pool);
-    for query in ["page=0", "per_page=0", "per_page=1001", "page=-1", "page=abc", "per_page=1.5"] {
-        let error = app.get(&format!("/users?{query}")).await.expect_error(StatusCode::BAD_REQUEST);
+    for query in [
+        "page=0",
+        "per_page=0",
+        "per_page=1001",
+        "page=-1",
+        "page=abc",
+        "per_page=1.5",
+    ] {
+        let error = app
+            .get(&format!("/users?{query}"))
+            .await
+            .expect_error(StatusCode::BAD_REQUEST);
         let field = query.split('=').next().unwrap();
         assert!(error["details"][field].is_string(), "{query}: {error}");
     }
@@ -114,11 +194,20 @@ async fn put_updates_only_the_fields_given(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = app.create_user("ada", "ada@example.com").await;
     let path = format!("/users/{}", user["id"]);
-    let renamed = app.put_json(&path, json!({"username": "lovelace"})).await.expect(StatusCode::OK);
+    let renamed = app
+        .put_json(&path, json!({"username": "lovelace"}))
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(renamed["username"], "lovelace");
     assert_eq!(renamed["email"], "ada@example.com");
-    let moved = app.put_json(&path, json!({"email": "ada@lovelace.org"})).await.expect(StatusCode::OK);
-    assert_eq!((moved["username"].as_str(), moved["email"].as_str()), (Some("lovelace"), Some("ada@lovelace.org")));
+    let moved = app
+        .put_json(&path, json!({"email": "ada@lovelace.org"}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (moved["username"].as_str(), moved["email"].as_str()),
+        (Some("lovelace"), Some("ada@lovelace.org"))
+    );
     assert_eq!(app.get(&path).await.expect(StatusCode::OK), moved);
 }
 
@@ -128,13 +217,25 @@ async fn put_validates_like_create_and_answers_404_and_409(pool: PgPool) {
     let ada = app.create_user("ada", "ada@example.com").await;
     app.create_user("bob", "bob@example.com").await;
     let path = format!("/users/{}", ada["id"]);
-    app.put_json(&path, json!({"email": "nope"})).await.expect_error(StatusCode::BAD_REQUEST);
-    app.put_json(&path, json!({"username": ""})).await.expect_error(StatusCode::BAD_REQUEST);
-    app.put_json(&path, json!({"username": null})).await.expect_error(StatusCode::BAD_REQUEST);
-    app.put_json(&path, json!({"email": "BOB@example.com"})).await.expect_error(StatusCode::CONFLICT);
-    app.put_json("/users/424242", json!({"username": "x"})).await.expect_error(StatusCode::NOT_FOUND);
+    app.put_json(&path, json!({"email": "nope"}))
+        .await
+        .expect_error(StatusCode::BAD_REQUEST);
+    app.put_json(&path, json!({"username": ""}))
+        .await
+        .expect_error(StatusCode::BAD_REQUEST);
+    app.put_json(&path, json!({"username": null}))
+        .await
+        .expect_error(StatusCode::BAD_REQUEST);
+    app.put_json(&path, json!({"email": "BOB@example.com"}))
+        .await
+        .expect_error(StatusCode::CONFLICT);
+    app.put_json("/users/424242", json!({"username": "x"}))
+        .await
+        .expect_error(StatusCode::NOT_FOUND);
     // Keeping one's own email (in another case) is not a conflict.
-    app.put_json(&path, json!({"email": "Ada@Example.com"})).await.expect(StatusCode::OK);
+    app.put_json(&path, json!({"email": "Ada@Example.com"}))
+        .await
+        .expect(StatusCode::OK);
 }
 
 #[sqlx::test]
@@ -150,19 +251,38 @@ async fn delete_hides_the_user_deactivates_links_and_keeps_events(pool: PgPool) 
     assert!(response.body.is_empty());
     app.get(&path).await.expect_error(StatusCode::NOT_FOUND);
     app.delete(&path).await.expect_error(StatusCode::NOT_FOUND);
-    app.put_json(&path, json!({"username": "x"})).await.expect_error(StatusCode::NOT_FOUND);
+    app.put_json(&path, json!({"username": "x"}))
+        .await
+        .expect_error(StatusCode::NOT_FOUND);
     assert_eq!(app.get("/users").await.json(), json!([]));
 
-    let link_now = app.get(&format!("/urls/{}", link["id"])).await.expect(StatusCode::OK);
-    assert_eq!(link_now["is_active"], false, "links of a deleted user are deactivated");
+    let link_now = app
+        .get(&format!("/urls/{}", link["id"]))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        link_now["is_active"], false,
+        "links of a deleted user are deactivated"
+    );
     let code = link["short_code"].as_str().unwrap();
-    app.get(&format!("/{code}")).await.expect_error(StatusCode::NOT_FOUND);
-    let events = app.get(&format!("/events?user_id={}", user["id"])).await.expect(StatusCode::OK);
-    assert!(!events.as_array().unwrap().is_empty(), "the user's events are kept");
+    app.get(&format!("/{code}"))
+        .await
+        .expect_error(StatusCode::NOT_FOUND);
+    let events = app
+        .get(&format!("/events?user_id={}", user["id"]))
+        .await
+        .expect(StatusCode::OK);
+    assert!(
+        !events.as_array().unwrap().is_empty(),
+        "the user's events are kept"
+    );
 
     // The address is free again, and links can no longer name the deleted user.
     app.create_user("ada again", "ada@example.com").await;
-    app.post_json("/urls", json!({"original_url": "https://example.com", "user_id": user["id"]}))
-        .await
-        .expect_error(StatusCode::NOT_FOUND);
+    app.post_json(
+        "/urls",
+        json!({"original_url": "https://example.com", "user_id": user["id"]}),
+    )
+    .await
+    .expect_error(StatusCode::NOT_FOUND);
 }

@@ -55,7 +55,9 @@ impl Breaker {
     /// A closed breaker that opens after `failure_threshold` consecutive failures and
     /// probes again after `cooldown`.
     pub fn new(failure_threshold: u32, cooldown: Duration, metrics: Metrics) -> Self {
-        metrics.breaker_state.set(BreakerState::Closed.gauge_value());
+        metrics
+            .breaker_state
+            .set(BreakerState::Closed.gauge_value());
         Self {
             inner: Mutex::new(Inner {
                 state: BreakerState::Closed,
@@ -128,13 +130,19 @@ impl Breaker {
                 failures = inner.consecutive_failures,
                 "redis cache breaker opened; skipping the shared cache"
             ),
-            _ => tracing::info!(from = from.label(), to = to.label(), "redis cache breaker changed state"),
+            _ => tracing::info!(
+                from = from.label(),
+                to = to.label(),
+                "redis cache breaker changed state"
+            ),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding this lock leaves consistent data (plain fields): keep going.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -154,7 +162,11 @@ mod tests {
         b.record_success();
         b.record_failure();
         b.record_failure();
-        assert_eq!(b.state(), BreakerState::Closed, "a success resets the count");
+        assert_eq!(
+            b.state(),
+            BreakerState::Closed,
+            "a success resets the count"
+        );
         b.record_failure();
         assert_eq!(b.state(), BreakerState::Open);
         assert!(!b.allow());
@@ -183,6 +195,12 @@ mod tests {
         let b = Breaker::new(1, Duration::from_secs(60), metrics.clone());
         b.record_failure();
         assert_eq!(metrics.breaker_state.get(), 2);
-        assert_eq!(metrics.breaker_transitions.with_label_values(&["open"]).get(), 1);
+        assert_eq!(
+            metrics
+                .breaker_transitions
+                .with_label_values(&["open"])
+                .get(),
+            1
+        );
     }
 }

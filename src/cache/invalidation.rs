@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -16,7 +16,12 @@ pub const LINK_CHANNEL: &str = "link_cache";
 /// Listens until `stop` is cancelled, reconnecting with back-off. After each (re)connect
 /// the cache is resynchronised, since notifications sent meanwhile were lost.
 /// `listening` tells whether the subscription is up.
-pub async fn run(pool: PgPool, cache: LinkCache, stop: CancellationToken, listening: watch::Sender<bool>) {
+pub async fn run(
+    pool: PgPool,
+    cache: LinkCache,
+    stop: CancellationToken,
+    listening: watch::Sender<bool>,
+) {
     let mut backoff = Duration::from_millis(100);
     let mut had_connection = false;
     loop {
@@ -76,6 +81,8 @@ pub async fn run(pool: PgPool, cache: LinkCache, stop: CancellationToken, listen
 
 async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen_all([LINK_CHANNEL, GENERATION_CHANNEL]).await?;
+    listener
+        .listen_all([LINK_CHANNEL, GENERATION_CHANNEL])
+        .await?;
     Ok(listener)
 }

@@ -15,7 +15,12 @@ struct EntryLifetime {
 }
 
 impl moka::Expiry<String, Arc<CacheEntry>> for EntryLifetime {
-    fn expire_after_create(&self, _key: &String, value: &Arc<CacheEntry>, _now: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Arc<CacheEntry>,
+        _now: Instant,
+    ) -> Option<Duration> {
         Some(match value.as_ref() {
             CacheEntry::Link(_) => self.link,
             CacheEntry::Missing => self.missing,

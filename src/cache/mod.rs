@@ -9,8 +9,8 @@ pub mod invalidation;
 mod local;
 mod shared;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -84,7 +84,11 @@ impl LinkCache {
             None => None,
         };
         Ok(Self {
-            local: LocalCache::new(settings.local_max_bytes, settings.local_ttl, settings.missing_ttl),
+            local: LocalCache::new(
+                settings.local_max_bytes,
+                settings.local_ttl,
+                settings.missing_ttl,
+            ),
             shared,
             settings: Arc::new(settings),
             invalidations: Arc::new(AtomicU64::new(0)),
@@ -145,15 +149,24 @@ impl LinkCache {
     pub async fn invalidate(&self, pool: &PgPool, code: &str) {
         self.invalidations.fetch_add(1, Ordering::SeqCst);
         self.local.remove(code);
-        self.metrics.cache_invalidations.with_label_values(&["l1"]).inc();
+        self.metrics
+            .cache_invalidations
+            .with_label_values(&["l1"])
+            .inc();
         let Some(shared) = &self.shared else {
             return;
         };
         if shared.delete(code).await {
-            self.metrics.cache_invalidations.with_label_values(&["l2"]).inc();
+            self.metrics
+                .cache_invalidations
+                .with_label_values(&["l2"])
+                .inc();
             return;
         }
-        self.metrics.cache_invalidations.with_label_values(&["l2_failed"]).inc();
+        self.metrics
+            .cache_invalidations
+            .with_label_values(&["l2_failed"])
+            .inc();
         if shared.claim_generation_bump() {
             match cache_state::bump_generation(pool).await {
                 Ok(generation) => {
@@ -162,7 +175,11 @@ impl LinkCache {
                         .cache_invalidations
                         .with_label_values(&["generation_bump"])
                         .inc();
-                    tracing::warn!(generation, code, "redis unreachable during invalidation; moved the shared cache to a new generation");
+                    tracing::warn!(
+                        generation,
+                        code,
+                        "redis unreachable during invalidation; moved the shared cache to a new generation"
+                    );
                 }
                 Err(error) => {
                     shared.release_generation_bump();
@@ -191,7 +208,10 @@ impl LinkCache {
     }
 
     fn count(&self, tier: &str, result: &str) {
-        self.metrics.cache_lookups.with_label_values(&[tier, result]).inc();
+        self.metrics
+            .cache_lookups
+            .with_label_values(&[tier, result])
+            .inc();
     }
 }
 

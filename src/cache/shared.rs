@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use deadpool_redis::redis::AsyncCommands;
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
 
-use super::breaker::{Breaker, BreakerState};
 use super::CacheEntry;
+use super::breaker::{Breaker, BreakerState};
 use crate::metrics::Metrics;
 
 /// How to reach Redis and how quickly to give up on it.
@@ -59,7 +59,11 @@ impl SharedCache {
             .map_err(|error| format!("invalid Redis settings: {error}"))?;
         Ok(Self {
             pool,
-            breaker: Breaker::new(settings.breaker_failures, settings.breaker_cooldown, metrics.clone()),
+            breaker: Breaker::new(
+                settings.breaker_failures,
+                settings.breaker_cooldown,
+                metrics.clone(),
+            ),
             command_timeout: settings.command_timeout,
             generation: AtomicI64::new(1),
             bumped_since_success: AtomicBool::new(false),

@@ -91,7 +91,11 @@ impl ClickQueue {
 }
 
 /// Creates the queue and the writer that drains it (run it with [`ClickWriter::run`]).
-pub fn pipeline(pool: sqlx::PgPool, settings: &ClickSettings, metrics: Metrics) -> (ClickQueue, ClickWriter) {
+pub fn pipeline(
+    pool: sqlx::PgPool,
+    settings: &ClickSettings,
+    metrics: Metrics,
+) -> (ClickQueue, ClickWriter) {
     // The queue holds clicks while the writer holds at most one batch: both count
     // towards the capacity.
     let queue_slots = settings.capacity.saturating_sub(settings.max_batch).max(1);

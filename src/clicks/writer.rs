@@ -126,7 +126,9 @@ impl ClickWriter {
         match click_rows::insert_batch(&self.pool, &self.batch).await {
             Ok(()) => {
                 let written = self.batch.len() as u64;
-                self.metrics.click_flush_seconds.observe(started.elapsed().as_secs_f64());
+                self.metrics
+                    .click_flush_seconds
+                    .observe(started.elapsed().as_secs_f64());
                 self.metrics.click_batch_size.observe(written as f64);
                 self.metrics.clicks_written.inc_by(written);
                 self.metrics.click_queue_depth.sub(written as i64);
@@ -157,10 +159,16 @@ impl ClickWriter {
                 break;
             }
             let never = CancellationToken::new();
-            if tokio::time::timeout_at(give_up, self.write_batch(&never)).await.is_err() {
+            if tokio::time::timeout_at(give_up, self.write_batch(&never))
+                .await
+                .is_err()
+            {
                 let lost = self.batch.len() + self.receiver.len();
                 self.metrics.clicks_dropped.inc_by(lost as u64);
-                tracing::error!(lost, "click queue not drained before the deadline; clicks lost");
+                tracing::error!(
+                    lost,
+                    "click queue not drained before the deadline; clicks lost"
+                );
                 return;
             }
         }
@@ -178,7 +186,11 @@ impl ClickWriter {
         self.last_drop_log = Instant::now();
         let dropped = self.dropped.take();
         if dropped > 0 {
-            tracing::warn!(dropped, interval_secs = DROP_LOG_INTERVAL.as_secs(), "click queue full; clicks dropped");
+            tracing::warn!(
+                dropped,
+                interval_secs = DROP_LOG_INTERVAL.as_secs(),
+                "click queue full; clicks dropped"
+            );
         }
     }
 }

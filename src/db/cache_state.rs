@@ -15,10 +15,11 @@ pub async fn generation(pool: &PgPool) -> Result<i64, sqlx::Error> {
 /// Moves to a new generation and announces it, in one transaction.
 pub async fn bump_generation(pool: &PgPool) -> Result<i64, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let generation: i64 =
-        sqlx::query_scalar("UPDATE cache_state SET generation = generation + 1 RETURNING generation")
-            .fetch_one(&mut *tx)
-            .await?;
+    let generation: i64 = sqlx::query_scalar(
+        "UPDATE cache_state SET generation = generation + 1 RETURNING generation",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(GENERATION_CHANNEL)
         .bind(generation.to_string())

@@ -40,3 +40,19 @@ pub async fn insert_batch(pool: &PgPool, clicks: &[Click]) -> Result<(), sqlx::E
     .await?;
     tx.commit().await
 }
+
+/// Recomputes every link's counters from its `click` events (after an import wrote
+/// events directly).
+pub async fn recount(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE urls u SET click_count = COALESCE(c.clicks, 0), last_click_at = c.last_click \
+         FROM urls l LEFT JOIN (SELECT url_id, count(*) AS clicks, max(timestamp) AS last_click \
+                                FROM events WHERE event_type = 'click' GROUP BY url_id) c \
+              ON c.url_id = l.id \
+         WHERE u.id = l.id \
+           AND (u.click_count, u.last_click_at) IS DISTINCT FROM (COALESCE(c.clicks, 0), c.last_click)",
+    )
+    .execute(pool)
+    .await
+    .map(|_| ())
+}

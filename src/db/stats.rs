@@ -47,12 +47,11 @@ pub async fn for_link(
     short_code: String,
 ) -> Result<LinkStats, sqlx::Error> {
     // Totals come from the counters the click writer keeps (no scan of the events).
-    let (clicks, last_click_at): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT click_count, last_click_at FROM urls WHERE id = $1",
-    )
-    .bind(url_id)
-    .fetch_one(pool)
-    .await?;
+    let (clicks, last_click_at): (i64, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT click_count, last_click_at FROM urls WHERE id = $1")
+            .bind(url_id)
+            .fetch_one(pool)
+            .await?;
     // Every one of the last DAYS days, zero-filled, so a chart needs no gap logic.
     let clicks_by_day = sqlx::query_as(
         "SELECT day::date AS date, count(e.id) AS clicks \

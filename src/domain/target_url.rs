@@ -19,6 +19,11 @@ impl TargetUrl {
         if trimmed.chars().count() > MAX_URL_CHARS {
             return Err(format!("must be at most {MAX_URL_CHARS} characters"));
         }
+        // The URL parser would silently drop tabs and newlines; a URL holding them (or
+        // spaces) is not what the client meant, and could not go into a Location header.
+        if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("must not contain spaces or control characters".to_owned());
+        }
         let parsed = Url::parse(trimmed)
             .map_err(|_| "must be an absolute http(s) URL, e.g. https://example.com/page")?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -34,6 +39,18 @@ impl TargetUrl {
     /// The URL as given.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The form of a stored URL that can go into a `Location` header: as stored when it
+    /// is ASCII, else with the host in punycode and the rest percent-encoded.
+    pub fn for_location(stored: &str) -> std::borrow::Cow<'_, str> {
+        if stored.is_ascii() {
+            return stored.into();
+        }
+        match Url::parse(stored) {
+            Ok(url) => String::from(url).into(),
+            Err(_) => stored.into(),
+        }
     }
 }
 
@@ -66,5 +83,17 @@ mod tests {
         ] {
             assert!(TargetUrl::parse(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn location_form_is_ascii() {
+        assert_eq!(
+            TargetUrl::for_location("https://e.com/a?b=c"),
+            "https://e.com/a?b=c"
+        );
+        assert_eq!(
+            TargetUrl::for_location("https://bücher.example/ü"),
+            "https://xn--bcher-kva.example/%C3%BC"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The API's one timestamp format, `YYYY-MM-DDTHH:MM:SS` in UTC, for serde and parsing.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use serde::Serializer;
 
 /// The wire format of every timestamp the API writes.
@@ -14,17 +14,23 @@ pub fn format(at: &DateTime<Utc>) -> String {
     at.format(API_FORMAT).to_string()
 }
 
-/// Parses a client timestamp: the API format (UTC), the CSV format, or RFC 3339 with an offset.
+/// Parses a client timestamp: the API format (UTC), the CSV format, or RFC 3339 with an
+/// offset. Years must have four digits, as the API writes them.
 pub fn parse(raw: &str) -> Result<DateTime<Utc>, String> {
     let raw = raw.trim();
-    if let Ok(with_offset) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(with_offset.with_timezone(&Utc));
+    let parsed = DateTime::parse_from_rfc3339(raw)
+        .map(|with_offset| with_offset.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            [API_FORMAT, "%Y-%m-%dT%H:%M:%S%.f", CSV_FORMAT]
+                .iter()
+                .find_map(|format| NaiveDateTime::parse_from_str(raw, format).ok())
+                .map(|naive| naive.and_utc())
+        });
+    match parsed {
+        Some(at) if (1..=9999).contains(&at.year()) => Ok(at),
+        _ => Err("must be a timestamp like 2026-01-31T23:59:59 (UTC, four-digit year)".to_owned()),
     }
-    [API_FORMAT, "%Y-%m-%dT%H:%M:%S%.f", CSV_FORMAT]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(raw, format).ok())
-        .map(|naive| naive.and_utc())
-        .ok_or_else(|| "must be a timestamp like 2026-01-31T23:59:59 (UTC)".to_owned())
 }
 
 /// serde `serialize_with` for `DateTime<Utc>` fields.
@@ -59,5 +65,12 @@ mod tests {
             assert_eq!(format(&parse(raw).unwrap()), expected, "{raw}");
         }
         assert!(parse("tomorrow").is_err());
+        for out_of_range in [
+            "+262142-12-31T23:59:59",
+            "-4000-01-01T00:00:00",
+            "0000-01-01 00:00:00",
+        ] {
+            assert!(parse(out_of_range).is_err(), "{out_of_range}");
+        }
     }
 }

@@ -40,7 +40,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         }
         if let Some(field) = field_with_nul(&value, "") {
             // Postgres can store NUL in neither text nor jsonb.
-            return Err(ApiError::invalid_field(&field, "must not contain NUL characters"));
+            return Err(ApiError::invalid_field(
+                &field,
+                "must not contain NUL characters",
+            ));
         }
         serde_path_to_error::deserialize(value)
             .map(ApiJson)
@@ -50,7 +53,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// The path of the first string (or key) holding a NUL character, if any.
 fn field_with_nul(value: &Value, path: &str) -> Option<String> {
-    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
     match value {
         Value::String(text) if text.contains('\0') => Some(path.to_owned()),
         Value::Array(items) => items
@@ -115,7 +124,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// A numeric path id; anything else is a 400 naming `id`.
+/// A path id written in plain digits; anything else is a 400 naming `id`.
 #[derive(Debug, Clone, Copy)]
 pub struct ApiId(pub i64);
 
@@ -127,9 +136,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiId {
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
                 .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        // Digits only: Rust's parser would also take "+1", an id spelled two ways.
         match raw.parse::<i64>() {
-            Ok(id) => Ok(ApiId(id)),
-            Err(_) => Err(ApiError::invalid_field("id", "must be an integer")),
+            Ok(id) if raw.bytes().all(|b| b.is_ascii_digit()) => Ok(ApiId(id)),
+            _ => Err(ApiError::invalid_field("id", "must be a positive integer")),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `GET /{short_code}` and `GET /urls/{short_code}/redirect`: the product's hot path.
 //! Answers from the cache tiers and queues the click; never waits on a database write.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, LOCATION, REFERER, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -9,7 +10,7 @@ use chrono::Utc;
 
 use crate::cache::CacheEntry;
 use crate::clicks::{self, Click};
-use crate::domain::ShortCode;
+use crate::domain::{ShortCode, TargetUrl};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
@@ -17,7 +18,12 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/{short_code}", tag = "redirect", params(("short_code" = String, Path)),
     responses((status = 302, description = "Redirect to the destination", headers(("Location" = String))),
               (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn follow(state: State<AppState>, method: Method, headers: HeaderMap, code: Path<String>) -> Result<Response, ApiError> {
+pub async fn follow(
+    state: State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    code: CodePath,
+) -> Result<Response, ApiError> {
     redirect(state, method, headers, code).await
 }
 
@@ -25,20 +31,32 @@ pub async fn follow(state: State<AppState>, method: Method, headers: HeaderMap, 
 #[utoipa::path(get, path = "/urls/{short_code}/redirect", tag = "redirect", params(("short_code" = String, Path)),
     responses((status = 302, description = "Redirect to the destination", headers(("Location" = String))),
               (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn follow_prefixed(state: State<AppState>, method: Method, headers: HeaderMap, code: Path<String>) -> Result<Response, ApiError> {
+pub async fn follow_prefixed(
+    state: State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    code: CodePath,
+) -> Result<Response, ApiError> {
     redirect(state, method, headers, code).await
 }
 
 const NOT_FOUND: &str = "short link not found";
 
+/// The code segment of a redirect path; one that is not even UTF-8 cannot exist: 404.
+pub type CodePath = Result<Path<String>, PathRejection>;
+
 async fn redirect(
     State(state): State<AppState>,
     method: Method,
     headers: HeaderMap,
-    Path(code): Path<String>,
+    code: CodePath,
 ) -> Result<Response, ApiError> {
     let outcome = |label: &str| state.metrics.redirects.with_label_values(&[label]).inc();
     // A code that could never have been issued needs no lookup at all.
+    let Ok(Path(code)) = code else {
+        outcome("not_found");
+        return Err(ApiError::NotFound(NOT_FOUND.into()));
+    };
     if !ShortCode::is_well_formed(&code) {
         outcome("not_found");
         return Err(ApiError::NotFound(NOT_FOUND.into()));
@@ -66,11 +84,19 @@ async fn redirect(
         });
     }
     outcome("found");
-    let location = HeaderValue::from_str(&link.original_url)
-        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored URL is not a valid header value")))?;
+    let location =
+        HeaderValue::from_str(&TargetUrl::for_location(&link.original_url)).map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!("stored URL cannot be a Location header"))
+        })?;
     Ok((
         StatusCode::FOUND,
-        [(LOCATION, location), (CACHE_CONTROL, HeaderValue::from_static("private, max-age=0"))],
+        [
+            (LOCATION, location),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=0"),
+            ),
+        ],
     )
         .into_response())
 }

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::RowError;
+use super::lines::LineTracking;
 
 /// Rows per batch: one multi-row insert each.
 pub const BATCH_ROWS: usize = 500;
@@ -73,6 +74,12 @@ where
     Raw: DeserializeOwned,
     F: Fn(Raw) -> Result<T, String>,
 {
+    let (reader, lines) = LineTracking::new(reader);
+    let line_of = |position: Option<&csv::Position>, fallback: u64| {
+        position
+            .and_then(|position| lines.line_of(position.byte()))
+            .unwrap_or(fallback)
+    };
     let mut csv = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(reader);
@@ -93,7 +100,7 @@ where
         match csv.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(line, csv::Position::line);
+                let line = line_of(record.position(), line);
                 let parsed = record
                     .deserialize::<Raw>(Some(&headers))
                     .map_err(|error| describe_row_error(&error))
@@ -103,7 +110,7 @@ where
                 batch.push(parsed);
             }
             Err(error) if is_row_error(&error) => batch.push(Err(RowError {
-                line: error.position().map_or(line, csv::Position::line),
+                line: line_of(error.position(), line),
                 error: describe_row_error(&error),
             })),
             Err(error) => return Err(fatal(error)),

@@ -5,6 +5,7 @@
 //! them; memory does not grow with the file.
 
 mod csv_stream;
+mod lines;
 mod report;
 mod rows;
 pub mod seed;

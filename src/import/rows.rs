@@ -164,10 +164,14 @@ fn optional<T>(
     }
 }
 
+/// Largest id an import may set (2^53 - 1, exact in every JSON client): the id
+/// sequences must keep room above imported ids.
+pub const MAX_IMPORTED_ID: i64 = (1 << 53) - 1;
+
 fn parse_id(text: &str) -> Result<i64, String> {
     match text.parse::<i64>() {
-        Ok(id) if id > 0 => Ok(id),
-        _ => Err("must be a positive integer".to_owned()),
+        Ok(id) if (1..=MAX_IMPORTED_ID).contains(&id) => Ok(id),
+        _ => Err(format!("must be an integer from 1 to {MAX_IMPORTED_ID}")),
     }
 }
 

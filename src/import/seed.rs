@@ -66,6 +66,13 @@ pub async fn run(pool: &PgPool, dir: &Path) -> Result<SeedReport, SeedError> {
             file: "events.csv",
             source,
         })?;
+    // Imported click events must count in the links' counters.
+    crate::db::clicks::recount(pool)
+        .await
+        .map_err(|source| SeedError::Import {
+            file: "click counters",
+            source: source.into(),
+        })?;
     for table in [Table::Users, Table::Urls, Table::Events] {
         sequences::advance_past_max_id(pool, table)
             .await

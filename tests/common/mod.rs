@@ -1,18 +1,23 @@
 //! Shared test harness: the real router over a real per-test Postgres database
 //! (from `#[sqlx::test]`), driven in-process, plus typed helpers per resource.
-#![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the helpers"
+)]
+
+pub mod servers;
 
 use std::path::PathBuf;
 
-use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sqlx::PgPool;
 use tower::ServiceExt;
 
-use shortener::domain::ShortCodeGenerator;
+use shortener::app::{App, AppSettings};
 use shortener::state::AppState;
 
 /// The platform's real seed set, shared by every session.
@@ -20,12 +25,13 @@ pub fn platform_seed_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/seed_data/platform-set-a")
 }
 
-/// The application under test.
+/// The application under test: the real [`App`] with its background tasks.
 #[derive(Clone)]
 pub struct TestApp {
     pub router: Router,
     pub pool: PgPool,
     pub state: AppState,
+    pub app: std::sync::Arc<App>,
 }
 
 /// A buffered response.
@@ -73,33 +79,60 @@ impl TestResponse {
     #[track_caller]
     pub fn expect_error(&self, status: StatusCode) -> Value {
         let body = self.expect(status);
-        assert!(body["error"].is_string(), "error body lacks 'error': {body}");
+        assert!(
+            body["error"].is_string(),
+            "error body lacks 'error': {body}"
+        );
         body
     }
 }
 
 impl TestApp {
-    /// The app over a migrated per-test database.
+    /// The app over a migrated per-test database, without Redis.
     pub fn new(pool: PgPool) -> Self {
-        let state = AppState::new(pool.clone(), ShortCodeGenerator::new(7).unwrap());
+        Self::with_settings(pool, AppSettings::default())
+    }
+
+    /// The app with the given settings (e.g. a Redis tier).
+    pub fn with_settings(pool: PgPool, settings: AppSettings) -> Self {
+        let app = App::start(pool.clone(), settings).expect("valid settings");
         Self {
-            router: shortener::http::router(state.clone()),
+            router: app.router(),
+            state: app.state.clone(),
             pool,
-            state,
+            app: std::sync::Arc::new(app),
         }
     }
 
-    /// Sends any request.
-    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+    /// Sends a request without first flushing queued clicks.
+    pub async fn send_now(&self, request: Request<Body>) -> TestResponse {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.into_body().collect().await.unwrap().to_bytes();
-        TestResponse { status, headers, body }
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Sends any request, after every click queued so far is written: the contract's
+    /// "a click is visible" without timing in these tests (the pipeline's own latency is
+    /// tested in tests/clicks.rs).
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        self.state.clicks.flush().await;
+        self.send_now(request).await
     }
 
     /// A request with a raw body and content type.
-    pub async fn raw(&self, method: Method, path: &str, content_type: Option<&str>, body: impl Into<Body>) -> TestResponse {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<Body>,
+    ) -> TestResponse {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(content_type) = content_type {
             request = request.header(header::CONTENT_TYPE, content_type);
@@ -120,15 +153,32 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: Value) -> TestResponse {
-        self.raw(Method::POST, path, Some("application/json"), body.to_string()).await
+        self.raw(
+            Method::POST,
+            path,
+            Some("application/json"),
+            body.to_string(),
+        )
+        .await
     }
 
     pub async fn put_json(&self, path: &str, body: Value) -> TestResponse {
-        self.raw(Method::PUT, path, Some("application/json"), body.to_string()).await
+        self.raw(
+            Method::PUT,
+            path,
+            Some("application/json"),
+            body.to_string(),
+        )
+        .await
     }
 
     /// `POST path` with a multipart form holding one file field.
-    pub async fn post_file(&self, path: &str, field: &str, contents: impl Into<Vec<u8>>) -> TestResponse {
+    pub async fn post_file(
+        &self,
+        path: &str,
+        field: &str,
+        contents: impl Into<Vec<u8>>,
+    ) -> TestResponse {
         let boundary = "shortener-test-boundary";
         let mut body = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"upload.csv\"\r\n\
@@ -138,7 +188,8 @@ impl TestApp {
         body.extend(contents.into());
         body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
         let content_type = format!("multipart/form-data; boundary={boundary}");
-        self.raw(Method::POST, path, Some(&content_type), body).await
+        self.raw(Method::POST, path, Some(&content_type), body)
+            .await
     }
 
     /// Creates a user and returns it.
@@ -150,7 +201,9 @@ impl TestApp {
 
     /// Creates a link with the given body and returns it.
     pub async fn create_link(&self, body: Value) -> Value {
-        self.post_json("/urls", body).await.expect(StatusCode::CREATED)
+        self.post_json("/urls", body)
+            .await
+            .expect(StatusCode::CREATED)
     }
 
     /// Creates an anonymous link to `url` and returns it.
