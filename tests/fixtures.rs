@@ -258,13 +258,13 @@ fn servers_are_gone_after_the_test_process_is_killed() {
         ])
         .env(HOLD_SERVERS, "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut ports = None;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("ports ") {
+        // The harness prints `test NAME ... ` before it on the same line.
+        if let Some((_, rest)) = line.split_once("ports ") {
             let (redis, pg) = rest.split_once(' ').unwrap();
             ports = Some((redis.parse::<u16>().unwrap(), pg.parse::<u16>().unwrap()));
             break;

@@ -11,7 +11,8 @@ use crate::metrics::Metrics;
 pub enum BreakerState {
     /// Calls go through; consecutive failures are counted.
     Closed,
-    /// One probe call is in flight; everyone else skips the tier.
+    /// One probe call is in flight; everyone else skips the tier. A probe that never
+    /// reports (its request was cancelled) expires after the cool-down.
     HalfOpen,
     /// Calls are skipped until the cool-down ends.
     Open,
@@ -39,6 +40,7 @@ impl BreakerState {
 struct Inner {
     state: BreakerState,
     consecutive_failures: u32,
+    /// While open: when to probe. While half-open: when the probe counts as lost.
     open_until: Instant,
 }
 
@@ -79,14 +81,20 @@ impl Breaker {
     /// becomes the half-open probe and must report its outcome.
     pub fn allow(&self) -> bool {
         let mut inner = self.lock();
+        let now = Instant::now();
         match inner.state {
             BreakerState::Closed => true,
-            BreakerState::HalfOpen => false,
-            BreakerState::Open if Instant::now() >= inner.open_until => {
+            BreakerState::HalfOpen | BreakerState::Open if now < inner.open_until => false,
+            BreakerState::HalfOpen => {
+                // The previous probe never reported: let this caller probe instead.
+                inner.open_until = now + self.cooldown;
+                true
+            }
+            BreakerState::Open => {
+                inner.open_until = now + self.cooldown;
                 self.transition(&mut inner, BreakerState::HalfOpen);
                 true
             }
-            BreakerState::Open => false,
         }
     }
 
@@ -174,19 +182,36 @@ mod tests {
 
     #[test]
     fn half_open_admits_one_probe_then_closes_or_reopens() {
-        let b = breaker(0);
+        let b = breaker(20);
         for _ in 0..3 {
             b.record_failure();
         }
+        assert!(!b.allow(), "open: skipped during the cool-down");
+        std::thread::sleep(Duration::from_millis(25));
         assert!(b.allow(), "cool-down over: this caller probes");
         assert_eq!(b.state(), BreakerState::HalfOpen);
         assert!(!b.allow(), "only one probe at a time");
         b.record_failure();
         assert_eq!(b.state(), BreakerState::Open, "a failed probe reopens");
+        std::thread::sleep(Duration::from_millis(25));
         assert!(b.allow());
         b.record_success();
         assert_eq!(b.state(), BreakerState::Closed, "a good probe closes");
         assert!(b.allow());
+    }
+
+    #[test]
+    fn a_probe_that_never_reports_expires_after_the_cooldown() {
+        let b = breaker(20);
+        for _ in 0..3 {
+            b.record_failure();
+        }
+        std::thread::sleep(Duration::from_millis(25));
+        assert!(b.allow(), "first probe");
+        assert!(!b.allow(), "probe in flight");
+        std::thread::sleep(Duration::from_millis(25));
+        assert!(b.allow(), "the lost probe is replaced");
+        assert_eq!(b.state(), BreakerState::HalfOpen);
     }
 
     #[test]

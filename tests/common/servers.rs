@@ -1,13 +1,13 @@
 //! Private Redis and PostgreSQL servers for tests that pause, stop or kill them, so the shared
 //! instances on 5432 and 6379 are never touched. Linux only: they run the distribution's binaries.
 
+use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -112,11 +112,11 @@ impl RedisServer {
     /// Error replies come back as text (`WRONGTYPE ...`); panics if redis-cli cannot connect or
     /// gets no answer within 10 s (a paused server).
     pub fn cli(&self, args: &[&str]) -> String {
-        let mut command = Command::new("redis-cli");
+        let mut command = bounded(10, "redis-cli");
         command
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
             .args(args);
-        run(&mut command, Duration::from_secs(10)).trim().to_owned()
+        run(&mut command).trim().to_owned()
     }
 
     fn pid(&self) -> Option<u32> {
@@ -138,16 +138,8 @@ impl RedisServer {
             .expect("open redis.log");
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--logfile",
-                "",
-            ])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(["--daemonize", "no", "--logfile", ""])
             .arg("--dir")
             .arg(self.dir.path())
             .stdin(Stdio::null())
@@ -222,18 +214,11 @@ impl PgCluster {
             ],
         );
 
-        let mut initdb = as_postgres(&bin.join("initdb"), dir.path());
-        initdb.arg("-D").arg(dir.path().join("data")).args([
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        ]);
-        run(&mut initdb, Duration::from_secs(60));
+        let mut initdb = as_postgres(60, &bin.join("initdb"), dir.path());
+        initdb.arg("-D").arg(dir.path().join("data"));
+        initdb.args(["-A", "trust", "-U", "postgres", "--no-sync"]);
+        initdb.args(["-E", "UTF8", "--locale=C.UTF-8"]);
+        run(&mut initdb);
 
         let mut cluster = Self {
             port: 0,
@@ -268,35 +253,33 @@ impl PgCluster {
     /// `CREATE DATABASE "name"` through psql.
     pub fn create_database(&self, name: &str) {
         let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
-        let mut psql = Command::new(self.bin.join("psql"));
-        psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
-            .args([
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-c",
-                &sql,
-            ])
-            .env("PGCONNECT_TIMEOUT", "10");
-        run(&mut psql, Duration::from_secs(30));
+        let mut psql = bounded(30, self.bin.join("psql"));
+        psql.args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ]);
+        psql.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-c", &sql]);
+        psql.env("PGCONNECT_TIMEOUT", "10");
+        run(&mut psql);
     }
 
     /// `pg_ctl stop -m fast -w`; the data is kept and connections are refused afterwards.
     pub fn stop(&self) {
-        run(
-            &mut self.pg_ctl(&["stop", "-m", "fast"]),
-            Duration::from_secs(40),
-        );
+        let mut pg_ctl = self.pg_ctl(&["stop", "-m", "fast"]);
+        run(&mut pg_ctl);
     }
 
     /// `pg_ctl start -w` again on the same port and data dir.
     pub fn start_again(&self) {
         if let Err(error) = self.try_start() {
             panic!(
-                "postgres did not start again on port {}:\n{error}",
+                "postgres did not start on port {} again:\n{error}",
                 self.port
             );
         }
@@ -311,19 +294,13 @@ impl PgCluster {
             self.dir.path().display()
         );
         let mut command = self.pg_ctl(&["start", "-l", &log.to_string_lossy(), "-o", &options]);
-        let output = output_within(&mut command, Duration::from_secs(40))?;
-        if output.status.success() {
-            return Ok(());
-        }
-        Err(format!(
-            "{}\npostgres.log:\n{}",
-            output.describe(),
-            read_from(&log, log_start)
-        ))
+        try_run(&mut command)
+            .map(drop)
+            .map_err(|error| format!("{error}\npostgres.log:\n{}", read_from(&log, log_start)))
     }
 
     fn pg_ctl(&self, args: &[&str]) -> Command {
-        let mut command = as_postgres(&self.bin.join("pg_ctl"), self.dir.path());
+        let mut command = as_postgres(40, &self.bin.join("pg_ctl"), self.dir.path());
         command
             .args(args)
             .arg("-D")
@@ -342,15 +319,10 @@ impl Drop for PgCluster {
         if !self.data_dir().join("postmaster.pid").exists() {
             return;
         }
-        let result = output_within(
-            &mut self.pg_ctl(&["stop", "-m", "immediate"]),
-            Duration::from_secs(40),
-        );
-        match result {
-            Ok(output) if output.status.success() => {}
-            // No panic in drop: it may run while unwinding. The watchdog gets another go.
-            Ok(output) => eprintln!("PgCluster drop: {}", output.describe()),
-            Err(error) => eprintln!("PgCluster drop: {error}"),
+        let mut pg_ctl = self.pg_ctl(&["stop", "-m", "immediate"]);
+        // No panic in drop: it may run while unwinding, and a panic there aborts.
+        if let Err(error) = try_run(&mut pg_ctl) {
+            eprintln!("PgCluster drop: {error}");
         }
     }
 }
@@ -359,14 +331,15 @@ impl Drop for PgCluster {
 /// abort, a panic while panicking), so no server outlives the test run.
 ///
 /// It is a shell reading a pipe only this process holds: end of input means this process is
-/// gone. It ignores SIGINT so a Ctrl-C on `cargo test` still gets cleaned up.
+/// gone. It ignores the signals a Ctrl-C or `timeout` sends to the whole process group, so it
+/// outlives the test process that they end.
 struct Watchdog {
     shell: Child,
 }
 
 impl Watchdog {
     fn spawn(cleanup: &str, args: &[&str]) -> Self {
-        let script = format!("trap '' INT HUP; while read -r _; do :; done; {cleanup}");
+        let script = format!("trap '' HUP INT QUIT TERM; while read -r _; do :; done; {cleanup}");
         let shell = Command::new("sh")
             .arg("-c")
             .arg(script)
@@ -411,41 +384,35 @@ fn redis_answers_ping(port: u16) -> bool {
 
 /// The newest `/usr/lib/postgresql/<version>/bin` that has initdb.
 fn pg_bin_dir() -> PathBuf {
-    let versions = fs::read_dir("/usr/lib/postgresql").map(|entries| {
-        entries
-            .filter_map(|entry| {
-                let entry = entry.ok()?;
-                let version: u32 = entry.file_name().to_str()?.parse().ok()?;
-                entry
-                    .path()
-                    .join("bin/initdb")
-                    .exists()
-                    .then(|| (version, entry.path().join("bin")))
-            })
-            .collect::<Vec<_>>()
-    });
-    match versions.ok().and_then(|v| v.into_iter().max()) {
-        Some((_, bin)) => bin,
-        None => {
-            panic!("no /usr/lib/postgresql/<version>/bin/initdb: install the postgresql package")
-        }
-    }
+    let entries = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten();
+    let newest = entries
+        .filter_map(|entry| {
+            Some((
+                entry.file_name().to_str()?.parse::<u32>().ok()?,
+                entry.path(),
+            ))
+        })
+        .map(|(version, path)| (version, path.join("bin")))
+        .filter(|(_, bin)| bin.join("initdb").exists())
+        .max();
+    let (_, bin) = newest.expect("no /usr/lib/postgresql/<version>/bin/initdb: install postgresql");
+    bin
 }
 
 /// The uid (`-u`) or gid (`-g`) of the postgres OS user.
 fn postgres_id(flag: &str) -> u32 {
-    let out = run(
-        Command::new("id").args([flag, "postgres"]),
-        Duration::from_secs(5),
-    );
+    let out = run(bounded(5, "id").args([flag, "postgres"]));
     out.trim()
         .parse()
         .unwrap_or_else(|_| panic!("unexpected `id {flag} postgres` output: {out:?}"))
 }
 
 /// `runuser -u postgres -- program`, started in `dir` since postgres may not read the cwd.
-fn as_postgres(program: &Path, dir: &Path) -> Command {
-    let mut command = Command::new("runuser");
+fn as_postgres(seconds: u32, program: &Path, dir: &Path) -> Command {
+    let mut command = bounded(seconds, "runuser");
     command
         .args(["-u", "postgres", "--"])
         .arg(program)
@@ -455,14 +422,7 @@ fn as_postgres(program: &Path, dir: &Path) -> Command {
 
 /// Sends a signal by name (`STOP`, `CONT`, ...) with kill(1); the crate forbids unsafe code.
 fn send_signal(pid: u32, name: &str) -> Result<(), String> {
-    let mut command = Command::new("kill");
-    command.args(["-s", name, &pid.to_string()]);
-    let output = output_within(&mut command, Duration::from_secs(5))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(output.describe())
-    }
+    try_run(bounded(5, "kill").args(["-s", name, &pid.to_string()])).map(drop)
 }
 
 /// Waits until the process is stopped (state `T`) or not, as /proc shows it.
@@ -490,85 +450,41 @@ fn wait_for_state(pid: u32, stopped: bool) {
 /// Whatever was appended to a log file since `offset`.
 fn read_from(path: &Path, offset: u64) -> String {
     let text = fs::read(path).unwrap_or_default();
-    let start = usize::try_from(offset)
-        .unwrap_or(usize::MAX)
-        .min(text.len());
+    let start = usize::try_from(offset).map_or(text.len(), |o| o.min(text.len()));
     String::from_utf8_lossy(&text[start..]).into_owned()
 }
 
-/// The outcome of a command run to completion.
-struct Finished {
-    command: String,
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
+/// `timeout SECONDS program`: every command is bounded, so a hung server fails the test with
+/// a message instead of hanging it.
+fn bounded(seconds: u32, program: impl AsRef<OsStr>) -> Command {
+    let mut command = Command::new("timeout");
+    command
+        .arg(seconds.to_string())
+        .arg(program)
+        .stdin(Stdio::null());
+    command
 }
 
-impl Finished {
-    fn describe(&self) -> String {
-        format!(
-            "{} failed ({}):\nstderr:\n{}\nstdout:\n{}",
-            self.command, self.status, self.stderr, self.stdout
-        )
+/// Runs a command to completion and returns its stdout; errs with all its output if it failed.
+fn try_run(command: &mut Command) -> Result<String, String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if output.status.success() {
+        return Ok(stdout);
     }
-}
-
-/// Runs a command with its output captured, and panics with that output unless it succeeds
-/// within `timeout`. Returns stdout.
-fn run(command: &mut Command, timeout: Duration) -> String {
-    match output_within(command, timeout) {
-        Ok(output) if output.status.success() => output.stdout,
-        Ok(output) => panic!("{}", output.describe()),
-        Err(error) => panic!("{error}"),
-    }
-}
-
-/// Runs a command with its output captured, killing it after `timeout`. Errs if it cannot be
-/// started or times out; a non-zero exit is for the caller to judge.
-fn output_within(command: &mut Command, timeout: Duration) -> Result<Finished, String> {
-    let description = format!("{command:?}");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {description}: {e}"))?;
-    let stdout = collect(child.stdout.take().expect("piped stdout"));
-    let stderr = collect(child.stderr.take().expect("piped stderr"));
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{description} did not finish within {timeout:?}"));
-            }
-            Err(e) => return Err(format!("waiting for {description}: {e}")),
-        }
+    let status = match output.status.code() {
+        Some(124) => "timed out".to_owned(),
+        _ => output.status.to_string(),
     };
-    // A daemon it started may have inherited the pipes; don't wait for it to close them.
-    let read = |output: mpsc::Receiver<String>| {
-        output
-            .recv_timeout(Duration::from_secs(1))
-            .unwrap_or_default()
-    };
-    Ok(Finished {
-        command: description,
-        status,
-        stdout: read(stdout),
-        stderr: read(stderr),
-    })
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(format!(
+        "{command:?} failed ({status}):\nstderr:\n{stderr}\nstdout:\n{stdout}"
+    ))
 }
 
-/// Reads a pipe to its end on a thread of its own, so a chatty command cannot fill it and stall.
-fn collect(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        let _ = sender.send(String::from_utf8_lossy(&bytes).into_owned());
-    });
-    receiver
+/// [`try_run`], panicking with the command's output if it failed.
+fn run(command: &mut Command) -> String {
+    try_run(command).unwrap_or_else(|error| panic!("{error}"))
 }
