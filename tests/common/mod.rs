@@ -5,6 +5,8 @@
     reason = "each test binary uses a different subset of the helpers"
 )]
 
+pub mod http1;
+pub mod native_stack;
 pub mod servers;
 
 use std::path::PathBuf;
