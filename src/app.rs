@@ -41,8 +41,8 @@ pub struct App {
     pub state: AppState,
     stop_listener: CancellationToken,
     stop_writer: CancellationToken,
-    listener: JoinHandle<()>,
-    writer: JoinHandle<()>,
+    listener: Option<JoinHandle<()>>,
+    writer: Option<JoinHandle<()>>,
     listening: watch::Receiver<bool>,
 }
 
@@ -75,8 +75,8 @@ impl App {
             state,
             stop_listener,
             stop_writer,
-            listener,
-            writer,
+            listener: Some(listener),
+            writer: Some(writer),
             listening,
         })
     }
@@ -95,10 +95,23 @@ impl App {
     }
 
     /// Stops the listener, then writes every queued click (bounded by the drain deadline).
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.stop_listener.cancel();
-        let _ = self.listener.await;
+        if let Some(listener) = self.listener.take() {
+            let _ = listener.await;
+        }
         self.stop_writer.cancel();
-        let _ = self.writer.await;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.await;
+        }
+    }
+}
+
+/// Dropped without [`App::shutdown`] (tests, panics): the background tasks are told to
+/// stop, so they release their connections; the writer still drains what it can.
+impl Drop for App {
+    fn drop(&mut self) {
+        self.stop_listener.cancel();
+        self.stop_writer.cancel();
     }
 }

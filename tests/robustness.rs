@@ -13,9 +13,7 @@ use common::{TestApp, TestResponse};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use shortener::domain::ShortCodeGenerator;
 use shortener::http::JSON_BODY_LIMIT;
-use shortener::state::AppState;
 
 /// Real rows, so that routes addressing an id reach their handler's logic.
 struct Fixture {

@@ -139,6 +139,12 @@ impl LinkCache {
                     CacheEntry::Missing => self.settings.missing_ttl,
                 };
                 shared.set(code, &entry, ttl).await;
+                // An invalidation that landed while the write was in flight may have
+                // deleted the key before it was written: undo the fill.
+                if self.invalidations.load(Ordering::SeqCst) != seen {
+                    shared.delete(code).await;
+                    self.local.remove(code);
+                }
             }
         }
         Ok(entry)
@@ -167,24 +173,24 @@ impl LinkCache {
             .cache_invalidations
             .with_label_values(&["l2_failed"])
             .inc();
-        if shared.claim_generation_bump() {
-            match cache_state::bump_generation(pool).await {
-                Ok(generation) => {
-                    shared.adopt_generation(generation);
-                    self.metrics
-                        .cache_invalidations
-                        .with_label_values(&["generation_bump"])
-                        .inc();
-                    tracing::warn!(
-                        generation,
-                        code,
-                        "redis unreachable during invalidation; moved the shared cache to a new generation"
-                    );
-                }
-                Err(error) => {
-                    shared.release_generation_bump();
-                    tracing::error!(%error, code, "redis unreachable during invalidation and the generation could not be moved; the entry may be stale until its TTL");
-                }
+        match shared
+            .move_past_missed_delete(|| cache_state::bump_generation(pool))
+            .await
+        {
+            Ok(Some(generation)) => {
+                self.metrics
+                    .cache_invalidations
+                    .with_label_values(&["generation_bump"])
+                    .inc();
+                tracing::warn!(
+                    generation,
+                    code,
+                    "redis unreachable during invalidation; moved the shared cache to a new generation"
+                );
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(%error, code, "redis unreachable during invalidation and the generation could not be moved; the entry may be stale until its TTL");
             }
         }
     }

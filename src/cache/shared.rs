@@ -40,6 +40,9 @@ pub struct SharedCache {
     /// Set once this replica has moved the generation for a missed delete, until Redis
     /// answers again: one bump per outage is enough (see `docs/decisions.md`).
     bumped_since_success: AtomicBool,
+    /// Serialises bumps, so a failed invalidation returns only after the bump it relies
+    /// on (its own or one already in flight) has committed.
+    bump_lock: tokio::sync::Mutex<()>,
     metrics: Metrics,
 }
 
@@ -67,6 +70,7 @@ impl SharedCache {
             command_timeout: settings.command_timeout,
             generation: AtomicI64::new(1),
             bumped_since_success: AtomicBool::new(false),
+            bump_lock: tokio::sync::Mutex::new(()),
             metrics,
         })
     }
@@ -126,14 +130,22 @@ impl SharedCache {
             .is_some()
     }
 
-    /// Whether this replica should move the generation after a failed delete (once per outage).
-    pub fn claim_generation_bump(&self) -> bool {
-        !self.bumped_since_success.swap(true, Ordering::SeqCst)
-    }
-
-    /// Gives the claim back when the bump itself failed, so the next miss retries it.
-    pub fn release_generation_bump(&self) {
-        self.bumped_since_success.store(false, Ordering::SeqCst);
+    /// After a failed delete: moves to a new generation with `bump` unless this replica
+    /// already did since Redis last answered. Returns once the generation in force is
+    /// past the missed entry; `Ok(None)` when an earlier bump already covered it.
+    pub async fn move_past_missed_delete<F, Fut>(&self, bump: F) -> Result<Option<i64>, sqlx::Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<i64, sqlx::Error>>,
+    {
+        let _serialised = self.bump_lock.lock().await;
+        if self.bumped_since_success.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let generation = bump().await?;
+        self.adopt_generation(generation);
+        self.bumped_since_success.store(true, Ordering::SeqCst);
+        Ok(Some(generation))
     }
 
     /// Runs one command through the breaker with the command timeout; `None` when skipped or failed.

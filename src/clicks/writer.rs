@@ -110,6 +110,8 @@ impl ClickWriter {
             if self.try_write().await {
                 break;
             }
+            // Drops happen precisely while writes fail: report them here too.
+            self.report_drops();
             tokio::select! {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(delay) => {}
@@ -165,6 +167,7 @@ impl ClickWriter {
             {
                 let lost = self.batch.len() + self.receiver.len();
                 self.metrics.clicks_dropped.inc_by(lost as u64);
+                self.metrics.click_queue_depth.sub(lost as i64);
                 tracing::error!(
                     lost,
                     "click queue not drained before the deadline; clicks lost"

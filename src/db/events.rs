@@ -77,15 +77,5 @@ pub async fn list(
         }
         query
     };
-    let mut rows = filtered(&format!("SELECT {COLUMNS}"));
-    rows.push(" ORDER BY id LIMIT ")
-        .push_bind(page.limit())
-        .push(" OFFSET ")
-        .push_bind(page.offset());
-    let events = rows.build_query_as().fetch_all(pool).await?;
-    let total = filtered("SELECT count(*)")
-        .build_query_scalar()
-        .fetch_one(pool)
-        .await?;
-    Ok((events, total))
+    super::page_of(pool, COLUMNS, filtered, page).await
 }

@@ -11,7 +11,10 @@ pub mod users;
 
 use std::time::Duration;
 
-use sqlx::PgPool;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+
+use crate::domain::Page;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -37,6 +40,30 @@ pub fn pool(options: PgConnectOptions, settings: &PoolSettings) -> PgPool {
         .min_connections(settings.min_connections)
         .acquire_timeout(settings.acquire_timeout)
         .connect_lazy_with(options)
+}
+
+/// One page of a filtered list in id order, and the number of rows matching the filter.
+/// `filtered(select)` must return `select` followed by `FROM … WHERE …` with the filter.
+pub(crate) async fn page_of<'a, T>(
+    pool: &PgPool,
+    columns: &str,
+    filtered: impl Fn(&str) -> QueryBuilder<'a, Postgres>,
+    page: Page,
+) -> Result<(Vec<T>, i64), sqlx::Error>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let mut rows = filtered(&format!("SELECT {columns}"));
+    rows.push(" ORDER BY id LIMIT ")
+        .push_bind(page.limit())
+        .push(" OFFSET ")
+        .push_bind(page.offset());
+    let items = rows.build_query_as().fetch_all(pool).await?;
+    let total = filtered("SELECT count(*)")
+        .build_query_scalar()
+        .fetch_one(pool)
+        .await?;
+    Ok((items, total))
 }
 
 /// Answers whether the database accepts a trivial query.

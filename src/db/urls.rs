@@ -191,17 +191,7 @@ pub async fn list(
         }
         query
     };
-    let mut rows = filtered(&format!("SELECT {COLUMNS}"));
-    rows.push(" ORDER BY id LIMIT ")
-        .push_bind(page.limit())
-        .push(" OFFSET ")
-        .push_bind(page.offset());
-    let links = rows.build_query_as().fetch_all(pool).await?;
-    let total = filtered("SELECT count(*)")
-        .build_query_scalar()
-        .fetch_one(pool)
-        .await?;
-    Ok((links, total))
+    super::page_of(pool, COLUMNS, filtered, page).await
 }
 
 /// A partial update: `None` leaves a field alone; `Some(None)` clears a nullable one.

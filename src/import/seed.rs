@@ -50,42 +50,32 @@ pub enum SeedError {
 pub async fn run(pool: &PgPool, dir: &Path) -> Result<SeedReport, SeedError> {
     let users = users::import(pool, open(dir, "users.csv")?)
         .await
-        .map_err(|source| SeedError::Import {
-            file: "users.csv",
-            source,
-        })?;
+        .map_err(failed_in("users.csv"))?;
     let urls = import_links(pool, open(dir, "urls.csv")?)
         .await
-        .map_err(|source| SeedError::Import {
-            file: "urls.csv",
-            source,
-        })?;
+        .map_err(failed_in("urls.csv"))?;
     let events = import_events(pool, open(dir, "events.csv")?)
         .await
-        .map_err(|source| SeedError::Import {
-            file: "events.csv",
-            source,
-        })?;
+        .map_err(failed_in("events.csv"))?;
     // Imported click events must count in the links' counters.
     crate::db::clicks::recount(pool)
         .await
-        .map_err(|source| SeedError::Import {
-            file: "click counters",
-            source: source.into(),
-        })?;
+        .map_err(|error| failed_in("click counters")(error.into()))?;
     for table in [Table::Users, Table::Urls, Table::Events] {
         sequences::advance_past_max_id(pool, table)
             .await
-            .map_err(|source| SeedError::Import {
-                file: "sequences",
-                source: source.into(),
-            })?;
+            .map_err(|error| failed_in("id sequences")(error.into()))?;
     }
     Ok(SeedReport {
         users,
         urls,
         events,
     })
+}
+
+/// Names the step an import error happened in.
+fn failed_in(file: &'static str) -> impl Fn(ImportError) -> SeedError {
+    move |source| SeedError::Import { file, source }
 }
 
 fn open(dir: &Path, name: &str) -> Result<File, SeedError> {
