@@ -2,45 +2,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
+use std::net::TcpListener;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::process::{free_port, serve, shortener, status_of};
 use sqlx::PgPool;
-
-/// Settings a developer's shell might hold that would change what the binary does.
-const INHERITED_SETTINGS: &[&str] = &[
-    "LISTEN_ADDR",
-    "REDIS_URL",
-    "LOG_FORMAT",
-    "RUN_MIGRATIONS",
-    "SHORT_CODE_LENGTH",
-    "SHUTDOWN_DELAY_MS",
-    "SHUTDOWN_GRACE_SECS",
-    "DB_MAX_CONNECTIONS",
-    "DB_MIN_CONNECTIONS",
-    "DB_ACQUIRE_TIMEOUT_MS",
-    "DB_STATEMENT_TIMEOUT_MS",
-    "DB_CONNECT_WAIT_SECS",
-    "SEED_DIR",
-    "HEALTHCHECK_URL",
-    "HEALTHCHECK_TIMEOUT_MS",
-    "RUST_LOG",
-];
-
-/// The binary with a clean environment of settings, logging to stderr as in production.
-fn shortener(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_shortener"));
-    command.args(args);
-    for name in INHERITED_SETTINGS {
-        command.env_remove(name);
-    }
-    // Even with backtraces enabled, a bad setting must not print one.
-    command.env("RUST_BACKTRACE", "1");
-    command.stdin(Stdio::null());
-    command
-}
 
 /// Runs the command to completion.
 fn run(command: &mut Command) -> Output {
@@ -73,107 +40,6 @@ fn expect_one_line_failure(output: &Output) -> String {
         "{stderr}"
     );
     lines[0].to_owned()
-}
-
-/// A spawned process that is killed when the test ends, whatever the outcome; its
-/// stdout and stderr go to a file, shown when the test fails.
-struct Spawned(Child, tempfile::NamedTempFile);
-
-impl Spawned {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-
-    /// What the process has written so far.
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.1.path()).unwrap_or_default()
-    }
-
-    /// Waits up to `limit` for the process to exit.
-    async fn exit_within(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the process did not exit within {limit:?}; log: {}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-        }
-        let _ = self.0.wait();
-    }
-}
-
-/// A port nobody listens on (just released by the OS).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `GET path` over HTTP/1.0; the status code, or `None` when nothing answers.
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let response = String::from_utf8_lossy(&response);
-    response.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Starts `serve` on a free port against the test database.
-fn serve(pool: &PgPool, extra_env: &[(&str, &str)]) -> (Spawned, u16) {
-    let port = free_port();
-    let mut command = shortener(&["serve"]);
-    command
-        .env("DATABASE_URL", common::database_url_of(pool))
-        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("DB_MAX_CONNECTIONS", "4");
-    for (name, value) in extra_env {
-        command.env(name, value);
-    }
-    let log = tempfile::NamedTempFile::new().unwrap();
-    command
-        .stdout(log.reopen().unwrap())
-        .stderr(log.reopen().unwrap());
-    (Spawned(command.spawn().unwrap(), log), port)
-}
-
-/// Polls `/ready` until it answers 200.
-async fn wait_until_ready(server: &mut Spawned, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if http_status(port, "/ready") == Some(200) {
-            return;
-        }
-        if let Some(status) = server.0.try_wait().unwrap() {
-            panic!(
-                "the server exited before it was ready: {status:?}; log: {}",
-                server.log()
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/ready never answered 200; log: {}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn count(pool: &PgPool, table: &str) -> i64 {
@@ -325,10 +191,9 @@ async fn port_in_use_fails_in_one_line(pool: PgPool) {
 
 #[sqlx::test]
 async fn serve_becomes_ready_and_healthcheck_reports_it(pool: PgPool) {
-    let (mut server, port) = serve(&pool, &[]);
-    wait_until_ready(&mut server, port).await;
-    assert_eq!(http_status(port, "/live"), Some(200));
-    assert_eq!(http_status(port, "/health"), Some(200));
+    let (_server, port) = serve(&pool, &[]).await;
+    assert_eq!(status_of(port, "/live"), Some(200));
+    assert_eq!(status_of(port, "/health"), Some(200));
 
     let ready_url = format!("http://127.0.0.1:{port}/ready");
     let healthy = run(&mut shortener(&["healthcheck", "--url", &ready_url]));
@@ -346,32 +211,23 @@ async fn serve_becomes_ready_and_healthcheck_reports_it(pool: PgPool) {
 
 #[sqlx::test]
 async fn sigterm_drains_with_ready_503_then_exits_cleanly(pool: PgPool) {
-    let (mut server, port) = serve(&pool, &[("SHUTDOWN_DELAY_MS", "1500")]);
-    wait_until_ready(&mut server, port).await;
+    let (mut server, port) = serve(&pool, &[("SHUTDOWN_DELAY_MS", "1500")]).await;
 
     let signalled = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-TERM", &server.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    server.sigterm();
 
     // Readiness flips as soon as the signal is handled; liveness stays.
-    let mut ready = http_status(port, "/ready");
+    let mut ready = status_of(port, "/ready");
     while ready == Some(200) && signalled.elapsed() < Duration::from_millis(1000) {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        ready = http_status(port, "/ready");
+        ready = status_of(port, "/ready");
     }
     assert_eq!(ready, Some(503), "/ready while draining");
     assert!(
         signalled.elapsed() < Duration::from_millis(1500),
         "checked within the delay"
     );
-    assert_eq!(
-        http_status(port, "/live"),
-        Some(200),
-        "/live while draining"
-    );
+    assert_eq!(status_of(port, "/live"), Some(200), "/live while draining");
     let healthcheck = run(&mut shortener(&[
         "healthcheck",
         "--url",
@@ -386,7 +242,7 @@ async fn sigterm_drains_with_ready_503_then_exits_cleanly(pool: PgPool) {
         "the process waited out the delay: exited after {:?}",
         signalled.elapsed()
     );
-    assert_eq!(http_status(port, "/live"), None, "nothing listens any more");
+    assert_eq!(status_of(port, "/live"), None, "nothing listens any more");
 }
 
 #[test]

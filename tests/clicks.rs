@@ -4,14 +4,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
+use common::process::{request, serve};
 use common::{TestApp, TestResponse};
 use serde_json::{Value, json};
 use shortener::app::AppSettings;
@@ -283,115 +281,19 @@ async fn shutdown_writes_every_queued_click(pool: PgPool) {
     assert_eq!(click_count(&pool, id).await, 100);
 }
 
-/// Settings a developer's shell might hold that would change what the binary does.
-const INHERITED_SETTINGS: &[&str] = &[
-    "LISTEN_ADDR",
-    "REDIS_URL",
-    "LOG_FORMAT",
-    "RUN_MIGRATIONS",
-    "SHORT_CODE_LENGTH",
-    "SHUTDOWN_DELAY_MS",
-    "SHUTDOWN_GRACE_SECS",
-    "DB_MAX_CONNECTIONS",
-    "DB_MIN_CONNECTIONS",
-    "DB_ACQUIRE_TIMEOUT_MS",
-    "DB_STATEMENT_TIMEOUT_MS",
-    "DB_CONNECT_WAIT_SECS",
-    "CLICK_QUEUE_CAPACITY",
-    "CLICK_BATCH_MAX",
-    "CLICK_FLUSH_INTERVAL_MS",
-    "RUST_LOG",
-];
-
-/// The running binary, killed when the test ends whatever the outcome; its output goes
-/// to a file, shown when the test fails.
-struct Spawned(Child, tempfile::NamedTempFile);
-
-impl Spawned {
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.1.path()).unwrap_or_default()
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-        }
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One HTTP/1.0 exchange: the status and the body, or `None` when nothing answers.
-fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, String)> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let response = String::from_utf8_lossy(&response);
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let (_, body) = response.split_once("\r\n\r\n")?;
-    Some((status, body.to_owned()))
-}
-
 #[sqlx::test]
 async fn sigterm_writes_the_queued_clicks_before_exit(pool: PgPool) {
-    let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_shortener"));
-    command.arg("serve");
-    for name in INHERITED_SETTINGS {
-        command.env_remove(name);
-    }
     // A minute: nothing is written on its own while the test runs.
-    command
-        .env("DATABASE_URL", common::database_url_of(&pool))
-        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("DB_MAX_CONNECTIONS", "4")
-        .env("CLICK_FLUSH_INTERVAL_MS", "60000")
-        .stdin(Stdio::null());
-    let log = tempfile::NamedTempFile::new().unwrap();
-    command
-        .stdout(log.reopen().unwrap())
-        .stderr(log.reopen().unwrap());
-    let mut server = Spawned(command.spawn().unwrap(), log);
+    let (mut server, port) = serve(&pool, &[("CLICK_FLUSH_INTERVAL_MS", "60000")]).await;
 
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while http(port, "GET", "/ready", None).map(|(status, _)| status) != Some(200) {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            panic!("the server exited early: {status:?}; log: {}", server.log());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never ready; log: {}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-
-    let (status, body) = http(
+    let created = request(
         port,
         "POST",
         "/urls",
-        Some(&json!({"original_url": "https://example.com/bye"})),
+        Some(&json!({"original_url": "https://example.com/bye"}).to_string()),
     )
     .expect("POST /urls answers");
+    let (status, body) = (created.status, created.text());
     assert_eq!(status, 201, "{body}");
     let link: Value = serde_json::from_str(&body).unwrap();
     let (id, code) = (
@@ -399,28 +301,15 @@ async fn sigterm_writes_the_queued_clicks_before_exit(pool: PgPool) {
         link["short_code"].as_str().unwrap(),
     );
     for i in 0..50 {
-        let answer = http(port, "GET", &format!("/{code}"), None).map(|(status, _)| status);
+        let answer = request(port, "GET", &format!("/{code}"), None).map(|r| r.status);
         assert_eq!(answer, Some(302), "redirect {i}; log: {}", server.log());
     }
     assert_eq!(click_events(&pool, id).await, 0, "written before SIGTERM");
 
     let signalled = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-TERM", &server.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let status = loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(10),
-            "no exit within 10 s of SIGTERM; log: {}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    server.sigterm();
+    // Fails unless it exits within 10 s of SIGTERM.
+    let status = server.exit_within(Duration::from_secs(10)).await;
     eprintln!("exited {status:?} {:?} after SIGTERM", signalled.elapsed());
     assert_eq!(status.code(), Some(0), "log: {}", server.log());
     assert_eq!(click_events(&pool, id).await, 50, "log: {}", server.log());

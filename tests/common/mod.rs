@@ -7,6 +7,7 @@
 
 pub mod http1;
 pub mod native_stack;
+pub mod process;
 pub mod servers;
 
 use std::path::PathBuf;
