@@ -22,6 +22,8 @@ pub struct Metrics {
     pub cache_invalidations: IntCounterVec,
     /// Redirects answered, by outcome (`found`, `not_found`, `gone`).
     pub redirects: IntCounterVec,
+    /// The series every redirect touches, resolved once (no label lookup per request).
+    pub hot: HotPathCounters,
     /// Clicks accepted into the queue.
     pub clicks_enqueued: IntCounter,
     /// Clicks dropped because the queue was full or closed.
@@ -76,12 +78,28 @@ impl Metrics {
                 .expect("unique metric");
             metric
         };
+        let cache_lookups = counter_vec(
+            "shortener_cache_lookups_total",
+            "Redirect cache lookups by tier and result",
+            &["tier", "result"],
+        );
+        let redirects = counter_vec(
+            "shortener_redirects_total",
+            "Redirect requests by outcome",
+            &["outcome"],
+        );
+        let hot = HotPathCounters {
+            l1_hit: cache_lookups.with_label_values(&["l1", "hit"]),
+            l1_negative_hit: cache_lookups.with_label_values(&["l1", "negative_hit"]),
+            l1_miss: cache_lookups.with_label_values(&["l1", "miss"]),
+            found: redirects.with_label_values(&["found"]),
+            not_found: redirects.with_label_values(&["not_found"]),
+            gone: redirects.with_label_values(&["gone"]),
+        };
         let metrics = Self {
-            cache_lookups: counter_vec(
-                "shortener_cache_lookups_total",
-                "Redirect cache lookups by tier and result",
-                &["tier", "result"],
-            ),
+            cache_lookups,
+            redirects,
+            hot,
             redis_command_seconds: histogram(
                 "shortener_redis_command_seconds",
                 "Latency of Redis commands, including timeouts",
@@ -100,11 +118,6 @@ impl Metrics {
                 "shortener_cache_invalidations_total",
                 "Cache invalidations by how they were applied",
                 &["kind"],
-            ),
-            redirects: counter_vec(
-                "shortener_redirects_total",
-                "Redirect requests by outcome",
-                &["outcome"],
             ),
             clicks_enqueued: counter(
                 "shortener_clicks_enqueued_total",
@@ -158,6 +171,17 @@ impl Metrics {
             .expect("text encoding cannot fail");
         String::from_utf8(buffer).expect("the text format is UTF-8")
     }
+}
+
+/// Pre-resolved children of `cache_lookups` and `redirects` for the redirect path.
+#[derive(Clone)]
+pub struct HotPathCounters {
+    pub l1_hit: IntCounter,
+    pub l1_negative_hit: IntCounter,
+    pub l1_miss: IntCounter,
+    pub found: IntCounter,
+    pub not_found: IntCounter,
+    pub gone: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {

@@ -103,11 +103,15 @@ impl LinkCache {
 
     /// What `code` resolves to: from L1, else L2, else Postgres (filling the tiers).
     pub async fn resolve(&self, pool: &PgPool, code: &str) -> Result<Arc<CacheEntry>, sqlx::Error> {
+        let hot = &self.metrics.hot;
         if let Some(entry) = self.local.get(code) {
-            self.count("l1", hit_label(&entry));
+            match entry.as_ref() {
+                CacheEntry::Link(_) => hot.l1_hit.inc(),
+                CacheEntry::Missing => hot.l1_negative_hit.inc(),
+            }
             return Ok(entry);
         }
-        self.count("l1", "miss");
+        hot.l1_miss.inc();
         if let Some(shared) = &self.shared {
             match shared.get(code).await {
                 SharedLookup::Hit(entry) => {

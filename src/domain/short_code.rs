@@ -35,34 +35,54 @@ pub struct ShortCode(String);
 impl ShortCode {
     /// Parses a client-chosen code; the error says what is wrong for the client.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let len = raw.chars().count();
-        if !(MIN_LEN..=MAX_LEN).contains(&len) {
-            return Err(format!("must be {MIN_LEN} to {MAX_LEN} characters"));
+        match Self::problem(raw) {
+            None => Ok(Self(raw.to_owned())),
+            Some(Problem::Length) => Err(format!("must be {MIN_LEN} to {MAX_LEN} characters")),
+            Some(Problem::Characters) => {
+                Err("may contain only letters, digits, '_' and '-'".to_owned())
+            }
+            Some(Problem::Reserved) => Err(format!("'{raw}' is reserved")),
         }
-        if !raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err("may contain only letters, digits, '_' and '-'".to_owned());
-        }
-        if RESERVED_CODES
-            .iter()
-            .any(|reserved| reserved.eq_ignore_ascii_case(raw))
-        {
-            return Err(format!("'{raw}' is reserved"));
-        }
-        Ok(Self(raw.to_owned()))
     }
 
-    /// Whether `raw` could be a short code at all (a cheap check before any lookup).
+    /// Whether `raw` could be a short code at all: the redirect's check before any
+    /// lookup, so it allocates nothing.
     pub fn is_well_formed(raw: &str) -> bool {
-        Self::parse(raw).is_ok()
+        Self::problem(raw).is_none()
+    }
+
+    fn problem(raw: &str) -> Option<Problem> {
+        // Every allowed character is ASCII, so bytes count characters here.
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Some(if (MIN_LEN..=MAX_LEN).contains(&raw.chars().count()) {
+                Problem::Characters
+            } else {
+                Problem::Length
+            });
+        }
+        if !(MIN_LEN..=MAX_LEN).contains(&raw.len()) {
+            return Some(Problem::Length);
+        }
+        RESERVED_CODES
+            .iter()
+            .any(|reserved| reserved.eq_ignore_ascii_case(raw))
+            .then_some(Problem::Reserved)
     }
 
     /// The code.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Why a string is not a short code.
+enum Problem {
+    Length,
+    Characters,
+    Reserved,
 }
 
 /// Makes random base62 codes of a fixed length.

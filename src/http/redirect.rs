@@ -51,27 +51,27 @@ async fn redirect(
     headers: HeaderMap,
     code: CodePath,
 ) -> Result<Response, ApiError> {
-    let outcome = |label: &str| state.metrics.redirects.with_label_values(&[label]).inc();
+    let counters = &state.metrics.hot;
     // A code that could never have been issued needs no lookup at all.
     let Ok(Path(code)) = code else {
-        outcome("not_found");
+        counters.not_found.inc();
         return Err(ApiError::NotFound(NOT_FOUND.into()));
     };
     if !ShortCode::is_well_formed(&code) {
-        outcome("not_found");
+        counters.not_found.inc();
         return Err(ApiError::NotFound(NOT_FOUND.into()));
     }
     let entry = state.cache.resolve(&state.pool, &code).await?;
     let link = match entry.as_ref() {
         CacheEntry::Link(link) if link.is_active => link,
         _ => {
-            outcome("not_found");
+            counters.not_found.inc();
             return Err(ApiError::NotFound(NOT_FOUND.into()));
         }
     };
     let now = Utc::now();
     if link.expires_at.is_some_and(|at| at <= now) {
-        outcome("gone");
+        counters.gone.inc();
         return Err(ApiError::Gone("short link has expired".into()));
     }
     // HEAD is a check (link previews, monitors), not a visit: it records nothing.
@@ -83,7 +83,7 @@ async fn redirect(
             user_agent: header_text(&headers, USER_AGENT),
         });
     }
-    outcome("found");
+    counters.found.inc();
     let location =
         HeaderValue::from_str(&TargetUrl::for_location(&link.original_url)).map_err(|_| {
             ApiError::Internal(anyhow::anyhow!("stored URL cannot be a Location header"))
