@@ -1,10 +1,12 @@
 //! `shortener seed`: loads `users.csv`, `urls.csv` and `events.csv` from a folder, idempotently.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
 
 use serde::Serialize;
-use sqlx::PgPool;
+use serde::de::DeserializeOwned;
+use sqlx::{PgConnection, PgPool};
 
 use super::csv_stream::{self, ImportError, RowBatch};
 use super::rows::{EventRecord, LinkRecord, RawEvent, RawLink};
@@ -51,10 +53,10 @@ pub async fn run(pool: &PgPool, dir: &Path) -> Result<SeedReport, SeedError> {
     let users = users::import(pool, open(dir, "users.csv")?)
         .await
         .map_err(failed_in("users.csv"))?;
-    let urls = import_links(pool, open(dir, "urls.csv")?)
+    let urls = import_table::<Links>(pool, open(dir, "urls.csv")?)
         .await
         .map_err(failed_in("urls.csv"))?;
-    let events = import_events(pool, open(dir, "events.csv")?)
+    let events = import_table::<Events>(pool, open(dir, "events.csv")?)
         .await
         .map_err(failed_in("events.csv"))?;
     // Imported click events must count in the links' counters.
@@ -86,70 +88,119 @@ fn open(dir: &Path, name: &str) -> Result<File, SeedError> {
     })
 }
 
-const LINK_COLUMNS: &[&str] = &["id", "short_code", "original_url"];
-const EVENT_COLUMNS: &[&str] = &["id", "url_id", "event_type"];
+/// A table the seed fills from its own CSV file, rows keyed by explicit ids.
+trait SeedTable {
+    type Raw: DeserializeOwned + Send + 'static;
+    type Record: TryFrom<Self::Raw, Error = String> + Send + 'static;
+    type Columns: Default;
+    /// The table, for the check of ids already present.
+    const TABLE: Table;
+    /// Columns the CSV header must have.
+    const REQUIRED: &'static [&'static str];
+    /// Why a valid row whose id was not present still was not inserted.
+    const NOT_INSERTED: &'static str;
 
-async fn import_links(pool: &PgPool, file: File) -> Result<ImportReport, ImportError> {
-    let mut batches =
-        csv_stream::spawn(file, LINK_COLUMNS, |raw: RawLink| LinkRecord::try_from(raw));
-    let mut report = ImportReport::default();
-    while let Some(batch) = batches.recv().await {
-        let (valid, mut batch_report) = split(batch?);
-        let mut columns = LinkColumns::default();
-        for (_, row) in &valid {
-            columns.ids.push(row.id);
-            columns.user_ids.push(row.user_id);
-            columns.short_codes.push(row.short_code.as_str().to_owned());
-            columns
-                .original_urls
-                .push(row.original_url.as_str().to_owned());
-            columns.titles.push(row.title.clone());
-            columns.is_active.push(row.is_active);
-            columns.created_at.push(row.created_at);
-            columns.updated_at.push(row.updated_at);
-        }
-        let mut tx = pool.begin().await?;
-        let present = bulk::existing_ids(&mut tx, Table::Urls, &columns.ids).await?;
-        let inserted = bulk::insert_links(&mut tx, &columns).await?;
-        tx.commit().await?;
-        tally(
-            &mut batch_report,
-            valid.iter().map(|(line, row)| (*line, row.id)),
-            &present,
-            &inserted,
-            "short_code is taken by another link, or user_id names no user",
-        );
-        report.absorb(batch_report);
-    }
-    Ok(report)
+    fn id(record: &Self::Record) -> i64;
+    fn push(columns: &mut Self::Columns, record: &Self::Record);
+    async fn insert(
+        conn: &mut PgConnection,
+        columns: &Self::Columns,
+    ) -> Result<HashSet<i64>, sqlx::Error>;
 }
 
-async fn import_events(pool: &PgPool, file: File) -> Result<ImportReport, ImportError> {
-    let mut batches = csv_stream::spawn(file, EVENT_COLUMNS, |raw: RawEvent| {
-        EventRecord::try_from(raw)
-    });
+struct Links;
+
+impl SeedTable for Links {
+    type Raw = RawLink;
+    type Record = LinkRecord;
+    type Columns = LinkColumns;
+    const TABLE: Table = Table::Urls;
+    const REQUIRED: &'static [&'static str] = &["id", "short_code", "original_url"];
+    const NOT_INSERTED: &'static str =
+        "short_code is taken by another link, or user_id names no user";
+
+    fn id(record: &LinkRecord) -> i64 {
+        record.id
+    }
+
+    fn push(columns: &mut LinkColumns, row: &LinkRecord) {
+        columns.ids.push(row.id);
+        columns.user_ids.push(row.user_id);
+        columns.short_codes.push(row.short_code.as_str().to_owned());
+        columns
+            .original_urls
+            .push(row.original_url.as_str().to_owned());
+        columns.titles.push(row.title.clone());
+        columns.is_active.push(row.is_active);
+        columns.created_at.push(row.created_at);
+        columns.updated_at.push(row.updated_at);
+    }
+
+    async fn insert(
+        conn: &mut PgConnection,
+        columns: &LinkColumns,
+    ) -> Result<HashSet<i64>, sqlx::Error> {
+        bulk::insert_links(conn, columns).await
+    }
+}
+
+struct Events;
+
+impl SeedTable for Events {
+    type Raw = RawEvent;
+    type Record = EventRecord;
+    type Columns = EventColumns;
+    const TABLE: Table = Table::Events;
+    const REQUIRED: &'static [&'static str] = &["id", "url_id", "event_type"];
+    const NOT_INSERTED: &'static str = "url_id or user_id names no such row";
+
+    fn id(record: &EventRecord) -> i64 {
+        record.id
+    }
+
+    fn push(columns: &mut EventColumns, row: &EventRecord) {
+        columns.ids.push(row.id);
+        columns.url_ids.push(row.url_id);
+        columns.user_ids.push(row.user_id);
+        columns.event_types.push(row.event_type.clone());
+        columns.timestamps.push(row.timestamp);
+        columns.details.push(row.details.clone());
+    }
+
+    async fn insert(
+        conn: &mut PgConnection,
+        columns: &EventColumns,
+    ) -> Result<HashSet<i64>, sqlx::Error> {
+        bulk::insert_events(conn, columns).await
+    }
+}
+
+/// Streams one file into its table: per batch, one transaction that notes the ids
+/// already present and inserts the rest.
+async fn import_table<T: SeedTable>(
+    pool: &PgPool,
+    file: File,
+) -> Result<ImportReport, ImportError> {
+    let mut batches = csv_stream::spawn(file, T::REQUIRED, T::Record::try_from);
     let mut report = ImportReport::default();
     while let Some(batch) = batches.recv().await {
         let (valid, mut batch_report) = split(batch?);
-        let mut columns = EventColumns::default();
-        for (_, row) in &valid {
-            columns.ids.push(row.id);
-            columns.url_ids.push(row.url_id);
-            columns.user_ids.push(row.user_id);
-            columns.event_types.push(row.event_type.clone());
-            columns.timestamps.push(row.timestamp);
-            columns.details.push(row.details.clone());
+        let mut columns = T::Columns::default();
+        let mut ids = Vec::with_capacity(valid.len());
+        for (_, record) in &valid {
+            T::push(&mut columns, record);
+            ids.push(T::id(record));
         }
         let mut tx = pool.begin().await?;
-        let present = bulk::existing_ids(&mut tx, Table::Events, &columns.ids).await?;
-        let inserted = bulk::insert_events(&mut tx, &columns).await?;
+        let present = bulk::existing_ids(&mut tx, T::TABLE, &ids).await?;
+        let inserted = T::insert(&mut tx, &columns).await?;
         tx.commit().await?;
         tally(
             &mut batch_report,
-            valid.iter().map(|(line, row)| (*line, row.id)),
+            valid.iter().map(|(line, record)| (*line, T::id(record))),
             &present,
             &inserted,
-            "url_id or user_id names no such row",
+            T::NOT_INSERTED,
         );
         report.absorb(batch_report);
     }
@@ -176,8 +227,8 @@ fn split<T>(batch: RowBatch<T>) -> (Vec<(u64, T)>, ImportReport) {
 fn tally(
     report: &mut ImportReport,
     rows: impl Iterator<Item = (u64, i64)>,
-    present: &std::collections::HashSet<i64>,
-    inserted: &std::collections::HashSet<i64>,
+    present: &HashSet<i64>,
+    inserted: &HashSet<i64>,
     reason: &str,
 ) {
     for (line, id) in rows {
