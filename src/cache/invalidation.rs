@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -22,12 +22,13 @@ pub async fn run(
     stop: CancellationToken,
     listening: watch::Sender<bool>,
 ) {
+    let listener_pool = dedicated_pool(&pool);
     let mut backoff = Duration::from_millis(100);
     let mut had_connection = false;
     loop {
         let listener = tokio::select! {
             () = stop.cancelled() => return,
-            listener = subscribe(&pool) => listener,
+            listener = subscribe(&listener_pool) => listener,
         };
         let mut listener = match listener {
             Ok(listener) => listener,
@@ -77,6 +78,16 @@ pub async fn run(
         }
         listening.send_replace(false);
     }
+}
+
+/// A pool of one connection, for the listener alone: `PgListener` keeps the connection it
+/// takes for its whole life, which would otherwise be one less for requests (and, with
+/// `DB_MAX_CONNECTIONS=1`, none at all).
+fn dedicated_pool(pool: &PgPool) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(pool.connect_options().as_ref().clone())
 }
 
 async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
