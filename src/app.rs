@@ -23,6 +23,8 @@ pub struct AppSettings {
     pub clicks: ClickSettings,
     /// How long shutdown may spend writing queued clicks.
     pub click_drain_deadline: Duration,
+    /// This process's name in logs and `shortener_build_info` (`REPLICA_NAME`).
+    pub replica: String,
 }
 
 impl Default for AppSettings {
@@ -32,6 +34,7 @@ impl Default for AppSettings {
             cache: CacheSettings::default(),
             clicks: ClickSettings::default(),
             click_drain_deadline: Duration::from_secs(10),
+            replica: "test".to_owned(),
         }
     }
 }
@@ -49,7 +52,10 @@ pub struct App {
 impl App {
     /// Builds the state and starts the background tasks (on the current Tokio runtime).
     pub fn start(pool: PgPool, settings: AppSettings) -> Result<Self, String> {
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(&settings.replica);
+        metrics
+            .click_queue_capacity
+            .set(i64::try_from(settings.clicks.capacity).unwrap_or(i64::MAX));
         let codes = ShortCodeGenerator::new(settings.short_code_length)?;
         let cache = LinkCache::new(settings.cache.clone(), metrics.clone())?;
         let (clicks, writer) = clicks::pipeline(pool.clone(), &settings.clicks, metrics.clone());
@@ -60,6 +66,7 @@ impl App {
             clicks,
             metrics,
             lifecycle: std::sync::Arc::new(Lifecycle::default()),
+            replica: settings.replica.as_str().into(),
         };
         let stop_listener = CancellationToken::new();
         let stop_writer = CancellationToken::new();

@@ -77,8 +77,36 @@ pub struct ServeArgs {
     /// After the listener closes, how long in-flight requests may take to finish, in seconds.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// This replica's name in log lines and `shortener_build_info` (default: the host name).
+    #[arg(long, env = "REPLICA_NAME", value_parser = parse_replica_name)]
+    pub replica_name: Option<String>,
     #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+impl ServeArgs {
+    /// The replica name: the setting, else the host name, else `unknown`.
+    pub fn replica(&self) -> String {
+        self.replica_name.clone().unwrap_or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .and_then(|name| parse_replica_name(name.trim()).ok())
+                .unwrap_or_else(|| "unknown".to_owned())
+        })
+    }
+}
+
+/// 1 to 64 characters of letters, digits, `-`, `_` and `.` (it becomes a label value).
+fn parse_replica_name(name: &str) -> Result<String, String> {
+    let valid = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err("1 to 64 letters, digits, '-', '_' or '.'".to_owned())
+    }
 }
 
 /// The redirect cache: in-process tier, and the optional shared Redis tier.

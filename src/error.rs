@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::metrics::DbErrorKind;
+
 /// Field name → what is wrong with it.
 pub type FieldErrors = BTreeMap<String, String>;
 
@@ -176,13 +178,17 @@ fn is_unavailability(error: &sqlx::Error) -> bool {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        match &self {
-            Self::Internal(source) => tracing::error!(error = ?source, "request failed"),
-            Self::Unavailable(source) => {
-                tracing::warn!(error = %source, "dependency unavailable")
+        let db_error = match &self {
+            Self::Internal(source) => {
+                tracing::error!(error = ?source, "request failed");
+                source.downcast_ref::<sqlx::Error>().map(DbErrorKind::of)
             }
-            _ => {}
-        }
+            Self::Unavailable(source) => {
+                tracing::warn!(error = %source, "dependency unavailable");
+                Some(DbErrorKind::of(source))
+            }
+            _ => None,
+        };
         let details = match self {
             Self::BadRequest { ref details, .. } | Self::Conflict { ref details, .. }
                 if !details.is_empty() =>
@@ -195,6 +201,11 @@ impl IntoResponse for ApiError {
             error: self.to_string(),
             details,
         };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        // Counted by the access-log middleware, which owns the metrics.
+        if let Some(kind) = db_error {
+            response.extensions_mut().insert(kind);
+        }
+        response
     }
 }

@@ -51,6 +51,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cache: args.cache.settings(),
         clicks: args.clicks.settings(),
         click_drain_deadline: grace,
+        replica: args.replica(),
     };
     let app = App::start(pool.clone(), settings).map_err(anyhow::Error::msg)?;
     let router = app.router();

@@ -19,6 +19,8 @@ pub struct AppState {
     pub clicks: ClickQueue,
     pub metrics: Metrics,
     pub lifecycle: Arc<Lifecycle>,
+    /// This process's name in log lines (`REPLICA_NAME`).
+    pub replica: Arc<str>,
 }
 
 /// Whether the process is shutting down (then `/ready` answers 503).

@@ -159,7 +159,7 @@ mod tests {
     use super::*;
 
     fn breaker(cooldown_ms: u64) -> Breaker {
-        Breaker::new(3, Duration::from_millis(cooldown_ms), Metrics::new())
+        Breaker::new(3, Duration::from_millis(cooldown_ms), Metrics::default())
     }
 
     #[test]
@@ -216,7 +216,7 @@ mod tests {
 
     #[test]
     fn state_and_transitions_are_exported() {
-        let metrics = Metrics::new();
+        let metrics = Metrics::default();
         let b = Breaker::new(1, Duration::from_secs(60), metrics.clone());
         b.record_failure();
         assert_eq!(metrics.breaker_state.get(), 2);

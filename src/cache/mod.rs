@@ -22,7 +22,7 @@ use local::LocalCache;
 pub use shared::{RedisSettings, SharedCache, SharedLookup};
 
 use crate::db::{cache_state, urls};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Timed};
 
 /// What the cache knows about a short code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,7 +125,12 @@ impl LinkCache {
             }
         }
         let seen = self.invalidations.load(Ordering::SeqCst);
-        let entry = Arc::new(match urls::find_target(pool, code).await? {
+        let mut connection = self.metrics.db.acquire(pool).await?;
+        let target = urls::find_target(&mut connection, code)
+            .timed(&self.metrics.db, "urls.find_target")
+            .await?;
+        drop(connection);
+        let entry = Arc::new(match target {
             Some(target) => CacheEntry::Link(CachedLink {
                 url_id: target.id,
                 original_url: target.original_url,

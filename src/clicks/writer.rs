@@ -125,7 +125,11 @@ impl ClickWriter {
 
     async fn try_write(&mut self) -> bool {
         let started = std::time::Instant::now();
-        match click_rows::insert_batch(&self.pool, &self.batch).await {
+        let written = match self.metrics.db.acquire(&self.pool).await {
+            Ok(mut connection) => click_rows::insert_batch(&mut connection, &self.batch).await,
+            Err(error) => Err(error),
+        };
+        match written {
             Ok(()) => {
                 let written = self.batch.len() as u64;
                 self.metrics

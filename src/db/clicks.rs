@@ -1,19 +1,22 @@
 //! Batched click writes: the events and the per-link counters in one transaction.
 
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::clicks::Click;
 
 /// Inserts the clicks as `click` events and adds them to their links' counters.
-pub async fn insert_batch(pool: &PgPool, clicks: &[Click]) -> Result<(), sqlx::Error> {
+pub async fn insert_batch(
+    connection: &mut PgConnection,
+    clicks: &[Click],
+) -> Result<(), sqlx::Error> {
     let url_ids: Vec<i64> = clicks.iter().map(|c| c.url_id).collect();
     let timestamps: Vec<_> = clicks.iter().map(|c| c.at).collect();
     let details: Vec<_> = clicks
         .iter()
         .map(|c| json!({"referrer": c.referrer, "user_agent": c.user_agent}))
         .collect();
-    let mut tx = pool.begin().await?;
+    let mut tx = connection.begin().await?;
     sqlx::query(
         "INSERT INTO events (url_id, event_type, timestamp, details) \
          SELECT url_id, 'click', ts, details \

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
 use utoipa::ToSchema;
 
 use super::events::{self, NewEvent};
@@ -157,13 +157,16 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<Link>, sqlx::Error> {
 }
 
 /// The redirect's view of a live link, by code.
-pub async fn find_target(pool: &PgPool, code: &str) -> Result<Option<RedirectTarget>, sqlx::Error> {
+pub async fn find_target(
+    connection: &mut PgConnection,
+    code: &str,
+) -> Result<Option<RedirectTarget>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, original_url, is_active, expires_at FROM urls \
          WHERE short_code = $1 AND deleted_at IS NULL",
     )
     .bind(code)
-    .fetch_optional(pool)
+    .fetch_optional(connection)
     .await
 }
 

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::import::{self, ImportError, ImportReport};
+use crate::metrics::Timed;
 use crate::state::AppState;
 
 /// Upload chunks buffered between the HTTP body and the CSV reader.
@@ -73,8 +74,16 @@ async fn import_field(state: &AppState, mut field: Field<'_>) -> Result<ImportRe
             }
         }
     };
-    let (_, report) = tokio::join!(pump, import::users::import(&state.pool, reader));
-    report.map_err(import_error)
+    let import =
+        import::users::import(&state.pool, reader).timed(&state.metrics.db, "users.import");
+    let (_, report) = tokio::join!(pump, import);
+    let report = report.map_err(import_error)?;
+    state
+        .metrics
+        .users_created
+        .with_label_values(&["import"])
+        .inc_by(report.count);
+    Ok(report)
 }
 
 fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {

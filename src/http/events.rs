@@ -13,6 +13,7 @@ use crate::db::events::{self, Event, EventFilter, NewEvent};
 use crate::db::{urls, users};
 use crate::domain::{Page, PageParams};
 use crate::error::{ApiError, ErrorBody, FieldErrors};
+use crate::metrics::Timed;
 use crate::state::AppState;
 
 /// Longest event type accepted, in characters.
@@ -58,7 +59,9 @@ pub async fn list(
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    let (items, total) = events::list(&state.pool, &filter, page?).await?;
+    let (items, total) = events::list(&state.pool, &filter, page?)
+        .timed(&state.metrics.db, "events.list")
+        .await?;
     Ok(Listed { items, total })
 }
 
@@ -88,11 +91,17 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    if urls::find(&state.pool, body.url_id).await?.is_none() {
+    if urls::find(&state.pool, body.url_id)
+        .timed(&state.metrics.db, "urls.find")
+        .await?
+        .is_none()
+    {
         return Err(ApiError::NotFound("url not found".into()));
     }
     if let Some(user_id) = body.user_id
-        && !users::exists(&state.pool, user_id).await?
+        && !users::exists(&state.pool, user_id)
+            .timed(&state.metrics.db, "users.exists")
+            .await?
     {
         return Err(ApiError::NotFound("user not found".into()));
     }
@@ -102,6 +111,8 @@ pub async fn create(
         event_type: event_type.to_owned(),
         details,
     };
-    let event = events::insert(&state.pool, &new).await?;
+    let event = events::insert(&state.pool, &new)
+        .timed(&state.metrics.db, "events.insert")
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(event)))
 }

@@ -1,12 +1,14 @@
-//! Request ids, one access-log line per request, and panic containment.
+//! Request ids, RED metrics and one access-log line per request, and panic containment.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::MatchedPath;
-use axum::http::{HeaderName, Request, Response};
-use axum::response::IntoResponse;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderName;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -14,11 +16,19 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::error::ApiError;
+use crate::metrics::{DbErrorKind, Metrics};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// What the access-log layer needs: the metrics and this replica's name.
+#[derive(Clone)]
+pub struct RequestTelemetry {
+    pub metrics: Metrics,
+    pub replica: Arc<str>,
+}
+
 /// Wraps every route (and the fallback) in the middleware, outermost first.
-pub fn apply(router: Router) -> Router {
+pub fn apply(router: Router, telemetry: RequestTelemetry) -> Router {
     router.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -27,9 +37,10 @@ pub fn apply(router: Router) -> Router {
                 TraceLayer::new_for_http()
                     .make_span_with(request_span)
                     .on_request(())
-                    .on_response(log_response)
+                    .on_response(())
                     .on_failure(()),
             )
+            .layer(axum::middleware::from_fn_with_state(telemetry, access_log))
             .layer(CatchPanicLayer::custom(
                 |_panic: Box<dyn std::any::Any + Send>| {
                     ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
@@ -38,23 +49,59 @@ pub fn apply(router: Router) -> Router {
     )
 }
 
-fn request_span(request: &Request<Body>) -> Span {
-    let route = request
+/// The span every log line of a request carries (errors logged by handlers included).
+fn request_span(request: &axum::http::Request<Body>) -> Span {
+    tracing::info_span!(
+        "request",
+        request_id = request_id(request),
+        method = %request.method(),
+        route = route(request)
+    )
+}
+
+fn route<B>(request: &axum::http::Request<B>) -> &str {
+    request
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
-    let request_id = request
+        .map_or("unmatched", MatchedPath::as_str)
+}
+
+fn request_id<B>(request: &axum::http::Request<B>) -> &str {
+    request
         .headers()
         .get(REQUEST_ID)
         .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    tracing::info_span!("request", request_id, method = %request.method(), route)
+        .unwrap_or("")
 }
 
-fn log_response<B>(response: &Response<B>, latency: Duration, _span: &Span) {
+/// Counts and times the request, and writes its one access-log line.
+async fn access_log(
+    State(telemetry): State<RequestTelemetry>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = route(&request).to_owned();
+    let request_id = request_id(&request).to_owned();
+    let http = &telemetry.metrics.http;
+    http.in_flight.inc();
+    let response = next.run(request).await;
+    http.in_flight.dec();
+    let latency = started.elapsed();
+    let status = response.status();
+    http.observe(&route, &method, status, latency);
+    if let Some(kind) = response.extensions().get::<DbErrorKind>() {
+        telemetry.metrics.db.count_error(*kind);
+    }
     tracing::info!(
-        status = response.status().as_u16(),
-        latency_ms = latency.as_secs_f64() * 1000.0,
+        request_id,
+        method = %method,
+        route,
+        status = status.as_u16(),
+        latency_ms = latency.as_micros() as f64 / 1000.0,
+        replica = &*telemetry.replica,
         "request"
     );
+    response
 }

@@ -33,8 +33,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .with_state(state);
-    middleware::apply(router)
+        .with_state(state.clone());
+    let telemetry = middleware::RequestTelemetry {
+        metrics: state.metrics,
+        replica: state.replica,
+    };
+    middleware::apply(router, telemetry)
 }
 
 /// `GET /metrics`: Prometheus text format (kept off the public entry point by Nginx).
@@ -46,7 +50,7 @@ async fn metrics(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render(),
+        state.metrics.render(&state.pool),
     )
 }
 

@@ -15,6 +15,7 @@ use crate::db::stats::{self, LinkStats};
 use crate::db::urls::{self, CodeChoice, Creation, Link, LinkChanges, LinkFilter, NewLink};
 use crate::domain::{Page, PageParams, ShortCode, TargetUrl, timestamp};
 use crate::error::{ApiError, ErrorBody, FieldErrors};
+use crate::metrics::Timed;
 use crate::state::AppState;
 
 /// Longest title accepted, in characters.
@@ -99,8 +100,16 @@ pub async fn create(
         expires_at: expires_at.and_then(Result::ok),
         code,
     };
-    match urls::create(&state.pool, &new).await? {
+    match urls::create(&state.pool, &new)
+        .timed(&state.metrics.db, "urls.create")
+        .await?
+    {
         Creation::Created(link) => {
+            state
+                .metrics
+                .links_created
+                .with_label_values(&["api"])
+                .inc();
             // The code may be cached as unknown; every other replica hears of it by NOTIFY.
             state.cache.invalidate(&state.pool, &link.short_code).await;
             Ok((StatusCode::CREATED, axum::Json(link)))
@@ -143,7 +152,9 @@ pub async fn list(
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    let (items, total) = urls::list(&state.pool, filter, page?).await?;
+    let (items, total) = urls::list(&state.pool, filter, page?)
+        .timed(&state.metrics.db, "urls.list")
+        .await?;
     Ok(Listed { items, total })
 }
 
@@ -159,6 +170,7 @@ pub async fn get(
 
 async fn find_link(state: &AppState, id: i64) -> Result<Link, ApiError> {
     urls::find(&state.pool, id)
+        .timed(&state.metrics.db, "urls.find")
         .await?
         .ok_or_else(|| ApiError::NotFound(LINK_NOT_FOUND.into()))
 }
@@ -204,6 +216,7 @@ pub async fn update(
         return Err(ApiError::invalid_fields(errors));
     }
     let link = urls::update(&state.pool, id, &changes)
+        .timed(&state.metrics.db, "urls.update")
         .await?
         .ok_or_else(|| ApiError::NotFound(LINK_NOT_FOUND.into()))?;
     state.cache.invalidate(&state.pool, &link.short_code).await;
@@ -218,6 +231,7 @@ pub async fn delete(
     ApiId(id): ApiId,
 ) -> Result<StatusCode, ApiError> {
     let code = urls::soft_delete(&state.pool, id)
+        .timed(&state.metrics.db, "urls.delete")
         .await?
         .ok_or_else(|| ApiError::NotFound(LINK_NOT_FOUND.into()))?;
     state.cache.invalidate(&state.pool, &code).await;
@@ -238,7 +252,9 @@ pub async fn link_events(
         url_id: Some(id),
         ..EventFilter::default()
     };
-    let (items, total) = events::list(&state.pool, &filter, page).await?;
+    let (items, total) = events::list(&state.pool, &filter, page)
+        .timed(&state.metrics.db, "events.list")
+        .await?;
     Ok(Listed { items, total })
 }
 
@@ -251,6 +267,8 @@ pub async fn link_stats(
 ) -> Result<axum::Json<LinkStats>, ApiError> {
     let link = find_link(&state, id).await?;
     Ok(axum::Json(
-        stats::for_link(&state.pool, link.id, link.short_code).await?,
+        stats::for_link(&state.pool, link.id, link.short_code)
+            .timed(&state.metrics.db, "stats.for_link")
+            .await?,
     ))
 }

@@ -11,6 +11,7 @@ use super::list::Listed;
 use crate::db::users::{self, User};
 use crate::domain::{Email, Page, PageParams, Username};
 use crate::error::{ApiError, ErrorBody, FieldErrors};
+use crate::metrics::Timed;
 use crate::state::AppState;
 
 /// Body of `POST /users`.
@@ -48,7 +49,14 @@ pub async fn create(
     let (Ok(username), Ok(email)) = (username, email) else {
         return Err(ApiError::invalid_fields(errors));
     };
-    let user = users::create(&state.pool, &username, &email).await?;
+    let user = users::create(&state.pool, &username, &email)
+        .timed(&state.metrics.db, "users.create")
+        .await?;
+    state
+        .metrics
+        .users_created
+        .with_label_values(&["api"])
+        .inc();
     Ok((StatusCode::CREATED, axum::Json(user)))
 }
 
@@ -60,7 +68,9 @@ pub async fn list(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Listed<User>, ApiError> {
     let page = Page::from_params(&params)?;
-    let (items, total) = users::list(&state.pool, page).await?;
+    let (items, total) = users::list(&state.pool, page)
+        .timed(&state.metrics.db, "users.list")
+        .await?;
     Ok(Listed { items, total })
 }
 
@@ -72,6 +82,7 @@ pub async fn get(
     ApiId(id): ApiId,
 ) -> Result<axum::Json<User>, ApiError> {
     users::find(&state.pool, id)
+        .timed(&state.metrics.db, "users.find")
         .await?
         .map(axum::Json)
         .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
@@ -92,6 +103,7 @@ pub async fn update(
         return Err(ApiError::invalid_fields(errors));
     }
     users::update(&state.pool, id, username.as_ref(), email.as_ref())
+        .timed(&state.metrics.db, "users.update")
         .await?
         .map(axum::Json)
         .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
@@ -123,6 +135,7 @@ pub async fn delete(
     ApiId(id): ApiId,
 ) -> Result<StatusCode, ApiError> {
     let deactivated = users::soft_delete(&state.pool, id)
+        .timed(&state.metrics.db, "users.delete")
         .await?
         .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
     for code in deactivated {

@@ -1,15 +1,32 @@
-//! Prometheus metrics: one struct owning its registry, labelled by tier, outcome or state,
-//! never by raw path or id.
+//! Prometheus metrics: one struct owning its registry, labelled by route template, tier,
+//! outcome or state, never by raw path or id. docs/observability.md is the catalogue.
 
-use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
-};
+mod db;
+mod http;
+mod registrar;
+mod runtime;
+
+use prometheus::{Encoder, Histogram, IntCounter, IntCounterVec, IntGauge, Registry, TextEncoder};
+
+pub use db::{DbErrorKind, DbMetrics, Timed};
+pub use http::HttpMetrics;
+use registrar::Registrar;
+pub use runtime::RuntimeMetrics;
 
 /// Every metric the service exports.
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
+    /// Requests, latency and concurrency by route template.
+    pub http: HttpMetrics,
+    /// The request pool, query latency and database errors.
+    pub db: DbMetrics,
+    /// Tokio runtime and build information, sampled at each scrape.
+    pub runtime: RuntimeMetrics,
+    /// Links created, by source (`api`, `import`).
+    pub links_created: IntCounterVec,
+    /// Users created, by source (`api`, `import`).
+    pub users_created: IntCounterVec,
     /// Redirect cache lookups by tier (`l1`, `l2`, `db`) and result (`hit`, `negative_hit`, `miss`, `error`, `skipped`).
     pub cache_lookups: IntCounterVec,
     /// Redis command latency.
@@ -32,6 +49,8 @@ pub struct Metrics {
     pub clicks_written: IntCounter,
     /// Clicks waiting in the queue or in the batch being written.
     pub click_queue_depth: IntGauge,
+    /// The click queue's capacity (`CLICK_QUEUE_CAPACITY`).
+    pub click_queue_capacity: IntGauge,
     /// Clicks per written batch.
     pub click_batch_size: Histogram,
     /// Time to write one batch (successful attempts).
@@ -47,37 +66,16 @@ const FAST_BUCKETS: &[f64] = &[
 
 impl Metrics {
     /// Creates and registers every metric, plus the process collector (RSS, CPU, fds).
-    pub fn new() -> Self {
+    /// `replica` names this process in `shortener_build_info`.
+    pub fn new(replica: &str) -> Self {
         let registry = Registry::new();
-        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
-            let metric = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            registry
-                .register(Box::new(metric.clone()))
-                .expect("unique metric");
-            metric
-        };
-        let counter = |name: &str, help: &str| {
-            let metric = IntCounter::new(name, help).expect("valid metric");
-            registry
-                .register(Box::new(metric.clone()))
-                .expect("unique metric");
-            metric
-        };
-        let gauge = |name: &str, help: &str| {
-            let metric = IntGauge::new(name, help).expect("valid metric");
-            registry
-                .register(Box::new(metric.clone()))
-                .expect("unique metric");
-            metric
-        };
-        let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
-            let metric = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
-                .expect("valid metric");
-            registry
-                .register(Box::new(metric.clone()))
-                .expect("unique metric");
-            metric
-        };
+        let r = Registrar::new(&registry);
+        let counter_vec =
+            |name: &str, help: &str, labels: &[&str]| r.counter_vec(name, help, labels);
+        let counter = |name: &str, help: &str| r.counter(name, help);
+        let gauge = |name: &str, help: &str| r.gauge(name, help);
+        let histogram =
+            |name: &str, help: &str, buckets: Vec<f64>| r.histogram(name, help, buckets);
         let cache_lookups = counter_vec(
             "shortener_cache_lookups_total",
             "Redirect cache lookups by tier and result",
@@ -96,7 +94,49 @@ impl Metrics {
             not_found: redirects.with_label_values(&["not_found"]),
             gone: redirects.with_label_values(&["gone"]),
         };
+        for tier in ["l1", "l2", "db"] {
+            for result in ["hit", "negative_hit", "miss", "error", "skipped"] {
+                cache_lookups.with_label_values(&[tier, result]);
+            }
+        }
+        let links_created = counter_vec(
+            "shortener_links_created_total",
+            "Links created, by source",
+            &["source"],
+        );
+        let users_created = counter_vec(
+            "shortener_users_created_total",
+            "Users created, by source",
+            &["source"],
+        );
+        for source in ["api", "import"] {
+            links_created.with_label_values(&[source]);
+            users_created.with_label_values(&[source]);
+        }
+        let breaker_transitions = counter_vec(
+            "shortener_cache_breaker_transitions_total",
+            "Redis circuit breaker transitions by the state entered",
+            &["to"],
+        );
+        for to in ["closed", "half_open", "open"] {
+            breaker_transitions.with_label_values(&[to]);
+        }
+        let cache_invalidations = counter_vec(
+            "shortener_cache_invalidations_total",
+            "Cache invalidations by how they were applied",
+            &["kind"],
+        );
+        for kind in ["l1", "l2", "l2_failed", "generation_bump"] {
+            cache_invalidations.with_label_values(&[kind]);
+        }
         let metrics = Self {
+            http: HttpMetrics::new(&r),
+            db: DbMetrics::new(&r),
+            runtime: RuntimeMetrics::new(&r, replica),
+            links_created,
+            users_created,
+            breaker_transitions,
+            cache_invalidations,
             cache_lookups,
             redirects,
             hot,
@@ -108,16 +148,6 @@ impl Metrics {
             breaker_state: gauge(
                 "shortener_cache_breaker_state",
                 "Redis circuit breaker: 0 closed, 1 half-open, 2 open",
-            ),
-            breaker_transitions: counter_vec(
-                "shortener_cache_breaker_transitions_total",
-                "Redis circuit breaker transitions by the state entered",
-                &["to"],
-            ),
-            cache_invalidations: counter_vec(
-                "shortener_cache_invalidations_total",
-                "Cache invalidations by how they were applied",
-                &["kind"],
             ),
             clicks_enqueued: counter(
                 "shortener_clicks_enqueued_total",
@@ -134,6 +164,10 @@ impl Metrics {
             click_queue_depth: gauge(
                 "shortener_click_queue_depth",
                 "Clicks accepted but not yet written",
+            ),
+            click_queue_capacity: gauge(
+                "shortener_click_queue_capacity",
+                "Clicks the queue holds before it drops",
             ),
             click_batch_size: histogram(
                 "shortener_click_batch_size",
@@ -163,8 +197,11 @@ impl Metrics {
         metrics
     }
 
-    /// The Prometheus text exposition of every metric.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition of every metric, after sampling the gauges that
+    /// are read rather than maintained (pool, runtime).
+    pub fn render(&self, pool: &sqlx::PgPool) -> String {
+        self.db.sample_pool(pool);
+        self.runtime.sample();
         let mut buffer = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buffer)
@@ -191,7 +228,8 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Default for Metrics {
+    /// Metrics of an unnamed replica (tests).
     fn default() -> Self {
-        Self::new()
+        Self::new("test")
     }
 }
