@@ -27,6 +27,10 @@ RUN mkdir src \
 # the stand-in build above, and cargo would then keep the stand-in binary.
 COPY migrations ./migrations
 COPY src ./src
+# The commit shown by the shortener_build_info metric:
+# `docker build --build-arg GIT_COMMIT=$(git rev-parse --short=12 HEAD) .`
+ARG GIT_COMMIT=unknown
+ENV SHORTENER_GIT_COMMIT=${GIT_COMMIT}
 RUN touch src/main.rs src/lib.rs \
     && cargo build --release --locked \
     && cp target/release/shortener /usr/local/bin/shortener

@@ -47,14 +47,31 @@ impl Client {
         path: &str,
         body: Option<&str>,
     ) -> io::Result<Response> {
-        let result = self.exchange(method, path, body);
+        self.request_with_headers(method, path, body, &[])
+    }
+
+    /// A request with extra header lines.
+    pub fn request_with_headers(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> io::Result<Response> {
+        let result = self.exchange(method, path, body, headers);
         if result.is_err() {
             self.conn = None;
         }
         result
     }
 
-    fn exchange(&mut self, method: &str, path: &str, body: Option<&str>) -> io::Result<Response> {
+    fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> io::Result<Response> {
         if self.conn.is_none() {
             let stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5))?;
             stream.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -63,6 +80,9 @@ impl Client {
         }
         let conn = self.conn.as_mut().unwrap();
         let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
         if let Some(body) = body {
             request.push_str(&format!(
                 "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
