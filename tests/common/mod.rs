@@ -5,6 +5,7 @@
     reason = "each test binary uses a different subset of the helpers"
 )]
 
+pub mod alert_sinks;
 pub mod http1;
 pub mod native_stack;
 pub mod process;

@@ -147,6 +147,40 @@ impl Stack {
         }
     }
 
+    /// Sets (or replaces) one environment variable of every `scripts/stack` command this
+    /// stack runs, e.g. alert receivers or shorter Prometheus intervals.
+    pub fn with_env(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        let value = value.into();
+        match self.env.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.env.push((key, value)),
+        }
+        self
+    }
+
+    /// The pid of stack process `name` (`redis`, `app-2`, ...) from its pid file, while that
+    /// process still runs the binary `up` recorded for it (as `scripts/stack` checks).
+    pub fn running_pid(&self, name: &str) -> Option<u32> {
+        let run = self.dir.path().join("run");
+        let pid: u32 = std::fs::read_to_string(run.join(format!("{name}.pid")))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let recorded = std::fs::read_to_string(run.join(format!("{name}.exe"))).ok()?;
+        let actual = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+        let actual = actual.to_string_lossy();
+        (actual.trim_end_matches(" (deleted)") == recorded.trim()).then_some(pid)
+    }
+
+    /// The last `lines` lines of `logs/FILE` in the state directory (empty when absent).
+    pub fn log_tail(&self, file: &str, lines: usize) -> String {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("logs").join(file)).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
     fn script() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stack")
     }
