@@ -40,7 +40,12 @@ pub fn apply(router: Router, telemetry: RequestTelemetry) -> Router {
                     .on_response(())
                     .on_failure(()),
             )
-            .layer(axum::middleware::from_fn_with_state(telemetry, access_log))
+            // In an Arc: the state is cloned per request, and Metrics holds dozens of
+            // handles whose reference counts every core would otherwise contend on.
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(telemetry),
+                access_log,
+            ))
             .layer(CatchPanicLayer::custom(
                 |_panic: Box<dyn std::any::Any + Send>| {
                     ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
@@ -76,21 +81,27 @@ fn request_id<B>(request: &axum::http::Request<B>) -> &str {
 
 /// Counts and times the request, and writes its one access-log line.
 async fn access_log(
-    State(telemetry): State<RequestTelemetry>,
+    State(telemetry): State<Arc<RequestTelemetry>>,
     request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = route(&request).to_owned();
-    let request_id = request_id(&request).to_owned();
+    // Cheap clones (shared strings), not copies: this runs on every redirect.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let request_id = request.headers().get(REQUEST_ID).cloned();
     let http = &telemetry.metrics.http;
     http.in_flight.inc();
     let response = next.run(request).await;
     http.in_flight.dec();
     let latency = started.elapsed();
     let status = response.status();
-    http.observe(&route, &method, status, latency);
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let request_id = request_id
+        .as_ref()
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    http.observe(route, &method, status, latency);
     if let Some(kind) = response.extensions().get::<DbErrorKind>() {
         telemetry.metrics.db.count_error(*kind);
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use prometheus::{HistogramVec, IntCounterVec, IntGauge};
+use prometheus::{Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge};
 
 use super::registrar::Registrar;
 
@@ -23,6 +23,16 @@ pub struct HttpMetrics {
     duration: HistogramVec,
     /// Requests being handled now.
     pub in_flight: IntGauge,
+    /// `GET` on each redirect route, resolved once: the hot path skips the label lookups.
+    redirects: Vec<ResolvedRoute>,
+}
+
+/// The series of one route and method, by status class (`1xx` to `5xx`).
+#[derive(Clone)]
+struct ResolvedRoute {
+    route: &'static str,
+    by_class: [IntCounter; 5],
+    duration: Histogram,
 }
 
 impl HttpMetrics {
@@ -38,15 +48,19 @@ impl HttpMetrics {
             &["route", "method"],
             LATENCY_BUCKETS.to_vec(),
         );
-        for route in REDIRECT_ROUTES {
-            for class in ["2xx", "3xx", "4xx", "5xx"] {
-                requests.with_label_values(&[route, "GET", class]);
-            }
-            duration.with_label_values(&[route, "GET"]);
-        }
+        let redirects = REDIRECT_ROUTES
+            .iter()
+            .map(|&route| ResolvedRoute {
+                route,
+                by_class: STATUS_CLASSES
+                    .map(|class| requests.with_label_values(&[route, "GET", class])),
+                duration: duration.with_label_values(&[route, "GET"]),
+            })
+            .collect();
         Self {
             requests,
             duration,
+            redirects,
             in_flight: r.gauge(
                 "shortener_http_requests_in_flight",
                 "HTTP requests being handled",
@@ -56,6 +70,13 @@ impl HttpMetrics {
 
     /// Records one answered request.
     pub fn observe(&self, route: &str, method: &Method, status: StatusCode, latency: Duration) {
+        if *method == Method::GET
+            && let Some(resolved) = self.redirects.iter().find(|r| r.route == route)
+        {
+            resolved.by_class[class_index(status)].inc();
+            resolved.duration.observe(latency.as_secs_f64());
+            return;
+        }
         let method = method_label(method);
         self.requests
             .with_label_values(&[route, method, status_class(status)])
@@ -81,14 +102,20 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-fn status_class(status: StatusCode) -> &'static str {
+const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+fn class_index(status: StatusCode) -> usize {
     match status.as_u16() {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
+        100..=199 => 0,
+        200..=299 => 1,
+        300..=399 => 2,
+        400..=499 => 3,
+        _ => 4,
     }
+}
+
+fn status_class(status: StatusCode) -> &'static str {
+    STATUS_CLASSES[class_index(status)]
 }
 
 #[cfg(test)]
