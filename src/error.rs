@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::metrics::DbErrorKind;
+use crate::db::DbFailure;
 
 /// Field name → what is wrong with it.
 pub type FieldErrors = BTreeMap<String, String>;
@@ -144,7 +144,7 @@ impl From<sqlx::Error> for ApiError {
                 "a value in the request cannot be stored (invalid characters or out of range)",
             );
         }
-        if is_unavailability(&error) {
+        if DbFailure::of(&error).is_transient() {
             Self::Unavailable(error)
         } else {
             Self::Internal(error.into())
@@ -158,34 +158,17 @@ fn is_data_exception(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.code().is_some_and(|code| code.starts_with("22")))
 }
 
-/// Whether a database error means "try again later" rather than a bug.
-fn is_unavailability(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
-        sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
-        // 57014 query_canceled (statement_timeout), 57P01..57P03 shutdown/cannot connect now,
-        // 53300 too_many_connections, 08xxx connection exceptions.
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            matches!(
-                code.as_ref(),
-                "57014" | "57P01" | "57P02" | "57P03" | "53300"
-            ) || code.starts_with("08")
-        }),
-        _ => false,
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let db_error = match &self {
             Self::Internal(source) => {
                 tracing::error!(error = ?source, "request failed");
-                source.downcast_ref::<sqlx::Error>().map(DbErrorKind::of)
+                source.downcast_ref::<sqlx::Error>().map(DbFailure::of)
             }
             Self::Unavailable(source) => {
                 tracing::warn!(error = %source, "dependency unavailable");
-                Some(DbErrorKind::of(source))
+                Some(DbFailure::of(source))
             }
             _ => None,
         };

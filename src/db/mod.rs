@@ -4,6 +4,7 @@ pub mod bulk;
 pub mod cache_state;
 pub mod clicks;
 pub mod events;
+mod failure;
 pub mod sequences;
 pub mod stats;
 pub mod urls;
@@ -15,6 +16,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
 use crate::domain::Page;
+pub use failure::DbFailure;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 

@@ -4,23 +4,24 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderName;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use prometheus::IntGauge;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
-use tracing::Span;
+use tracing::Instrument;
 
+use crate::db::DbFailure;
 use crate::error::ApiError;
-use crate::metrics::{DbErrorKind, Metrics};
+use crate::metrics::Metrics;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// What the access-log layer needs: the metrics and this replica's name.
+/// What the access-log layer needs: the metrics and this replica's name (both cheap to
+/// clone, as axum clones the state for every request).
 #[derive(Clone)]
 pub struct RequestTelemetry {
     pub metrics: Metrics,
@@ -33,19 +34,7 @@ pub fn apply(router: Router, telemetry: RequestTelemetry) -> Router {
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(request_span)
-                    .on_request(())
-                    .on_response(())
-                    .on_failure(()),
-            )
-            // In an Arc: the state is cloned per request, and Metrics holds dozens of
-            // handles whose reference counts every core would otherwise contend on.
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::new(telemetry),
-                access_log,
-            ))
+            .layer(axum::middleware::from_fn_with_state(telemetry, access_log))
             .layer(CatchPanicLayer::custom(
                 |_panic: Box<dyn std::any::Any + Send>| {
                     ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
@@ -54,34 +43,10 @@ pub fn apply(router: Router, telemetry: RequestTelemetry) -> Router {
     )
 }
 
-/// The span every log line of a request carries (errors logged by handlers included).
-fn request_span(request: &axum::http::Request<Body>) -> Span {
-    tracing::info_span!(
-        "request",
-        request_id = request_id(request),
-        method = %request.method(),
-        route = route(request)
-    )
-}
-
-fn route<B>(request: &axum::http::Request<B>) -> &str {
-    request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-}
-
-fn request_id<B>(request: &axum::http::Request<B>) -> &str {
-    request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-}
-
-/// Counts and times the request, and writes its one access-log line.
+/// Runs the request inside its span (so every line a handler logs carries the request
+/// id and route), counts and times it, and writes its one access-log line.
 async fn access_log(
-    State(telemetry): State<Arc<RequestTelemetry>>,
+    State(telemetry): State<RequestTelemetry>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -89,21 +54,24 @@ async fn access_log(
     let method = request.method().clone();
     // Cheap clones (shared strings), not copies: this runs on every redirect.
     let matched = request.extensions().get::<MatchedPath>().cloned();
-    let request_id = request.headers().get(REQUEST_ID).cloned();
-    let http = &telemetry.metrics.http;
-    http.in_flight.inc();
-    let response = next.run(request).await;
-    http.in_flight.dec();
-    let latency = started.elapsed();
-    let status = response.status();
     let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let request_id = request.headers().get(REQUEST_ID).cloned();
     let request_id = request_id
         .as_ref()
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
+    let span = tracing::info_span!("request", request_id, method = %method, route);
+    let http = &telemetry.metrics.http;
+    let response = {
+        // Decremented on drop too: hyper drops the future when the client goes away.
+        let _in_flight = InFlight::enter(&http.in_flight);
+        next.run(request).instrument(span).await
+    };
+    let latency = started.elapsed();
+    let status = response.status();
     http.observe(route, &method, status, latency);
-    if let Some(kind) = response.extensions().get::<DbErrorKind>() {
-        telemetry.metrics.db.count_error(*kind);
+    if let Some(failure) = response.extensions().get::<DbFailure>() {
+        telemetry.metrics.db.count_error(*failure);
     }
     tracing::info!(
         request_id,
@@ -115,4 +83,20 @@ async fn access_log(
         "request"
     );
     response
+}
+
+/// One request in flight, counted for as long as it lives.
+struct InFlight<'a>(&'a IntGauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }

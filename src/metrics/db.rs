@@ -9,40 +9,11 @@ use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 
 use super::registrar::Registrar;
+use crate::db::DbFailure;
 
 const DB_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
-
-/// How a database error is counted (`shortener_db_errors_total{kind}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DbErrorKind(pub &'static str);
-
-impl DbErrorKind {
-    const ALL: [&'static str; 5] = [
-        "pool_timeout",
-        "connection",
-        "statement_timeout",
-        "server_unavailable",
-        "other",
-    ];
-
-    /// Classifies an error that reached a response as a 5xx.
-    pub fn of(error: &sqlx::Error) -> Self {
-        Self(match error {
-            sqlx::Error::PoolTimedOut => "pool_timeout",
-            sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => "connection",
-            sqlx::Error::WorkerCrashed => "connection",
-            sqlx::Error::Database(db) => match db.code().as_deref() {
-                Some("57014") => "statement_timeout",
-                Some(code) if code.starts_with("08") => "connection",
-                Some("57P01" | "57P02" | "57P03" | "53300") => "server_unavailable",
-                _ => "other",
-            },
-            _ => "other",
-        })
-    }
-}
 
 /// The pool, query and error metrics.
 #[derive(Clone)]
@@ -61,8 +32,8 @@ impl DbMetrics {
             "Database errors that failed a request, by kind",
             &["kind"],
         );
-        for kind in DbErrorKind::ALL {
-            errors.with_label_values(&[kind]);
+        for failure in DbFailure::ALL {
+            errors.with_label_values(&[failure.label()]);
         }
         Self {
             pool_connections: r.gauge_vec(
@@ -113,8 +84,8 @@ impl DbMetrics {
     }
 
     /// Counts an error that turned a request into a 5xx.
-    pub fn count_error(&self, kind: DbErrorKind) {
-        self.errors.with_label_values(&[kind.0]).inc();
+    pub fn count_error(&self, failure: DbFailure) {
+        self.errors.with_label_values(&[failure.label()]).inc();
     }
 
     fn observe_query(&self, operation: &str, started: Instant) {
@@ -142,19 +113,3 @@ pub trait Timed: Future + Sized {
 }
 
 impl<F: Future> Timed for F {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pool_timeouts_and_io_errors_have_their_own_kinds() {
-        assert_eq!(
-            DbErrorKind::of(&sqlx::Error::PoolTimedOut).0,
-            "pool_timeout"
-        );
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-        assert_eq!(DbErrorKind::of(&sqlx::Error::Io(io)).0, "connection");
-        assert_eq!(DbErrorKind::of(&sqlx::Error::RowNotFound).0, "other");
-    }
-}
