@@ -259,3 +259,34 @@ fn an_invalid_replica_name_is_one_clear_line_and_a_non_zero_exit() {
         "names the setting: {stderr}"
     );
 }
+
+#[sqlx::test]
+async fn a_request_abandoned_by_its_client_leaves_the_in_flight_gauge(pool: PgPool) {
+    let options = PgConnectOptions::from_str(&common::database_url_of(&pool)).unwrap();
+    let one_connection = db::pool(
+        options,
+        &PoolSettings {
+            max_connections: 1,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(5),
+        },
+    );
+    let app = TestApp::new(one_connection.clone());
+    let held = one_connection.acquire().await.unwrap();
+    // The request waits for the held connection; the client gives up and the future is
+    // dropped mid-request, as hyper does when a connection closes.
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(200),
+        app.send_now(Request::get("/users").body(Body::empty()).unwrap()),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the request should still be waiting");
+    drop(held);
+    let exposition = scrape(&app).await;
+    assert_eq!(
+        sample(&exposition, "shortener_http_requests_in_flight"),
+        Some(1.0),
+        "only the scrape itself is in flight"
+    );
+}
