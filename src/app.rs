@@ -1,124 +1,54 @@
-//! Assembles the application: state, router, and the background tasks (cache
-//! invalidation listener, click writer), and shuts them down in order.
+//! The application's shared parts, and the one state every handler receives:
+//! `AppState(Arc<App>)`, so axum's clone per request touches one reference count.
 
-use std::time::Duration;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::Router;
-use sqlx::PgPool;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-
-use crate::cache::{CacheSettings, LinkCache, invalidation};
-use crate::clicks::{self, ClickSettings};
+use crate::cache::LinkCache;
+use crate::clicks::ClickQueue;
+use crate::db::Db;
 use crate::domain::ShortCodeGenerator;
 use crate::metrics::Metrics;
-use crate::state::{AppState, Lifecycle};
 
-/// Everything the application needs besides the database pool.
-#[derive(Debug, Clone)]
-pub struct AppSettings {
-    pub short_code_length: usize,
-    pub cache: CacheSettings,
-    pub clicks: ClickSettings,
-    /// How long shutdown may spend writing queued clicks.
-    pub click_drain_deadline: Duration,
-    /// This process's name in logs and `shortener_build_info` (`REPLICA_NAME`).
+/// The database handle, caches, queues and flags of one replica.
+pub struct App {
+    pub db: Db,
+    pub codes: ShortCodeGenerator,
+    pub cache: LinkCache,
+    pub clicks: ClickQueue,
+    pub metrics: Metrics,
+    pub lifecycle: Lifecycle,
+    /// This process's name in log lines (`REPLICA_NAME`).
     pub replica: String,
 }
 
-impl Default for AppSettings {
-    fn default() -> Self {
-        Self {
-            short_code_length: 7,
-            cache: CacheSettings::default(),
-            clicks: ClickSettings::default(),
-            click_drain_deadline: Duration::from_secs(10),
-            replica: "test".to_owned(),
-        }
+/// The state handed to every handler and middleware.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
     }
 }
 
-/// A running application.
-pub struct App {
-    pub state: AppState,
-    stop_listener: CancellationToken,
-    stop_writer: CancellationToken,
-    listener: Option<JoinHandle<()>>,
-    writer: Option<JoinHandle<()>>,
-    listening: watch::Receiver<bool>,
+/// Whether the process is shutting down (then `/ready` answers 503).
+#[derive(Debug, Default)]
+pub struct Lifecycle {
+    draining: AtomicBool,
 }
 
-impl App {
-    /// Builds the state and starts the background tasks (on the current Tokio runtime).
-    pub fn start(pool: PgPool, settings: AppSettings) -> Result<Self, String> {
-        let metrics = Metrics::new(&settings.replica);
-        metrics
-            .click_queue_capacity
-            .set(i64::try_from(settings.clicks.capacity).unwrap_or(i64::MAX));
-        let codes = ShortCodeGenerator::new(settings.short_code_length)?;
-        let cache = LinkCache::new(settings.cache.clone(), metrics.clone())?;
-        let (clicks, writer) = clicks::pipeline(pool.clone(), &settings.clicks, metrics.clone());
-        let state = AppState {
-            pool: pool.clone(),
-            codes,
-            cache: cache.clone(),
-            clicks,
-            metrics,
-            lifecycle: std::sync::Arc::new(Lifecycle::default()),
-            replica: settings.replica.as_str().into(),
-        };
-        let stop_listener = CancellationToken::new();
-        let stop_writer = CancellationToken::new();
-        let (listening_tx, listening) = watch::channel(false);
-        let listener = tokio::spawn(invalidation::run(
-            pool,
-            cache,
-            stop_listener.clone(),
-            listening_tx,
-        ));
-        let writer = tokio::spawn(writer.run(stop_writer.clone(), settings.click_drain_deadline));
-        Ok(Self {
-            state,
-            stop_listener,
-            stop_writer,
-            listener: Some(listener),
-            writer: Some(writer),
-            listening,
-        })
+impl Lifecycle {
+    /// Marks the process as draining: load balancers should stop sending traffic.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 
-    /// The HTTP router over this application's state.
-    pub fn router(&self) -> Router {
-        crate::http::router(self.state.clone())
-    }
-
-    /// Waits until the invalidation listener is subscribed (at most `timeout`); `false` if not.
-    pub async fn wait_for_invalidations(&self, timeout: Duration) -> bool {
-        let mut listening = self.listening.clone();
-        tokio::time::timeout(timeout, listening.wait_for(|up| *up))
-            .await
-            .is_ok_and(|result| result.is_ok())
-    }
-
-    /// Stops the listener, then writes every queued click (bounded by the drain deadline).
-    pub async fn shutdown(mut self) {
-        self.stop_listener.cancel();
-        if let Some(listener) = self.listener.take() {
-            let _ = listener.await;
-        }
-        self.stop_writer.cancel();
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.await;
-        }
-    }
-}
-
-/// Dropped without [`App::shutdown`] (tests, panics): the background tasks are told to
-/// stop, so they release their connections; the writer still drains what it can.
-impl Drop for App {
-    fn drop(&mut self) {
-        self.stop_listener.cancel();
-        self.stop_writer.cancel();
+    /// Whether draining has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
     }
 }

@@ -7,7 +7,9 @@ use anyhow::Context;
 use clap::Parser;
 
 use crate::config::{Cli, Command, GenerateSeedArgs, SeedArgs};
-use crate::{db, healthcheck, import, seedgen, server, telemetry};
+use crate::metrics::Metrics;
+use crate::service::imports;
+use crate::{db, healthcheck, seedgen, server, telemetry};
 
 /// Entry point of the `shortener` binary.
 pub fn main() -> ExitCode {
@@ -53,7 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => server::serve(args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => {
-            let pool = server::connect(&args).await?;
+            let pool = server::connect(&args, "shortener-migrate").await?;
             db::migrate(&pool)
                 .await
                 .context("applying migrations failed")?;
@@ -70,11 +72,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
-    let pool = server::connect(&args.database).await?;
+    // Not a replica's name: every replica's listener invalidates what the seed changes.
+    let pool = server::connect(&args.database, "shortener-seed").await?;
     db::migrate(&pool)
         .await
         .context("applying migrations failed")?;
-    let report = import::seed::run(&pool, &args.dir).await?;
+    let db = db::Db::new(pool, Metrics::new("seed").db.clone());
+    let report = imports::seed(&db, &args.dir).await?;
     for (table, counts) in [
         ("users", &report.users),
         ("urls", &report.urls),

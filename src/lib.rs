@@ -1,5 +1,8 @@
-//! shortener: a URL-shortener service. `http` answers requests over `domain` types and
-//! the `db` layer; `import` loads CSV; `cli` and `server` start it all.
+//! shortener: a URL-shortener service.
+//!
+//! Layers point one way (docs/architecture.md): `http` → `service` → (`cache`, `clicks`,
+//! `import`) → `db` → (`domain`, `metrics`). `app` holds the shared state, `replica`
+//! starts one running replica, and `cli`/`server` start it all.
 
 pub mod app;
 pub mod cache;
@@ -8,12 +11,12 @@ pub mod clicks;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod error;
 pub mod healthcheck;
 pub mod http;
 pub mod import;
 pub mod metrics;
+pub mod replica;
 pub mod seedgen;
 pub mod server;
-pub mod state;
+pub mod service;
 pub mod telemetry;

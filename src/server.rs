@@ -6,13 +6,19 @@ use anyhow::Context;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::net::TcpListener;
 
-use crate::app::{App, AppSettings};
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db;
+use crate::replica::{AppSettings, Replica};
 
-/// Builds the pool and waits (bounded) until the database answers.
-pub async fn connect(args: &DatabaseArgs) -> anyhow::Result<PgPool> {
-    let pool = db::pool(args.database_url.options.clone(), &args.pool_settings());
+/// Builds the pool, its connections named `application_name`, and waits (bounded) until
+/// the database answers.
+pub async fn connect(args: &DatabaseArgs, application_name: &str) -> anyhow::Result<PgPool> {
+    let options = args
+        .database_url
+        .options
+        .clone()
+        .application_name(application_name);
+    let pool = db::pool(options, &args.pool_settings());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.db_connect_wait_secs);
     loop {
         match db::ping(&pool).await {
@@ -39,7 +45,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = TcpListener::bind(args.listen_addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen_addr))?;
-    let pool = connect(&args.database).await?;
+    let replica = args.replica();
+    let pool = connect(&args.database, &db::replica_application_name(&replica)).await?;
     if args.run_migrations {
         db::migrate(&pool)
             .await
@@ -51,9 +58,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cache: args.cache.settings(),
         clicks: args.clicks.settings(),
         click_drain_deadline: grace,
-        replica: args.replica(),
+        replica,
     };
-    let app = App::start(pool.clone(), settings).map_err(anyhow::Error::msg)?;
+    let app = Replica::start(pool.clone(), settings).map_err(anyhow::Error::msg)?;
     let router = app.router();
     tracing::info!(
         addr = %args.listen_addr,
@@ -62,13 +69,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "listening"
     );
 
-    let lifecycle = app.state.lifecycle.clone();
+    let state = app.state.clone();
     let delay = Duration::from_millis(args.shutdown_delay_ms);
     let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown_signal().await;
         tracing::info!("shutdown signal received; draining");
-        lifecycle.start_draining();
+        state.lifecycle.start_draining();
         tokio::time::sleep(delay).await;
         let _ = closed_tx.send(());
     };

@@ -12,8 +12,8 @@ use axum::http::{Request, StatusCode};
 use common::servers::RedisServer;
 use common::{TestApp, TestResponse};
 use serde_json::{Value, json};
-use shortener::app::AppSettings;
 use shortener::cache::{BreakerState, CacheSettings, RedisSettings};
+use shortener::replica::AppSettings;
 use sqlx::PgPool;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(50);

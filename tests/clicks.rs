@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use common::process::{request, serve};
 use common::{TestApp, TestResponse};
 use serde_json::{Value, json};
-use shortener::app::AppSettings;
 use shortener::clicks::ClickSettings;
+use shortener::replica::AppSettings;
 use sqlx::PgPool;
 
 /// A redirect of `code` with the given headers, sent without flushing the click queue.

@@ -298,7 +298,7 @@ async fn post_users_after_an_import_with_explicit_ids_gets_the_next_id(pool: PgP
 #[sqlx::test]
 async fn after_seeding_the_platform_set_new_rows_get_ids_past_the_imported_ones(pool: PgPool) {
     let dir = common::platform_seed_dir();
-    let report = seed::run(&pool, &dir).await.unwrap();
+    let report = seed::run(&db_of(&pool), &dir).await.unwrap();
     assert!(report.is_clean(), "{report:?}");
     let app = TestApp::new(pool);
     let max_user = max_id(&read_csv(&dir, "users.csv"));
@@ -443,7 +443,7 @@ async fn bulk_upload_over_64_mib_is_413_with_a_json_error(pool: PgPool) {
 #[sqlx::test]
 async fn platform_seed_set_imports_whole(pool: PgPool) {
     let dir = common::platform_seed_dir();
-    let report = seed::run(&pool, &dir).await.unwrap();
+    let report = seed::run(&db_of(&pool), &dir).await.unwrap();
     let figures = |r: &shortener::import::ImportReport| (r.count, r.skipped, r.error_count);
     assert_eq!(figures(&report.users), (400, 0, 0), "{report:?}");
     assert_eq!(figures(&report.urls), (2000, 0, 0), "{report:?}");
@@ -463,7 +463,7 @@ async fn platform_seed_set_imports_whole(pool: PgPool) {
 #[sqlx::test]
 async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
     let dir = common::platform_seed_dir();
-    seed::run(&pool, &dir).await.unwrap();
+    seed::run(&db_of(&pool), &dir).await.unwrap();
     let app = TestApp::new(pool);
 
     let users = read_csv(&dir, "users.csv");
@@ -546,7 +546,7 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
 #[sqlx::test]
 async fn an_active_seeded_link_redirects_to_its_original_url(pool: PgPool) {
     let dir = common::platform_seed_dir();
-    seed::run(&pool, &dir).await.unwrap();
+    seed::run(&db_of(&pool), &dir).await.unwrap();
     let app = TestApp::new(pool);
     let urls = read_csv(&dir, "urls.csv");
     let active = urls.iter().find(|u| u["is_active"] == "True").unwrap();
@@ -566,14 +566,14 @@ async fn an_active_seeded_link_redirects_to_its_original_url(pool: PgPool) {
 #[sqlx::test]
 async fn seeding_twice_changes_nothing(pool: PgPool) {
     let dir = common::platform_seed_dir();
-    seed::run(&pool, &dir).await.unwrap();
+    seed::run(&db_of(&pool), &dir).await.unwrap();
     let app = TestApp::new(pool.clone());
     let before = (
         total(&app, "/users").await,
         total(&app, "/urls").await,
         total(&app, "/events").await,
     );
-    let again = seed::run(&pool, &dir).await.unwrap();
+    let again = seed::run(&db_of(&pool), &dir).await.unwrap();
     let figures = |r: &shortener::import::ImportReport| (r.count, r.skipped, r.error_count);
     assert_eq!(figures(&again.users), (0, 400, 0), "{again:?}");
     assert_eq!(figures(&again.urls), (0, 2000, 0), "{again:?}");
@@ -590,7 +590,7 @@ async fn seeding_twice_changes_nothing(pool: PgPool) {
 #[sqlx::test]
 async fn the_projects_own_seed_data_imports_cleanly(pool: PgPool) {
     let dir = project_seed_dir();
-    let report = seed::run(&pool, &dir).await.unwrap();
+    let report = seed::run(&db_of(&pool), &dir).await.unwrap();
     let expected = |name| read_csv(&dir, name).len() as u64;
     let figures = |r: &shortener::import::ImportReport| (r.count, r.skipped, r.error_count);
     assert_eq!(
@@ -615,4 +615,12 @@ async fn the_projects_own_seed_data_imports_cleanly(pool: PgPool) {
     // The sequences moved past the generated ids too.
     app.create_user("newcomer", "newcomer@example.org").await;
     app.shorten("https://example.org/after-project-seed").await;
+}
+
+/// The pool behind the handle the import runs its timed transactions on.
+fn db_of(pool: &PgPool) -> shortener::db::Db {
+    shortener::db::Db::new(
+        pool.clone(),
+        shortener::metrics::Metrics::default().db.clone(),
+    )
 }

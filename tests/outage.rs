@@ -18,8 +18,8 @@ use sqlx::postgres::PgPoolOptions;
 
 use common::servers::PgCluster;
 use common::{TestApp, TestResponse};
-use shortener::app::AppSettings;
 use shortener::clicks::ClickSettings;
+use shortener::replica::AppSettings;
 
 /// Generous bound for one answer while Postgres is down (the contract says "about a
 /// second"; the pool's acquire timeout is 500 ms, the machine is noisy).

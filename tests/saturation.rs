@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use common::TestApp;
 use shortener::db::{self, PoolSettings};
-use shortener::error::ApiError;
+use shortener::http::ApiError;
+use shortener::service::ServiceError;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
@@ -80,7 +81,7 @@ async fn a_statement_past_the_statement_timeout_is_cancelled_and_maps_to_503(poo
         .map(|code| code.into_owned());
     assert_eq!(code.as_deref(), Some("57014"), "{error}");
     assert_eq!(
-        ApiError::from(error).status(),
+        ApiError::from(ServiceError::from(error)).status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
     // The connection is still usable afterwards.

@@ -11,8 +11,8 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use common::TestApp;
 use serde_json::{Value, json};
-use shortener::app::AppSettings;
 use shortener::db::{self, PoolSettings};
+use shortener::replica::AppSettings;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 

@@ -11,6 +11,13 @@ use super::CacheEntry;
 use super::breaker::{Breaker, BreakerState};
 use crate::metrics::Metrics;
 
+/// Keys per `DEL` command when many entries are deleted at once.
+const DELETE_CHUNK: usize = 1000;
+
+fn key_of(generation: i64, code: &str) -> String {
+    format!("shortener:link:{generation}:{code}")
+}
+
 /// How to reach Redis and how quickly to give up on it.
 #[derive(Debug, Clone)]
 pub struct RedisSettings {
@@ -85,13 +92,13 @@ impl SharedCache {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Adopts a newer generation (never goes back).
-    pub fn adopt_generation(&self, generation: i64) {
-        self.generation.fetch_max(generation, Ordering::SeqCst);
+    /// Adopts a newer generation (never goes back); `true` when it was newer.
+    pub fn adopt_generation(&self, generation: i64) -> bool {
+        self.generation.fetch_max(generation, Ordering::SeqCst) < generation
     }
 
     fn key(&self, code: &str) -> String {
-        format!("shortener:link:{}:{code}", self.generation())
+        key_of(self.generation(), code)
     }
 
     /// Reads an entry, unless the breaker says to skip Redis.
@@ -124,8 +131,19 @@ impl SharedCache {
 
     /// Deletes an entry; `false` when Redis could not be reached (the entry may survive).
     pub async fn delete(&self, code: &str) -> bool {
-        let key = self.key(code);
-        self.call(|mut conn| async move { conn.del::<_, ()>(key).await })
+        self.delete_all(&[code]).await
+    }
+
+    /// Deletes the entries of `codes` in one round trip (one `DEL` per chunk of keys,
+    /// pipelined); `false` when Redis could not be reached (some may survive).
+    pub async fn delete_all(&self, codes: &[&str]) -> bool {
+        let generation = self.generation();
+        let mut pipeline = deadpool_redis::redis::pipe();
+        for chunk in codes.chunks(DELETE_CHUNK) {
+            let keys: Vec<String> = chunk.iter().map(|code| key_of(generation, code)).collect();
+            pipeline.del(keys).ignore();
+        }
+        self.call(|mut conn| async move { pipeline.query_async::<()>(&mut conn).await })
             .await
             .is_some()
     }

@@ -6,28 +6,12 @@ mod writer;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::db::Db;
+use crate::domain::Click;
 use crate::metrics::Metrics;
 pub use writer::ClickWriter;
-
-/// Longest referrer or user agent kept, in characters.
-const MAX_HEADER_CHARS: usize = 512;
-
-/// One followed redirect.
-#[derive(Debug, Clone)]
-pub struct Click {
-    pub url_id: i64,
-    pub at: DateTime<Utc>,
-    pub referrer: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-/// Cuts a header value to a bounded length.
-pub fn truncate(value: &str) -> String {
-    value.chars().take(MAX_HEADER_CHARS).collect()
-}
 
 /// Sizing and timing of the pipeline.
 #[derive(Debug, Clone)]
@@ -91,11 +75,7 @@ impl ClickQueue {
 }
 
 /// Creates the queue and the writer that drains it (run it with [`ClickWriter::run`]).
-pub fn pipeline(
-    pool: sqlx::PgPool,
-    settings: &ClickSettings,
-    metrics: Metrics,
-) -> (ClickQueue, ClickWriter) {
+pub fn pipeline(db: Db, settings: &ClickSettings, metrics: Metrics) -> (ClickQueue, ClickWriter) {
     // The queue holds clicks while the writer holds at most one batch: both count
     // towards the capacity.
     let queue_slots = settings.capacity.saturating_sub(settings.max_batch).max(1);
@@ -106,6 +86,6 @@ pub fn pipeline(
         metrics: metrics.clone(),
         dropped: dropped.clone(),
     };
-    let writer = ClickWriter::new(pool, receiver, settings.clone(), metrics, dropped);
+    let writer = ClickWriter::new(db, receiver, settings.clone(), metrics, dropped);
     (queue, writer)
 }

@@ -4,13 +4,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Click, ClickSettings, Command};
-use crate::db::clicks as click_rows;
+use super::{ClickSettings, Command};
+use crate::db::{Db, clicks as click_rows};
+use crate::domain::Click;
 use crate::metrics::Metrics;
 
 /// How often dropped clicks are reported in the log.
@@ -36,7 +36,7 @@ impl DropLog {
 
 /// Owns the receiving end of the queue.
 pub struct ClickWriter {
-    pool: PgPool,
+    db: Db,
     receiver: mpsc::Receiver<Command>,
     settings: ClickSettings,
     metrics: Metrics,
@@ -48,14 +48,14 @@ pub struct ClickWriter {
 
 impl ClickWriter {
     pub(super) fn new(
-        pool: PgPool,
+        db: Db,
         receiver: mpsc::Receiver<Command>,
         settings: ClickSettings,
         metrics: Metrics,
         dropped: std::sync::Arc<DropLog>,
     ) -> Self {
         Self {
-            pool,
+            db,
             receiver,
             batch: Vec::with_capacity(settings.max_batch),
             settings,
@@ -125,7 +125,7 @@ impl ClickWriter {
 
     async fn try_write(&mut self) -> bool {
         let started = std::time::Instant::now();
-        let written = match self.metrics.db.acquire(&self.pool).await {
+        let written = match self.db.connection("clicks.insert_batch").await {
             Ok(mut connection) => click_rows::insert_batch(&mut connection, &self.batch).await,
             Err(error) => Err(error),
         };

@@ -1,44 +1,41 @@
 //! Batched click writes: the events and the per-link counters in one transaction.
 
 use serde_json::json;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection};
 
-use crate::clicks::Click;
+use crate::domain::Click;
 
 /// Inserts the clicks as `click` events and adds them to their links' counters.
-pub async fn insert_batch(
-    connection: &mut PgConnection,
-    clicks: &[Click],
-) -> Result<(), sqlx::Error> {
+pub async fn insert_batch(conn: &mut PgConnection, clicks: &[Click]) -> Result<(), sqlx::Error> {
     let url_ids: Vec<i64> = clicks.iter().map(|c| c.url_id).collect();
     let timestamps: Vec<_> = clicks.iter().map(|c| c.at).collect();
     let details: Vec<_> = clicks
         .iter()
         .map(|c| json!({"referrer": c.referrer, "user_agent": c.user_agent}))
         .collect();
-    let mut tx = connection.begin().await?;
-    sqlx::query(
+    let mut tx = conn.begin().await?;
+    sqlx::query!(
         "INSERT INTO events (url_id, event_type, timestamp, details) \
          SELECT url_id, 'click', ts, details \
          FROM UNNEST($1::bigint[], $2::timestamptz[], $3::jsonb[]) AS c(url_id, ts, details)",
+        &url_ids,
+        &timestamps,
+        &details,
     )
-    .bind(&url_ids)
-    .bind(&timestamps)
-    .bind(&details)
     .execute(&mut *tx)
     .await?;
     // One row update per link per batch. Rows are locked in id order first, so the
     // writers of several replicas touching the same hot links never deadlock.
-    sqlx::query(
+    sqlx::query!(
         "WITH c AS (SELECT url_id, count(*) AS clicks, max(ts) AS last_click \
                     FROM UNNEST($1::bigint[], $2::timestamptz[]) AS c(url_id, ts) GROUP BY url_id), \
               locked AS (SELECT u.id FROM urls u JOIN c ON c.url_id = u.id ORDER BY u.id FOR UPDATE OF u) \
          UPDATE urls SET click_count = urls.click_count + c.clicks, \
                          last_click_at = GREATEST(urls.last_click_at, c.last_click) \
          FROM c WHERE urls.id = c.url_id AND urls.id IN (SELECT id FROM locked)",
+        &url_ids,
+        &timestamps,
     )
-    .bind(&url_ids)
-    .bind(&timestamps)
     .execute(&mut *tx)
     .await?;
     tx.commit().await
@@ -46,8 +43,8 @@ pub async fn insert_batch(
 
 /// Recomputes every link's counters from its `click` events (after an import wrote
 /// events directly).
-pub async fn recount(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn recount(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query!(
         "UPDATE urls u SET click_count = COALESCE(c.clicks, 0), last_click_at = c.last_click \
          FROM urls l LEFT JOIN (SELECT url_id, count(*) AS clicks, max(timestamp) AS last_click \
                                 FROM events WHERE event_type = 'click' GROUP BY url_id) c \
@@ -55,7 +52,7 @@ pub async fn recount(pool: &PgPool) -> Result<(), sqlx::Error> {
          WHERE u.id = l.id \
            AND (u.click_count, u.last_click_at) IS DISTINCT FROM (COALESCE(c.clicks, 0), c.last_click)",
     )
-    .execute(pool)
+    .execute(conn)
     .await
     .map(|_| ())
 }

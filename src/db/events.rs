@@ -1,49 +1,43 @@
 //! The `events` table: the append-only audit trail of links (created, updated, deleted, click, …).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::Value;
-use sqlx::{FromRow, PgExecutor, PgPool, Postgres, QueryBuilder};
-use utoipa::ToSchema;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use crate::domain::{Page, timestamp};
+use crate::domain::Page;
 
-/// An event as the API shows it; `details` is always a JSON object.
-#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
-pub struct Event {
+/// An event as stored; `details` is always a JSON object.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
     pub id: i64,
     pub url_id: i64,
     pub user_id: Option<i64>,
     pub event_type: String,
-    #[serde(serialize_with = "timestamp::serialize")]
-    #[schema(value_type = String, example = "2026-01-31T23:59:59")]
     pub timestamp: DateTime<Utc>,
-    #[schema(value_type = Object)]
     pub details: Value,
 }
 
-const COLUMNS: &str = "id, url_id, user_id, event_type, timestamp, details";
-
 /// An event to append; its timestamp is the database's `now()`.
 #[derive(Debug, Clone)]
-pub struct NewEvent {
+pub struct NewEvent<'a> {
     pub url_id: i64,
     pub user_id: Option<i64>,
-    pub event_type: String,
+    pub event_type: &'a str,
     pub details: Value,
 }
 
 /// Appends one event.
-pub async fn insert(executor: impl PgExecutor<'_>, event: &NewEvent) -> Result<Event, sqlx::Error> {
-    sqlx::query_as(&format!(
+pub async fn insert(conn: &mut PgConnection, event: NewEvent<'_>) -> Result<EventRow, sqlx::Error> {
+    sqlx::query_as!(
+        EventRow,
         "INSERT INTO events (url_id, user_id, event_type, details) VALUES ($1, $2, $3, $4) \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(event.url_id)
-    .bind(event.user_id)
-    .bind(&event.event_type)
-    .bind(&event.details)
-    .fetch_one(executor)
+         RETURNING id, url_id, user_id, event_type, timestamp, details",
+        event.url_id,
+        event.user_id,
+        event.event_type,
+        event.details,
+    )
+    .fetch_one(conn)
     .await
 }
 
@@ -57,10 +51,10 @@ pub struct EventFilter {
 
 /// One page of events in id order, and how many match the filter.
 pub async fn list(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     filter: &EventFilter,
     page: Page,
-) -> Result<(Vec<Event>, i64), sqlx::Error> {
+) -> Result<(Vec<EventRow>, i64), sqlx::Error> {
     let filtered = |select: &str| {
         let mut query = QueryBuilder::<Postgres>::new(select);
         query.push(" FROM events WHERE TRUE");
@@ -77,5 +71,11 @@ pub async fn list(
         }
         query
     };
-    super::page_of(pool, COLUMNS, filtered, page).await
+    super::page_of(
+        conn,
+        "SELECT id, url_id, user_id, event_type, timestamp, details",
+        filtered,
+        page,
+    )
+    .await
 }

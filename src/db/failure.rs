@@ -1,6 +1,8 @@
 //! What kind of failure a database error is: the one classification behind both the
 //! 503-or-500 decision and `shortener_db_errors_total{kind}`.
 
+use crate::metrics::DB_ERROR_KINDS;
+
 /// A database error, classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbFailure {
@@ -49,15 +51,13 @@ impl DbFailure {
         self != Self::Other
     }
 
-    /// The metric label.
+    /// The metric label: one of [`DB_ERROR_KINDS`], in the order of [`Self::ALL`].
     pub fn label(self) -> &'static str {
-        match self {
-            Self::PoolTimeout => "pool_timeout",
-            Self::Connection => "connection",
-            Self::StatementTimeout => "statement_timeout",
-            Self::ServerUnavailable => "server_unavailable",
-            Self::Other => "other",
-        }
+        let index = Self::ALL
+            .iter()
+            .position(|kind| *kind == self)
+            .expect("ALL lists every kind");
+        DB_ERROR_KINDS[index]
     }
 }
 
@@ -76,5 +76,12 @@ mod tests {
         assert!(DbFailure::PoolTimeout.is_transient());
         assert_eq!(DbFailure::of(&sqlx::Error::RowNotFound), DbFailure::Other);
         assert!(!DbFailure::Other.is_transient());
+    }
+
+    #[test]
+    fn each_kind_has_its_own_metric_label() {
+        let labels: Vec<_> = DbFailure::ALL.iter().map(|kind| kind.label()).collect();
+        assert_eq!(labels, DB_ERROR_KINDS);
+        assert_eq!(DbFailure::StatementTimeout.label(), "statement_timeout");
     }
 }

@@ -1,10 +1,12 @@
-//! Postgres access: pool construction, embedded migrations, and one module per table.
+//! Postgres access: the pool and its timed handle, embedded migrations, the rows, and one
+//! module of statements per table. Below the service layer; uses only `domain` and `metrics`.
 
 pub mod bulk;
 pub mod cache_state;
 pub mod clicks;
 pub mod events;
 mod failure;
+mod handle;
 pub mod sequences;
 pub mod stats;
 pub mod urls;
@@ -13,10 +15,11 @@ pub mod users;
 use std::time::Duration;
 
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::domain::Page;
 pub use failure::DbFailure;
+pub use handle::{Db, Timed};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -45,28 +48,42 @@ pub fn pool(options: PgConnectOptions, settings: &PoolSettings) -> PgPool {
 }
 
 /// One page of a filtered list in id order, and the number of rows matching the filter.
-/// `filtered(select)` must return `select` followed by `FROM … WHERE …` with the filter.
+/// `filtered(select)` must return `select` (a `SELECT` of the row's columns, or the count)
+/// followed by `FROM … WHERE …` with the filter.
 pub(crate) async fn page_of<'a, T>(
-    pool: &PgPool,
-    columns: &str,
+    conn: &mut PgConnection,
+    select: &str,
     filtered: impl Fn(&str) -> QueryBuilder<'a, Postgres>,
     page: Page,
 ) -> Result<(Vec<T>, i64), sqlx::Error>
 where
     T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
-    let mut rows = filtered(&format!("SELECT {columns}"));
+    let mut rows = filtered(select);
     rows.push(" ORDER BY id LIMIT ")
         .push_bind(page.limit())
         .push(" OFFSET ")
         .push_bind(page.offset());
-    let items = rows.build_query_as().fetch_all(pool).await?;
+    let items = rows.build_query_as().fetch_all(&mut *conn).await?;
     let total = filtered("SELECT count(*)")
         .build_query_scalar()
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await?;
     Ok((items, total))
 }
+
+/// The `application_name` of a replica process's connections: the writes it announces for
+/// cache invalidation carry it, so listeners tell this process's writes from other
+/// replicas' and from anyone else's. A random suffix keeps it unique even when two
+/// replicas share a `REPLICA_NAME`; it stays within Postgres's 63 bytes.
+pub fn replica_application_name(replica: &str) -> String {
+    let replica: String = replica.chars().filter(char::is_ascii).take(32).collect();
+    let suffix = nanoid::nanoid!(8);
+    format!("{REPLICA_APPLICATION_PREFIX}{replica}:{suffix}")
+}
+
+/// What every replica's `application_name` starts with.
+pub const REPLICA_APPLICATION_PREFIX: &str = "shortener-replica:";
 
 /// Answers whether the database accepts a trivial query.
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {

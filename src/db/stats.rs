@@ -1,86 +1,59 @@
-//! Per-link click statistics: totals from the link's counters, series from `click` events.
+//! Per-link click series from `click` events: clicks per day and top referrers.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
-use sqlx::{FromRow, PgPool};
-use utoipa::ToSchema;
-
-use crate::domain::timestamp;
-
-/// How many days `clicks_by_day` covers, today (UTC) included.
-pub const DAYS: i32 = 30;
-/// How many referrers `top_referrers` lists.
-pub const TOP_REFERRERS: i64 = 10;
+use chrono::NaiveDate;
+use sqlx::PgConnection;
 
 /// Click counts of one day.
-#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
-pub struct DayClicks {
-    #[schema(value_type = String, example = "2026-01-31")]
+#[derive(Debug, Clone)]
+pub struct DayClicksRow {
     pub date: NaiveDate,
     pub clicks: i64,
 }
 
-/// Click counts of one referrer (`null`: none sent).
-#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
-pub struct ReferrerClicks {
+/// Click counts of one referrer (`None`: none sent).
+#[derive(Debug, Clone)]
+pub struct ReferrerClicksRow {
     pub referrer: Option<String>,
     pub clicks: i64,
 }
 
-/// Clicks totals, timing, daily series and top referrers of one link.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LinkStats {
-    pub url_id: i64,
-    pub short_code: String,
-    pub clicks: i64,
-    #[serde(serialize_with = "timestamp::serialize_option")]
-    #[schema(value_type = Option<String>, example = "2026-01-31T23:59:59")]
-    pub last_click_at: Option<DateTime<Utc>>,
-    pub clicks_by_day: Vec<DayClicks>,
-    pub top_referrers: Vec<ReferrerClicks>,
+/// Every one of the last `days` days (UTC, today included), zero-filled, so a chart needs
+/// no gap logic.
+pub async fn clicks_by_day(
+    conn: &mut PgConnection,
+    url_id: i64,
+    days: i32,
+) -> Result<Vec<DayClicksRow>, sqlx::Error> {
+    sqlx::query_as!(
+        DayClicksRow,
+        r#"SELECT day::date AS "date!", count(e.id) AS "clicks!"
+           FROM generate_series((now() AT TIME ZONE 'UTC')::date - ($2::int - 1),
+                                (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS day
+           LEFT JOIN events e ON e.url_id = $1 AND e.event_type = 'click'
+                AND e.timestamp >= day::date AT TIME ZONE 'UTC'
+                AND e.timestamp < (day::date + 1) AT TIME ZONE 'UTC'
+           GROUP BY day ORDER BY day"#,
+        url_id,
+        days,
+    )
+    .fetch_all(conn)
+    .await
 }
 
-/// The stats of a link known to exist.
-pub async fn for_link(
-    pool: &PgPool,
+/// The `limit` referrers with the most clicks on the link.
+pub async fn top_referrers(
+    conn: &mut PgConnection,
     url_id: i64,
-    short_code: String,
-) -> Result<LinkStats, sqlx::Error> {
-    // Totals come from the counters the click writer keeps (no scan of the events).
-    let (clicks, last_click_at): (i64, Option<DateTime<Utc>>) =
-        sqlx::query_as("SELECT click_count, last_click_at FROM urls WHERE id = $1")
-            .bind(url_id)
-            .fetch_one(pool)
-            .await?;
-    // Every one of the last DAYS days, zero-filled, so a chart needs no gap logic.
-    let clicks_by_day = sqlx::query_as(
-        "SELECT day::date AS date, count(e.id) AS clicks \
-         FROM generate_series((now() AT TIME ZONE 'UTC')::date - ($2 - 1), \
-                              (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS day \
-         LEFT JOIN events e ON e.url_id = $1 AND e.event_type = 'click' \
-              AND e.timestamp >= day::date AT TIME ZONE 'UTC' \
-              AND e.timestamp < (day::date + 1) AT TIME ZONE 'UTC' \
-         GROUP BY day ORDER BY day",
-    )
-    .bind(url_id)
-    .bind(DAYS)
-    .fetch_all(pool)
-    .await?;
-    let top_referrers = sqlx::query_as(
-        "SELECT NULLIF(details->>'referrer', '') AS referrer, count(*) AS clicks \
-         FROM events WHERE url_id = $1 AND event_type = 'click' \
-         GROUP BY 1 ORDER BY clicks DESC, referrer NULLS LAST LIMIT $2",
-    )
-    .bind(url_id)
-    .bind(TOP_REFERRERS)
-    .fetch_all(pool)
-    .await?;
-    Ok(LinkStats {
+    limit: i64,
+) -> Result<Vec<ReferrerClicksRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ReferrerClicksRow,
+        r#"SELECT NULLIF(details->>'referrer', '') AS referrer, count(*) AS "clicks!"
+           FROM events WHERE url_id = $1 AND event_type = 'click'
+           GROUP BY 1 ORDER BY 2 DESC, referrer NULLS LAST LIMIT $2"#,
         url_id,
-        short_code,
-        clicks,
-        last_click_at,
-        clicks_by_day,
-        top_referrers,
-    })
+        limit,
+    )
+    .fetch_all(conn)
+    .await
 }

@@ -8,16 +8,16 @@ pub struct Email(String);
 
 impl Email {
     /// Parses an address; the error says what is wrong for the client.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, EmailError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err("must not be empty".to_owned());
+            return Err(EmailError::Empty);
         }
         if trimmed.chars().count() > 254 {
-            return Err("must be at most 254 characters".to_owned());
+            return Err(EmailError::TooLong);
         }
         if !trimmed.validate_email() {
-            return Err("must be a valid email address".to_owned());
+            return Err(EmailError::Invalid);
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -26,6 +26,17 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Why a text is not an email address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most 254 characters")]
+    TooLong,
+    #[error("must be a valid email address")]
+    Invalid,
 }
 
 #[cfg(test)]

@@ -1,14 +1,23 @@
 //! Types that are valid by construction: once parsed, a value needs no further checks.
+//! The bottom layer: it depends on no other module of the crate.
 
+mod click;
 mod email;
+mod event;
+mod link;
 mod page;
 mod short_code;
 mod target_url;
 pub mod timestamp;
 mod username;
 
-pub use email::Email;
-pub use page::{Page, PageParams};
-pub use short_code::{ShortCode, ShortCodeGenerator};
-pub use target_url::TargetUrl;
-pub use username::Username;
+pub use click::{Click, MAX_HEADER_CHARS, truncate_header};
+pub use email::{Email, EmailError};
+pub use event::{EventDetails, EventDetailsError, EventType, EventTypeError};
+pub use link::{ExpiryError, MAX_TITLE_CHARS, Title, TitleError, parse_future_expiry};
+pub use page::{DEFAULT_PER_PAGE, MAX_PER_PAGE, Page, PageError};
+pub use short_code::{
+    CodeLengthError, RESERVED_CODES, ShortCode, ShortCodeError, ShortCodeGenerator,
+};
+pub use target_url::{TargetUrl, TargetUrlError};
+pub use username::{Username, UsernameError};

@@ -34,14 +34,12 @@ pub struct ShortCode(String);
 
 impl ShortCode {
     /// Parses a client-chosen code; the error says what is wrong for the client.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, ShortCodeError> {
         match Self::problem(raw) {
             None => Ok(Self(raw.to_owned())),
-            Some(Problem::Length) => Err(format!("must be {MIN_LEN} to {MAX_LEN} characters")),
-            Some(Problem::Characters) => {
-                Err("may contain only letters, digits, '_' and '-'".to_owned())
-            }
-            Some(Problem::Reserved) => Err(format!("'{raw}' is reserved")),
+            Some(Problem::Length) => Err(ShortCodeError::Length),
+            Some(Problem::Characters) => Err(ShortCodeError::Characters),
+            Some(Problem::Reserved) => Err(ShortCodeError::Reserved(raw.to_owned())),
         }
     }
 
@@ -79,6 +77,22 @@ impl ShortCode {
 }
 
 /// Why a string is not a short code.
+/// Why a text is not a short code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShortCodeError {
+    #[error("must be {MIN_LEN} to {MAX_LEN} characters")]
+    Length,
+    #[error("may contain only letters, digits, '_' and '-'")]
+    Characters,
+    #[error("'{0}' is reserved")]
+    Reserved(String),
+}
+
+/// A generated-code length outside what a short code may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("short code length must be {MIN_LEN} to {MAX_LEN}, got {0}")]
+pub struct CodeLengthError(pub usize);
+
 enum Problem {
     Length,
     Characters,
@@ -93,13 +107,11 @@ pub struct ShortCodeGenerator {
 
 impl ShortCodeGenerator {
     /// A generator of `length`-character codes; `length` must be within 3..=32.
-    pub fn new(length: usize) -> Result<Self, String> {
+    pub fn new(length: usize) -> Result<Self, CodeLengthError> {
         if (MIN_LEN..=MAX_LEN).contains(&length) {
             Ok(Self { length })
         } else {
-            Err(format!(
-                "short code length must be {MIN_LEN} to {MAX_LEN}, got {length}"
-            ))
+            Err(CodeLengthError(length))
         }
     }
 

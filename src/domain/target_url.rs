@@ -11,26 +11,25 @@ pub struct TargetUrl(String);
 
 impl TargetUrl {
     /// Parses a destination; the error says what is wrong for the client.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, TargetUrlError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err("must not be empty".to_owned());
+            return Err(TargetUrlError::Empty);
         }
         if trimmed.chars().count() > MAX_URL_CHARS {
-            return Err(format!("must be at most {MAX_URL_CHARS} characters"));
+            return Err(TargetUrlError::TooLong);
         }
         // The URL parser would silently drop tabs and newlines; a URL holding them (or
         // spaces) is not what the client meant, and could not go into a Location header.
         if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err("must not contain spaces or control characters".to_owned());
+            return Err(TargetUrlError::Whitespace);
         }
-        let parsed = Url::parse(trimmed)
-            .map_err(|_| "must be an absolute http(s) URL, e.g. https://example.com/page")?;
+        let parsed = Url::parse(trimmed).map_err(|_| TargetUrlError::NotAbsolute)?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err("must use the http or https scheme".to_owned());
+            return Err(TargetUrlError::Scheme);
         }
         if parsed.host_str().is_none_or(str::is_empty) {
-            return Err("must have a host".to_owned());
+            return Err(TargetUrlError::NoHost);
         }
         // Keep the client's spelling: a redirect should go exactly where they asked.
         Ok(Self(trimmed.to_owned()))
@@ -52,6 +51,23 @@ impl TargetUrl {
             Err(_) => stored.into(),
         }
     }
+}
+
+/// Why a text is not a destination URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TargetUrlError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {MAX_URL_CHARS} characters")]
+    TooLong,
+    #[error("must not contain spaces or control characters")]
+    Whitespace,
+    #[error("must be an absolute http(s) URL, e.g. https://example.com/page")]
+    NotAbsolute,
+    #[error("must use the http or https scheme")]
+    Scheme,
+    #[error("must have a host")]
+    NoHost,
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ pub fn format(at: &DateTime<Utc>) -> String {
 
 /// Parses a client timestamp: the API format (UTC), the CSV format, or RFC 3339 with an
 /// offset. Years must have four digits, as the API writes them.
-pub fn parse(raw: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse(raw: &str) -> Result<DateTime<Utc>, TimestampError> {
     let raw = raw.trim();
     let parsed = DateTime::parse_from_rfc3339(raw)
         .map(|with_offset| with_offset.with_timezone(&Utc))
@@ -29,9 +29,14 @@ pub fn parse(raw: &str) -> Result<DateTime<Utc>, String> {
         });
     match parsed {
         Some(at) if (1..=9999).contains(&at.year()) => Ok(at),
-        _ => Err("must be a timestamp like 2026-01-31T23:59:59 (UTC, four-digit year)".to_owned()),
+        _ => Err(TimestampError),
     }
 }
+
+/// A text that is not a timestamp the API accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be a timestamp like 2026-01-31T23:59:59 (UTC, four-digit year)")]
+pub struct TimestampError;
 
 /// serde `serialize_with` for `DateTime<Utc>` fields.
 pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {

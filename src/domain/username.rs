@@ -9,16 +9,12 @@ pub struct Username(String);
 
 impl Username {
     /// Parses a username; the error says what is wrong for the client.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, UsernameError> {
         let trimmed = raw.trim();
         match trimmed.chars().count() {
-            0 => Err("must not be empty".to_owned()),
-            n if n > MAX_USERNAME_CHARS => {
-                Err(format!("must be at most {MAX_USERNAME_CHARS} characters"))
-            }
-            _ if trimmed.chars().any(char::is_control) => {
-                Err("must not contain control characters".to_owned())
-            }
+            0 => Err(UsernameError::Empty),
+            n if n > MAX_USERNAME_CHARS => Err(UsernameError::TooLong),
+            _ if trimmed.chars().any(char::is_control) => Err(UsernameError::ControlCharacters),
             _ => Ok(Self(trimmed.to_owned())),
         }
     }
@@ -27,6 +23,17 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Why a text is not a username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {MAX_USERNAME_CHARS} characters")]
+    TooLong,
+    #[error("must not contain control characters")]
+    ControlCharacters,
 }
 
 #[cfg(test)]

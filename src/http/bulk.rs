@@ -8,10 +8,9 @@ use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ErrorBody};
-use crate::import::{self, ImportError, ImportReport};
-use crate::metrics::Timed;
-use crate::state::AppState;
+use super::error::{ApiError, ErrorBody};
+use crate::app::AppState;
+use crate::service::imports::{self, ImportReport};
 
 /// Upload chunks buffered between the HTTP body and the CSV reader.
 const CHUNKS_IN_FLIGHT: usize = 4;
@@ -74,16 +73,8 @@ async fn import_field(state: &AppState, mut field: Field<'_>) -> Result<ImportRe
             }
         }
     };
-    let import =
-        import::users::import(&state.pool, reader).timed(&state.metrics.db, "users.import");
-    let (_, report) = tokio::join!(pump, import);
-    let report = report.map_err(import_error)?;
-    state
-        .metrics
-        .users_created
-        .with_label_values(&["import"])
-        .inc_by(report.count);
-    Ok(report)
+    let (_, report) = tokio::join!(pump, imports::users(state, reader));
+    Ok(report?)
 }
 
 fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
@@ -92,25 +83,5 @@ fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError 
             limit_bytes: super::UPLOAD_BODY_LIMIT,
         },
         _ => ApiError::bad_request(error.body_text()),
-    }
-}
-
-fn import_error(error: ImportError) -> ApiError {
-    match error {
-        ImportError::Io(io) => match io
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<axum::extract::multipart::MultipartError>())
-        {
-            Some(multipart) if multipart.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::PayloadTooLarge {
-                    limit_bytes: super::UPLOAD_BODY_LIMIT,
-                }
-            }
-            _ => ApiError::bad_request(format!("reading the upload failed: {io}")),
-        },
-        ImportError::MissingColumn(_) | ImportError::Unreadable(_) => {
-            ApiError::invalid_field("file", error.to_string())
-        }
-        ImportError::Database(db) => db.into(),
     }
 }

@@ -7,17 +7,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{ApiJson, ApiQuery, parse_param};
-use super::list::Listed;
-use crate::db::events::{self, Event, EventFilter, NewEvent};
-use crate::db::{urls, users};
-use crate::domain::{Page, PageParams};
-use crate::error::{ApiError, ErrorBody, FieldErrors};
-use crate::metrics::Timed;
-use crate::state::AppState;
-
-/// Longest event type accepted, in characters.
-const MAX_EVENT_TYPE_CHARS: usize = 32;
+use super::error::{ApiError, ErrorBody, FieldErrors};
+use super::extract::{ApiJson, ApiQuery, parse_field, parse_param};
+use super::list::{Listed, PageParams};
+use super::views::Event;
+use crate::app::AppState;
+use crate::domain::{EventDetails, EventType};
+use crate::service::events::{self, NewClientEvent};
 
 /// Body of `POST /events`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -50,19 +46,16 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Listed<Event>, ApiError> {
     let mut errors = FieldErrors::new();
-    let filter = EventFilter {
+    let filter = events::Filter {
         url_id: parse_param(&params.url_id, "url_id", "an integer", &mut errors),
         user_id: parse_param(&params.user_id, "user_id", "an integer", &mut errors),
         event_type: params.event_type.filter(|t| !t.is_empty()),
     };
-    let page = Page::from_params(&page);
+    let page = page.page();
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    let (items, total) = events::list(&state.pool, &filter, page?)
-        .timed(&state.metrics.db, "events.list")
-        .await?;
-    Ok(Listed { items, total })
+    Ok(Listed::of(events::list(&state, &filter, page?).await?))
 }
 
 /// Append an event to a link's audit trail.
@@ -73,46 +66,24 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateEvent>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut errors = FieldErrors::new();
-    let event_type = body.event_type.trim();
-    if event_type.is_empty() || event_type.chars().count() > MAX_EVENT_TYPE_CHARS {
-        errors.insert(
-            "event_type".into(),
-            format!("must be 1 to {MAX_EVENT_TYPE_CHARS} characters"),
-        );
-    }
-    let details = match body.details {
-        None | Some(Value::Null) => Value::Object(Default::default()),
-        Some(object @ Value::Object(_)) => object,
-        Some(_) => {
-            errors.insert("details".into(), "must be a JSON object".into());
-            Value::Null
-        }
-    };
-    if !errors.is_empty() {
+    let event_type = parse_field(
+        &body.event_type,
+        "event_type",
+        &mut errors,
+        EventType::parse,
+    );
+    let details = EventDetails::parse(body.details)
+        .map_err(|e| errors.insert("details".into(), e.to_string()))
+        .ok();
+    let (Some(event_type), Some(details)) = (event_type, details) else {
         return Err(ApiError::invalid_fields(errors));
-    }
-    if urls::find(&state.pool, body.url_id)
-        .timed(&state.metrics.db, "urls.find")
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::NotFound("url not found".into()));
-    }
-    if let Some(user_id) = body.user_id
-        && !users::exists(&state.pool, user_id)
-            .timed(&state.metrics.db, "users.exists")
-            .await?
-    {
-        return Err(ApiError::NotFound("user not found".into()));
-    }
-    let new = NewEvent {
+    };
+    let new = NewClientEvent {
         url_id: body.url_id,
         user_id: body.user_id,
-        event_type: event_type.to_owned(),
+        event_type,
         details,
     };
-    let event = events::insert(&state.pool, &new)
-        .timed(&state.metrics.db, "events.insert")
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(event)))
+    let event = events::append(&state, new).await?;
+    Ok((StatusCode::CREATED, axum::Json(Event::from(event))))
 }

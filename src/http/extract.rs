@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::error::ApiError;
+use super::error::{ApiError, FieldErrors};
 
 /// A JSON object body deserialized into `T`; anything else is a 400 (413 when too large).
 #[derive(Debug)]
@@ -149,7 +149,7 @@ pub fn parse_param<T: std::str::FromStr>(
     raw: &Option<String>,
     field: &str,
     expected: &str,
-    errors: &mut crate::error::FieldErrors,
+    errors: &mut FieldErrors,
 ) -> Option<T> {
     let raw = raw.as_deref()?.trim();
     match raw.parse() {
@@ -168,4 +168,34 @@ where
     D: Deserializer<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Parses a field of a partial update: absent stays `None`, null or invalid is a field error.
+pub fn parse_present<T, E: std::fmt::Display>(
+    value: Option<Option<String>>,
+    field: &str,
+    errors: &mut FieldErrors,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Option<T> {
+    match value? {
+        None => {
+            errors.insert(field.to_owned(), "must not be null".to_owned());
+            None
+        }
+        Some(raw) => parse(&raw)
+            .map_err(|e| errors.insert(field.to_owned(), e.to_string()))
+            .ok(),
+    }
+}
+
+/// Parses a required field, recording a field error on failure.
+pub fn parse_field<T, E: std::fmt::Display>(
+    raw: &str,
+    field: &str,
+    errors: &mut FieldErrors,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Option<T> {
+    parse(raw)
+        .map_err(|e| errors.insert(field.to_owned(), e.to_string()))
+        .ok()
 }

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db;
-use crate::state::AppState;
+use crate::app::AppState;
+use crate::service::probes::{self, DatabaseReadiness};
 
 /// The health report.
 #[derive(Debug, Serialize, ToSchema)]
@@ -36,7 +36,7 @@ fn code(ok: bool) -> StatusCode {
 #[utoipa::path(get, path = "/health", tag = "probes",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let database = db::ping(&state.pool).await.is_ok();
+    let database = probes::database_answers(&state).await;
     let body = Health {
         status: word(database),
         database: word(database),
@@ -67,11 +67,11 @@ pub struct Readiness {
 #[utoipa::path(get, path = "/ready", tag = "probes",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let draining = state.lifecycle.is_draining();
-    let database = match db::migrations_applied(&state.pool).await {
-        Ok(true) => "ok",
-        Ok(false) => "pending",
-        Err(_) => "fail",
+    let (database, draining) = probes::readiness(&state).await;
+    let database = match database {
+        DatabaseReadiness::Ready => "ok",
+        DatabaseReadiness::Pending => "pending",
+        DatabaseReadiness::Unreachable => "fail",
     };
     let ok = !draining && database == "ok";
     let body = Readiness {

@@ -1,6 +1,5 @@
 //! Request ids, RED metrics and one access-log line per request, and panic containment.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -14,30 +13,22 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tracing::Instrument;
 
-use crate::db::DbFailure;
-use crate::error::ApiError;
-use crate::metrics::Metrics;
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::service::DbFailure;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// What the access-log layer needs: the metrics and this replica's name (both cheap to
-/// clone, as axum clones the state for every request).
-#[derive(Clone)]
-pub struct RequestTelemetry {
-    pub metrics: Metrics,
-    pub replica: Arc<str>,
-}
-
 /// Wraps every route (and the fallback) in the middleware, outermost first.
-pub fn apply(router: Router, telemetry: RequestTelemetry) -> Router {
+pub fn apply(router: Router, state: AppState) -> Router {
     router.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(axum::middleware::from_fn_with_state(telemetry, access_log))
+            .layer(axum::middleware::from_fn_with_state(state, access_log))
             .layer(CatchPanicLayer::custom(
                 |_panic: Box<dyn std::any::Any + Send>| {
-                    ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+                    ApiError::internal("handler panicked").into_response()
                 },
             )),
     )
@@ -45,11 +36,7 @@ pub fn apply(router: Router, telemetry: RequestTelemetry) -> Router {
 
 /// Runs the request inside its span (so every line a handler logs carries the request
 /// id and route), counts and times it, and writes its one access-log line.
-async fn access_log(
-    State(telemetry): State<RequestTelemetry>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn access_log(State(telemetry): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     // Cheap clones (shared strings), not copies: this runs on every redirect.
@@ -71,7 +58,7 @@ async fn access_log(
     let status = response.status();
     http.observe(route, &method, status, latency);
     if let Some(failure) = response.extensions().get::<DbFailure>() {
-        telemetry.metrics.db.count_error(*failure);
+        telemetry.metrics.db.count_error(failure.label());
     }
     tracing::info!(
         request_id,

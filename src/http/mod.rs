@@ -1,6 +1,9 @@
-//! The HTTP surface: routes, middleware, and the OpenAPI document generated from them.
+//! The HTTP surface: routes, extractors, middleware, the request and response types, and
+//! the OpenAPI document generated from them. Handlers parse into domain types, call the
+//! service layer and map its answer to a response; nothing here touches SQL or a cache.
 
 mod bulk;
+pub mod error;
 mod events;
 pub mod extract;
 mod health;
@@ -10,14 +13,16 @@ mod openapi;
 mod redirect;
 mod urls;
 mod users;
+pub mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::app::AppState;
+use crate::service::probes;
+pub use error::ApiError;
 
 /// Largest JSON body accepted.
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
@@ -34,11 +39,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .with_state(state.clone());
-    let telemetry = middleware::RequestTelemetry {
-        metrics: state.metrics,
-        replica: state.replica,
-    };
-    middleware::apply(router, telemetry)
+    middleware::apply(router, state)
 }
 
 /// `GET /metrics`: Prometheus text format (kept off the public entry point by Nginx).
@@ -50,7 +51,7 @@ async fn metrics(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render(&state.pool),
+        probes::metrics_text(&state),
     )
 }
 

@@ -7,8 +7,8 @@ use axum::{Json, Router};
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 
-use crate::error::ErrorBody;
-use crate::state::AppState;
+use super::error::ErrorBody;
+use crate::app::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -3,24 +3,17 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{ApiId, ApiJson, ApiQuery, nullable, parse_param};
-use super::list::Listed;
-use super::users::parse_present;
-use crate::db::events::{self, Event, EventFilter};
-use crate::db::stats::{self, LinkStats};
-use crate::db::urls::{self, CodeChoice, Creation, Link, LinkChanges, LinkFilter, NewLink};
-use crate::domain::{Page, PageParams, ShortCode, TargetUrl, timestamp};
-use crate::error::{ApiError, ErrorBody, FieldErrors};
-use crate::metrics::Timed;
-use crate::state::AppState;
-
-/// Longest title accepted, in characters.
-const MAX_TITLE_CHARS: usize = 255;
-const LINK_NOT_FOUND: &str = "url not found";
+use super::error::{ApiError, ErrorBody, FieldErrors};
+use super::extract::{ApiId, ApiJson, ApiQuery, nullable, parse_field, parse_param, parse_present};
+use super::list::{Listed, PageParams};
+use super::views::{Event, Link, LinkStats};
+use crate::app::AppState;
+use crate::domain::{ShortCode, TargetUrl, Title, parse_future_expiry, timestamp};
+use crate::service::links::{self, LinkChanges, NewLink};
 
 /// Body of `POST /urls`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -72,67 +65,37 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateLink>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut errors = FieldErrors::new();
-    let original_url =
-        TargetUrl::parse(&body.original_url).map_err(|e| errors.insert("original_url".into(), e));
+    let original_url = parse_field(
+        &body.original_url,
+        "original_url",
+        &mut errors,
+        TargetUrl::parse,
+    );
     let title = body
         .title
-        .map(|t| parse_title(&t).map_err(|e| errors.insert("title".into(), e)));
-    let code = match &body.short_code {
-        Some(raw) => ShortCode::parse(raw)
-            .map(CodeChoice::Custom)
-            .map_err(|e| errors.insert("short_code".into(), e)),
-        None => Ok(CodeChoice::Generated(state.codes)),
-    };
-    let expires_at = body
-        .expires_at
+        .and_then(|raw| parse_field(&raw, "title", &mut errors, Title::parse));
+    let code = body
+        .short_code
         .as_deref()
-        .map(|raw| parse_future_expiry(raw).map_err(|e| errors.insert("expires_at".into(), e)));
-    let (Ok(original_url), Ok(code)) = (original_url, code) else {
+        .map(|raw| parse_field(raw, "short_code", &mut errors, ShortCode::parse));
+    let now = Utc::now();
+    let expires_at = body.expires_at.as_deref().map(|raw| {
+        parse_field(raw, "expires_at", &mut errors, |raw| {
+            parse_future_expiry(raw, now)
+        })
+    });
+    let (Some(original_url), true) = (original_url, errors.is_empty()) else {
         return Err(ApiError::invalid_fields(errors));
     };
-    if !errors.is_empty() {
-        return Err(ApiError::invalid_fields(errors));
-    }
     let new = NewLink {
         user_id: body.user_id,
         original_url,
-        title: title.and_then(Result::ok).flatten(),
-        expires_at: expires_at.and_then(Result::ok),
-        code,
+        title: title.flatten(),
+        expires_at: expires_at.flatten(),
+        code: code.flatten(),
     };
-    match urls::create(&state.pool, &new)
-        .timed(&state.metrics.db, "urls.create")
-        .await?
-    {
-        Creation::Created(link) => {
-            state
-                .metrics
-                .links_created
-                .with_label_values(&["api"])
-                .inc();
-            // The code may be cached as unknown; every other replica hears of it by NOTIFY.
-            state.cache.invalidate(&state.pool, &link.short_code).await;
-            Ok((StatusCode::CREATED, axum::Json(link)))
-        }
-        Creation::UnknownUser => Err(ApiError::NotFound("user not found".into())),
-    }
-}
-
-/// A title, trimmed; empty means none.
-fn parse_title(raw: &str) -> Result<Option<String>, String> {
-    let trimmed = raw.trim();
-    if trimmed.chars().count() > MAX_TITLE_CHARS {
-        return Err(format!("must be at most {MAX_TITLE_CHARS} characters"));
-    }
-    Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
-}
-
-fn parse_future_expiry(raw: &str) -> Result<DateTime<Utc>, String> {
-    let at = timestamp::parse(raw)?;
-    if at <= Utc::now() {
-        return Err("must be in the future".to_owned());
-    }
-    Ok(at)
+    let link = links::create(&state, new).await?;
+    Ok((StatusCode::CREATED, axum::Json(Link::from(link))))
 }
 
 /// List live links in id order, optionally by owner and state.
@@ -144,18 +107,15 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Listed<Link>, ApiError> {
     let mut errors = FieldErrors::new();
-    let filter = LinkFilter {
+    let filter = links::Filter {
         user_id: parse_param(&params.user_id, "user_id", "an integer", &mut errors),
         is_active: parse_param(&params.is_active, "is_active", "true or false", &mut errors),
     };
-    let page = Page::from_params(&page);
+    let page = page.page();
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    let (items, total) = urls::list(&state.pool, filter, page?)
-        .timed(&state.metrics.db, "urls.list")
-        .await?;
-    Ok(Listed { items, total })
+    Ok(Listed::of(links::list(&state, filter, page?).await?))
 }
 
 /// Get one link.
@@ -165,14 +125,7 @@ pub async fn get(
     State(state): State<AppState>,
     ApiId(id): ApiId,
 ) -> Result<axum::Json<Link>, ApiError> {
-    find_link(&state, id).await.map(axum::Json)
-}
-
-async fn find_link(state: &AppState, id: i64) -> Result<Link, ApiError> {
-    urls::find(&state.pool, id)
-        .timed(&state.metrics.db, "urls.find")
-        .await?
-        .ok_or_else(|| ApiError::NotFound(LINK_NOT_FOUND.into()))
+    Ok(axum::Json(links::get(&state, id).await?.into()))
 }
 
 /// Change a link's destination, title, state or expiry; one `updated` event per changed field.
@@ -191,12 +144,8 @@ pub async fn update(
             &mut errors,
             TargetUrl::parse,
         ),
-        title: body.title.map(|title| match title {
-            None => None,
-            Some(raw) => parse_title(&raw)
-                .map_err(|e| errors.insert("title".into(), e))
-                .ok()
-                .flatten(),
+        title: body.title.map(|title| {
+            title.and_then(|raw| parse_field(&raw, "title", &mut errors, Title::parse).flatten())
         }),
         is_active: match body.is_active {
             Some(None) => {
@@ -205,22 +154,14 @@ pub async fn update(
             }
             other => other.flatten(),
         },
-        expires_at: body.expires_at.map(|expiry| match expiry {
-            None => None,
-            Some(raw) => timestamp::parse(&raw)
-                .map_err(|e| errors.insert("expires_at".into(), e))
-                .ok(),
+        expires_at: body.expires_at.map(|expiry| {
+            expiry.and_then(|raw| parse_field(&raw, "expires_at", &mut errors, timestamp::parse))
         }),
     };
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    let link = urls::update(&state.pool, id, &changes)
-        .timed(&state.metrics.db, "urls.update")
-        .await?
-        .ok_or_else(|| ApiError::NotFound(LINK_NOT_FOUND.into()))?;
-    state.cache.invalidate(&state.pool, &link.short_code).await;
-    Ok(axum::Json(link))
+    Ok(axum::Json(links::update(&state, id, changes).await?.into()))
 }
 
 /// Soft-delete a link; a `deleted` event is written.
@@ -230,11 +171,7 @@ pub async fn delete(
     State(state): State<AppState>,
     ApiId(id): ApiId,
 ) -> Result<StatusCode, ApiError> {
-    let code = urls::soft_delete(&state.pool, id)
-        .timed(&state.metrics.db, "urls.delete")
-        .await?
-        .ok_or_else(|| ApiError::NotFound(LINK_NOT_FOUND.into()))?;
-    state.cache.invalidate(&state.pool, &code).await;
+    links::delete(&state, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -246,16 +183,8 @@ pub async fn link_events(
     ApiId(id): ApiId,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Listed<Event>, ApiError> {
-    let page = Page::from_params(&params)?;
-    find_link(&state, id).await?;
-    let filter = EventFilter {
-        url_id: Some(id),
-        ..EventFilter::default()
-    };
-    let (items, total) = events::list(&state.pool, &filter, page)
-        .timed(&state.metrics.db, "events.list")
-        .await?;
-    Ok(Listed { items, total })
+    let page = params.page()?;
+    Ok(Listed::of(links::events(&state, id, page).await?))
 }
 
 /// A link's clicks: total, last, per day over 30 days, top referrers.
@@ -265,10 +194,5 @@ pub async fn link_stats(
     State(state): State<AppState>,
     ApiId(id): ApiId,
 ) -> Result<axum::Json<LinkStats>, ApiError> {
-    let link = find_link(&state, id).await?;
-    Ok(axum::Json(
-        stats::for_link(&state.pool, link.id, link.short_code)
-            .timed(&state.metrics.db, "stats.for_link")
-            .await?,
-    ))
+    Ok(axum::Json(links::stats(&state, id).await?.into()))
 }

@@ -6,13 +6,13 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{ApiId, ApiJson, ApiQuery, nullable};
-use super::list::Listed;
-use crate::db::users::{self, User};
-use crate::domain::{Email, Page, PageParams, Username};
-use crate::error::{ApiError, ErrorBody, FieldErrors};
-use crate::metrics::Timed;
-use crate::state::AppState;
+use super::error::{ApiError, ErrorBody, FieldErrors};
+use super::extract::{ApiId, ApiJson, ApiQuery, nullable, parse_field, parse_present};
+use super::list::{Listed, PageParams};
+use super::views::User;
+use crate::app::AppState;
+use crate::domain::{Email, Username};
+use crate::service::users;
 
 /// Body of `POST /users`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -34,8 +34,6 @@ pub struct UpdateUser {
     pub email: Option<Option<String>>,
 }
 
-const USER_NOT_FOUND: &str = "user not found";
-
 /// Create a user.
 #[utoipa::path(post, path = "/users", tag = "users", request_body = CreateUser,
     responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -44,20 +42,13 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut errors = FieldErrors::new();
-    let username = Username::parse(&body.username).map_err(|e| errors.insert("username".into(), e));
-    let email = Email::parse(&body.email).map_err(|e| errors.insert("email".into(), e));
-    let (Ok(username), Ok(email)) = (username, email) else {
+    let username = parse_field(&body.username, "username", &mut errors, Username::parse);
+    let email = parse_field(&body.email, "email", &mut errors, Email::parse);
+    let (Some(username), Some(email)) = (username, email) else {
         return Err(ApiError::invalid_fields(errors));
     };
-    let user = users::create(&state.pool, &username, &email)
-        .timed(&state.metrics.db, "users.create")
-        .await?;
-    state
-        .metrics
-        .users_created
-        .with_label_values(&["api"])
-        .inc();
-    Ok((StatusCode::CREATED, axum::Json(user)))
+    let user = users::create(&state, &username, &email).await?;
+    Ok((StatusCode::CREATED, axum::Json(User::from(user))))
 }
 
 /// List live users in id order.
@@ -67,11 +58,8 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Listed<User>, ApiError> {
-    let page = Page::from_params(&params)?;
-    let (items, total) = users::list(&state.pool, page)
-        .timed(&state.metrics.db, "users.list")
-        .await?;
-    Ok(Listed { items, total })
+    let page = params.page()?;
+    Ok(Listed::of(users::list(&state, page).await?))
 }
 
 /// Get one user.
@@ -81,11 +69,7 @@ pub async fn get(
     State(state): State<AppState>,
     ApiId(id): ApiId,
 ) -> Result<axum::Json<User>, ApiError> {
-    users::find(&state.pool, id)
-        .timed(&state.metrics.db, "users.find")
-        .await?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
+    Ok(axum::Json(users::get(&state, id).await?.into()))
 }
 
 /// Change a user's username and/or email.
@@ -102,29 +86,8 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    users::update(&state.pool, id, username.as_ref(), email.as_ref())
-        .timed(&state.metrics.db, "users.update")
-        .await?
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
-}
-
-/// Parses a field of a partial update: absent stays `None`, null or invalid is a field error.
-pub(super) fn parse_present<T>(
-    value: Option<Option<String>>,
-    field: &str,
-    errors: &mut FieldErrors,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Option<T> {
-    match value? {
-        None => {
-            errors.insert(field.to_owned(), "must not be null".to_owned());
-            None
-        }
-        Some(raw) => parse(&raw)
-            .map_err(|e| errors.insert(field.to_owned(), e))
-            .ok(),
-    }
+    let user = users::update(&state, id, username.as_ref(), email.as_ref()).await?;
+    Ok(axum::Json(user.into()))
 }
 
 /// Soft-delete a user: they disappear from reads, their links are deactivated, events kept.
@@ -134,12 +97,6 @@ pub async fn delete(
     State(state): State<AppState>,
     ApiId(id): ApiId,
 ) -> Result<StatusCode, ApiError> {
-    let deactivated = users::soft_delete(&state.pool, id)
-        .timed(&state.metrics.db, "users.delete")
-        .await?
-        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
-    for code in deactivated {
-        state.cache.invalidate(&state.pool, &code).await;
-    }
+    users::delete(&state, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -153,10 +153,10 @@ fn required(value: Option<String>, column: &str) -> Result<String, String> {
         .ok_or_else(|| format!("{column} is required"))
 }
 
-fn optional<T>(
+fn optional<T, E: std::fmt::Display>(
     value: Option<&str>,
     column: &str,
-    parse: impl Fn(&str) -> Result<T, String>,
+    parse: impl Fn(&str) -> Result<T, E>,
 ) -> Result<Option<T>, String> {
     match value {
         None | Some("") => Ok(None),

@@ -6,11 +6,12 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 use super::csv_stream::{self, ImportError, RowBatch};
 use super::rows::{EventRecord, LinkRecord, RawEvent, RawLink};
 use super::{ImportReport, RowError, users};
+use crate::db::Db;
 use crate::db::bulk::{self, EventColumns, LinkColumns};
 use crate::db::sequences::{self, Table};
 
@@ -49,25 +50,28 @@ pub enum SeedError {
 /// Imports the three files of `dir` in dependency order, then moves every id sequence
 /// past the ids imported. Rows already present (by id) are skipped, so a second run
 /// changes nothing.
-pub async fn run(pool: &PgPool, dir: &Path) -> Result<SeedReport, SeedError> {
-    let users = users::import(pool, open(dir, "users.csv")?)
+pub async fn run(db: &Db, dir: &Path) -> Result<SeedReport, SeedError> {
+    let users = users::import(db, open(dir, "users.csv")?)
         .await
         .map_err(failed_in("users.csv"))?;
-    let urls = import_table::<Links>(pool, open(dir, "urls.csv")?)
+    let urls = import_table::<Links>(db, open(dir, "urls.csv")?)
         .await
         .map_err(failed_in("urls.csv"))?;
-    let events = import_table::<Events>(pool, open(dir, "events.csv")?)
+    let events = import_table::<Events>(db, open(dir, "events.csv")?)
         .await
         .map_err(failed_in("events.csv"))?;
     // Imported click events must count in the links' counters.
-    crate::db::clicks::recount(pool)
+    let finish = async {
+        let mut conn = db.connection("seed.finish").await?;
+        crate::db::clicks::recount(&mut conn).await?;
+        for table in [Table::Users, Table::Urls, Table::Events] {
+            sequences::advance_past_max_id(&mut *conn, table).await?;
+        }
+        Ok::<_, sqlx::Error>(())
+    };
+    finish
         .await
-        .map_err(|error| failed_in("click counters")(error.into()))?;
-    for table in [Table::Users, Table::Urls, Table::Events] {
-        sequences::advance_past_max_id(pool, table)
-            .await
-            .map_err(|error| failed_in("id sequences")(error.into()))?;
-    }
+        .map_err(|error| failed_in("click counters and id sequences")(error.into()))?;
     Ok(SeedReport {
         users,
         urls,
@@ -99,6 +103,8 @@ trait SeedTable {
     const REQUIRED: &'static [&'static str];
     /// Why a valid row whose id was not present still was not inserted.
     const NOT_INSERTED: &'static str;
+    /// The operation a batch is timed as.
+    const OPERATION: &'static str;
 
     fn id(record: &Self::Record) -> i64;
     fn push(columns: &mut Self::Columns, record: &Self::Record);
@@ -118,6 +124,7 @@ impl SeedTable for Links {
     const REQUIRED: &'static [&'static str] = &["id", "short_code", "original_url"];
     const NOT_INSERTED: &'static str =
         "short_code is taken by another link, or user_id names no user";
+    const OPERATION: &'static str = "seed.urls_batch";
 
     fn id(record: &LinkRecord) -> i64 {
         record.id
@@ -153,6 +160,7 @@ impl SeedTable for Events {
     const TABLE: Table = Table::Events;
     const REQUIRED: &'static [&'static str] = &["id", "url_id", "event_type"];
     const NOT_INSERTED: &'static str = "url_id or user_id names no such row";
+    const OPERATION: &'static str = "seed.events_batch";
 
     fn id(record: &EventRecord) -> i64 {
         record.id
@@ -177,10 +185,7 @@ impl SeedTable for Events {
 
 /// Streams one file into its table: per batch, one transaction that notes the ids
 /// already present and inserts the rest.
-async fn import_table<T: SeedTable>(
-    pool: &PgPool,
-    file: File,
-) -> Result<ImportReport, ImportError> {
+async fn import_table<T: SeedTable>(db: &Db, file: File) -> Result<ImportReport, ImportError> {
     let mut batches = csv_stream::spawn(file, T::REQUIRED, T::Record::try_from);
     let mut report = ImportReport::default();
     while let Some(batch) = batches.recv().await {
@@ -191,7 +196,7 @@ async fn import_table<T: SeedTable>(
             T::push(&mut columns, record);
             ids.push(T::id(record));
         }
-        let mut tx = pool.begin().await?;
+        let mut tx = db.begin(T::OPERATION).await?;
         let present = bulk::existing_ids(&mut tx, T::TABLE, &ids).await?;
         let inserted = T::insert(&mut tx, &columns).await?;
         tx.commit().await?;

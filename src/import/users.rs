@@ -6,11 +6,10 @@
 use std::collections::HashSet;
 use std::io::Read;
 
-use sqlx::PgPool;
-
 use super::csv_stream::{self, ImportError, RowBatch};
 use super::rows::{RawUser, UserRecord};
 use super::{ImportReport, RowError};
+use crate::db::Db;
 use crate::db::bulk::{self, UserColumns};
 use crate::db::sequences::{self, Table};
 
@@ -19,7 +18,7 @@ pub const REQUIRED_COLUMNS: &[&str] = &["username", "email"];
 
 /// Streams a users CSV from `reader` into the database.
 pub async fn import<R: Read + Send + 'static>(
-    pool: &PgPool,
+    db: &Db,
     reader: R,
 ) -> Result<ImportReport, ImportError> {
     let mut batches = csv_stream::spawn(reader, REQUIRED_COLUMNS, |raw: RawUser| {
@@ -27,18 +26,18 @@ pub async fn import<R: Read + Send + 'static>(
     });
     let mut report = ImportReport::default();
     while let Some(batch) = batches.recv().await {
-        report.absorb(insert_batch(pool, batch?).await?);
+        report.absorb(insert_batch(db, batch?).await?);
     }
     Ok(report)
 }
 
 /// Inserts one batch in one transaction and reports each row's fate.
 pub async fn insert_batch(
-    pool: &PgPool,
+    db: &Db,
     batch: RowBatch<UserRecord>,
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin("users.import_batch").await?;
     let valid: Vec<_> = batch
         .into_iter()
         .filter_map(|row| row.map_err(|error| report.reject(error)).ok())

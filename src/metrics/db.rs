@@ -1,15 +1,22 @@
 //! Database metrics: the request pool (sampled at scrape), connection acquire wait,
 //! the latency of named operations, and errors by kind.
 
-use std::future::Future;
-use std::time::Instant;
+use std::time::Duration;
 
 use prometheus::{Histogram, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec};
 use sqlx::PgPool;
-use sqlx::pool::PoolConnection;
 
 use super::registrar::Registrar;
-use crate::db::DbFailure;
+
+/// The `kind` label values of `shortener_db_errors_total`; `db::DbFailure::label` names
+/// its kinds with these, so every kind is registered at 0.
+pub const DB_ERROR_KINDS: [&str; 5] = [
+    "pool_timeout",
+    "connection",
+    "statement_timeout",
+    "server_unavailable",
+    "other",
+];
 
 const DB_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
@@ -32,8 +39,8 @@ impl DbMetrics {
             "Database errors that failed a request, by kind",
             &["kind"],
         );
-        for failure in DbFailure::ALL {
-            errors.with_label_values(&[failure.label()]);
+        for kind in DB_ERROR_KINDS {
+            errors.with_label_values(&[kind]);
         }
         Self {
             pool_connections: r.gauge_vec(
@@ -72,44 +79,18 @@ impl DbMetrics {
             .set(i64::from(pool.options().get_max_connections()));
     }
 
-    /// A connection from `pool`, with the wait recorded (failed waits too).
-    pub async fn acquire(
-        &self,
-        pool: &PgPool,
-    ) -> Result<PoolConnection<sqlx::Postgres>, sqlx::Error> {
-        let started = Instant::now();
-        let connection = pool.acquire().await;
-        self.acquire.observe(started.elapsed().as_secs_f64());
-        connection
+    /// Records how long a connection of the request pool took to come (or not).
+    pub fn observe_acquire(&self, waited: Duration) {
+        self.acquire.observe(waited.as_secs_f64());
     }
 
-    /// Counts an error that turned a request into a 5xx.
-    pub fn count_error(&self, failure: DbFailure) {
-        self.errors.with_label_values(&[failure.label()]).inc();
+    /// The latency series of one named operation.
+    pub fn operation(&self, operation: &str) -> Histogram {
+        self.query.with_label_values(&[operation])
     }
 
-    fn observe_query(&self, operation: &str, started: Instant) {
-        self.query
-            .with_label_values(&[operation])
-            .observe(started.elapsed().as_secs_f64());
+    /// Counts an error that turned a request into a 5xx, by its kind (a [`DB_ERROR_KINDS`] value).
+    pub fn count_error(&self, kind: &str) {
+        self.errors.with_label_values(&[kind]).inc();
     }
 }
-
-/// Times a database operation: `urls::create(..).timed(&metrics.db, "urls.create").await`.
-pub trait Timed: Future + Sized {
-    /// Runs the operation, recording its duration under `operation`.
-    fn timed(
-        self,
-        metrics: &DbMetrics,
-        operation: &'static str,
-    ) -> impl Future<Output = Self::Output> {
-        async move {
-            let started = Instant::now();
-            let output = self.await;
-            metrics.observe_query(operation, started);
-            output
-        }
-    }
-}
-
-impl<F: Future> Timed for F {}

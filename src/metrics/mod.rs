@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use prometheus::{Encoder, Histogram, IntCounter, IntCounterVec, IntGauge, Registry, TextEncoder};
 
-pub use db::{DbMetrics, Timed};
+pub use db::{DB_ERROR_KINDS, DbMetrics};
 pub use http::HttpMetrics;
 use registrar::Registrar;
 pub use runtime::RuntimeMetrics;

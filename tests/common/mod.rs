@@ -21,21 +21,21 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tower::ServiceExt;
 
-use shortener::app::{App, AppSettings};
-use shortener::state::AppState;
+use shortener::app::AppState;
+use shortener::replica::{AppSettings, Replica};
 
 /// The platform's real seed set, shared by every session.
 pub fn platform_seed_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/seed_data/platform-set-a")
 }
 
-/// The application under test: the real [`App`] with its background tasks.
+/// The application under test: the real [`Replica`] with its background tasks.
 #[derive(Clone)]
 pub struct TestApp {
     pub router: Router,
     pub pool: PgPool,
     pub state: AppState,
-    pub app: std::sync::Arc<App>,
+    pub app: std::sync::Arc<Replica>,
 }
 
 /// A buffered response.
@@ -99,7 +99,7 @@ impl TestApp {
 
     /// The app with the given settings (e.g. a Redis tier).
     pub fn with_settings(pool: PgPool, settings: AppSettings) -> Self {
-        let app = App::start(pool.clone(), settings).expect("valid settings");
+        let app = Replica::start(pool.clone(), settings).expect("valid settings");
         Self {
             router: app.router(),
             state: app.state.clone(),

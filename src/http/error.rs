@@ -1,4 +1,5 @@
-//! The one error type of the HTTP API and the single JSON shape it renders.
+//! The one error type of the HTTP API, the single JSON shape it renders, and how a
+//! service error becomes it.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::DbFailure;
+use crate::domain::PageError;
+use crate::service::DbFailure;
+use crate::service::ServiceError;
+use crate::service::imports::ImportError;
 
 /// Field name → what is wrong with it.
 pub type FieldErrors = BTreeMap<String, String>;
@@ -41,10 +45,21 @@ pub enum ApiError {
     MethodNotAllowed,
     /// A dependency (the database) is unreachable or saturated.
     #[error("service temporarily unavailable")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable {
+        failure: DbFailure,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The server cannot do it now for a reason of its own, said in the message.
+    #[error("{0}")]
+    Busy(String),
     /// Anything else: logged here, opaque to the client.
     #[error("internal server error")]
-    Internal(#[source] anyhow::Error),
+    Internal {
+        failure: Option<DbFailure>,
+        #[source]
+        source: anyhow::Error,
+    },
 }
 
 /// The JSON body of every error response.
@@ -58,6 +73,14 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
+    /// An internal error outside the database (logged, opaque to the client).
+    pub fn internal(message: &'static str) -> Self {
+        Self::Internal {
+            failure: None,
+            source: anyhow::anyhow!(message),
+        }
+    }
+
     /// A 400 without field details.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::BadRequest {
@@ -97,78 +120,69 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable { .. } | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
-/// Unique constraints and the field and message each stands for.
-const UNIQUE_CONSTRAINTS: &[(&str, &str, &str)] = &[
-    (
-        "users_email_live_key",
-        "email",
-        "a user with this email already exists",
-    ),
-    (
-        "urls_short_code_key",
-        "short_code",
-        "this short code is taken",
-    ),
-];
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NotFound(resource) => Self::NotFound(format!("{resource} not found")),
+            ServiceError::Expired => Self::Gone(error.to_string()),
+            ServiceError::Conflict { field, message } => Self::conflict(field, message),
+            ServiceError::Unstorable => Self::bad_request(error.to_string()),
+            ServiceError::NoFreeShortCode { .. } => Self::Busy(error.to_string()),
+            ServiceError::Import(import) => import_error(import),
+            ServiceError::Database { failure, source } if failure.is_transient() => {
+                Self::Unavailable { failure, source }
+            }
+            ServiceError::Database { failure, source } => Self::Internal {
+                failure: Some(failure),
+                source: source.into(),
+            },
+        }
+    }
+}
 
-/// Foreign keys whose violation means a referenced row vanished meanwhile.
-const FOREIGN_KEYS: &[(&str, &str)] = &[
-    ("urls_user_id_fkey", "user not found"),
-    ("events_url_id_fkey", "url not found"),
-    ("events_user_id_fkey", "user not found"),
-];
-
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &error
-            && let Some(constraint) = db.constraint()
+/// An import that failed as a whole: the upload's fault (400, or 413 when the body
+/// limit cut it off), never the server's.
+fn import_error(error: ImportError) -> ApiError {
+    match error {
+        ImportError::Io(io) => match io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<axum::extract::multipart::MultipartError>())
         {
-            if let Some((_, field, message)) = UNIQUE_CONSTRAINTS
-                .iter()
-                .find(|(name, ..)| *name == constraint)
-            {
-                return Self::conflict(field, *message);
+            Some(multipart) if multipart.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge {
+                    limit_bytes: super::UPLOAD_BODY_LIMIT,
+                }
             }
-            if let Some((_, message)) = FOREIGN_KEYS.iter().find(|(name, _)| *name == constraint) {
-                return Self::NotFound((*message).to_owned());
-            }
+            _ => ApiError::bad_request(format!("reading the upload failed: {io}")),
+        },
+        ImportError::MissingColumn(_) | ImportError::Unreadable(_) => {
+            ApiError::invalid_field("file", error.to_string())
         }
-        if is_data_exception(&error) {
-            return Self::bad_request(
-                "a value in the request cannot be stored (invalid characters or out of range)",
-            );
-        }
-        if DbFailure::of(&error).is_transient() {
-            Self::Unavailable(error)
-        } else {
-            Self::Internal(error.into())
-        }
+        ImportError::Database(db) => ServiceError::from(db).into(),
     }
-}
-
-/// SQLSTATE class 22 (data exception): the input, not the server, is at fault
-/// (e.g. a NUL byte in text, a number out of range).
-fn is_data_exception(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.code().is_some_and(|code| code.starts_with("22")))
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let db_error = match &self {
-            Self::Internal(source) => {
+            Self::Internal { failure, source } => {
                 tracing::error!(error = ?source, "request failed");
-                source.downcast_ref::<sqlx::Error>().map(DbFailure::of)
+                *failure
             }
-            Self::Unavailable(source) => {
+            Self::Unavailable { failure, source } => {
                 tracing::warn!(error = %source, "dependency unavailable");
-                Some(DbFailure::of(source))
+                Some(*failure)
+            }
+            Self::Busy(reason) => {
+                tracing::warn!(reason, "request refused for now");
+                None
             }
             _ => None,
         };
@@ -190,5 +204,17 @@ impl IntoResponse for ApiError {
             response.extensions_mut().insert(kind);
         }
         response
+    }
+}
+
+impl From<PageError> for ApiError {
+    fn from(error: PageError) -> Self {
+        Self::invalid_fields(
+            error
+                .problems
+                .into_iter()
+                .map(|(field, problem)| (field.to_owned(), problem))
+                .collect(),
+        )
     }
 }
