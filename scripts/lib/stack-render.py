@@ -98,7 +98,7 @@ def render_prometheus(args):
         if target.rsplit(":", 1)[0] in compose_only:
             return None
         fail(f"{args.source}: {where} names {target}, which has no native counterpart: give "
-             "it one in scripts/stack (render_prometheus --map), or call it compose-only")
+             "it one in scripts/stack (generate_prometheus, --map), or call it compose-only")
 
     glob = doc.setdefault("global", {})
     glob["scrape_interval"] = args.scrape_interval
