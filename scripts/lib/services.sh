@@ -1,47 +1,31 @@
 # shellcheck shell=bash
 #
-# scripts/lib/services.sh -- helpers that make sure the backing services the
-# shortener needs (PostgreSQL, Redis) are reachable, for scripts/test,
-# scripts/run-local and CI.
-#
-# Usage (from a script that already runs under `set -euo pipefail`):
+# scripts/lib/services.sh -- makes sure the backing services the shortener's tests need
+# (PostgreSQL, Redis) are reachable, for scripts/test (and scripts/run-local,
+# scripts/bench-redirect); scripts/stack uses services_apt_install and ensure_database.
 #
 #     source "$repo_root/scripts/lib/services.sh"
 #     ensure_postgres
 #     ensure_redis
 #     ensure_database shortener
 #
-# Design notes -- why it looks the way it does:
-#
-# * This file is *sourced*, so it deliberately does not run `set -euo
-#   pipefail` itself: doing so would change the options of whatever shell
-#   sources it (an interactive shell with `set -e` closes on the first failing
-#   command). The calling scripts set those options; every function here checks
-#   its own failures explicitly and returns non-zero, so it behaves the same
-#   with or without errexit.
-# * "Already reachable" always wins. Each ensure_* first probes the service
-#   and returns at once when it answers, without touching packages or
-#   processes. That is the normal case both on the project's machines (the
-#   services are started before a session begins) and on GitHub Actions (they
-#   run as service containers, and the runner may have neither pg_ctlcluster
-#   nor redis-cli). The probes fall back to a plain bash /dev/tcp check when
-#   the client tools are missing, so a missing client never makes us install
-#   and start a second server on a port a container already owns.
-# * Only when the probe fails and the address is loopback do we start the
-#   local server (installing it from Debian's packages if it is absent
-#   altogether), then wait for it for up to SERVICES_WAIT_SECS (30 s).
-# * Idempotent: calling any function twice is harmless.
-# * Each ensure_* prints one summary line (on stderr) saying what it did;
-#   noisy output (apt) goes to a log file that is shown only on failure.
+# * Sourced, so it sets no shell options; every function checks its own failures and
+#   returns non-zero, and prints one summary line on stderr.
+# * "Already reachable" wins: each ensure_* probes first and returns at once when the
+#   service answers (the project's machines start both before a session; GitHub Actions
+#   runs them as service containers, where client tools may be missing: the probes fall
+#   back to bash's /dev/tcp).
+# * Only when the probe fails and the address is loopback does it start the local server,
+#   installing it from Debian's packages if it is absent, and wait SERVICES_WAIT_SECS.
+# * The host's PostgreSQL configuration is never edited: a server that does not let
+#   PG_SUPERUSER in without a password is reported in one line, and ensure_postgres fails.
 #
 # Settings, all optional (defaults in brackets):
 #   PG_HOST [127.0.0.1]  PGPORT [5432]  PG_SUPERUSER [postgres]
 #   REDIS_HOST [127.0.0.1]  REDIS_PORT [6379]
 #   SERVICES_WAIT_SECS [30]
-# PGPORT/REDIS_PORT exist so a second, throwaway server can be exercised
-# without disturbing the shared one (e.g. `REDIS_PORT=6390 ensure_redis`).
-# PG_HOST is used instead of libpq's PGHOST on purpose: PGHOST is often set
-# to a socket directory, and these helpers always mean a TCP address.
+# PG_HOST rather than libpq's PGHOST: PGHOST is often a socket directory, and these
+# helpers always mean a TCP address.
 
 # Guard against being executed instead of sourced (it would define the
 # functions in a child shell and do nothing useful).
@@ -67,12 +51,6 @@ _SERVICES_APT_UPDATED=0
 log_info() { printf '[services] %s\n' "$*" >&2; }
 log_warn() { printf '[services] WARNING: %s\n' "$*" >&2; }
 log_error() { printf '[services] ERROR: %s\n' "$*" >&2; }
-
-# die MESSAGE... -- log an error and exit the (calling) script.
-die() {
-    log_error "$*"
-    exit 1
-}
 
 # --------------------------------------------------------------------------
 # Small internal helpers.
@@ -172,63 +150,41 @@ _pg_can_login() {
         </dev/null >/dev/null 2>&1
 }
 
-# On a cluster this run installed, put password-less (trust) TCP logins from
-# loopback at the top of pg_hba.conf (first match wins) and reload. Debian's
-# default is scram-sha-256 there, which the tests' password-less
-# DATABASE_URL cannot use. Only ever done for a fresh install: an existing
-# cluster's auth set-up is its owner's business.
-_pg_trust_loopback() {
-    local version="$1" cluster="$2"
-    local hba="/etc/postgresql/$version/$cluster/pg_hba.conf"
-    local marker="# added by shortener scripts/lib/services.sh"
-    if [[ ! -f "$hba" ]]; then
-        log_error "cannot find $hba to enable trust auth"
-        return 1
-    fi
-    if ! grep -qF "$marker" "$hba"; then
-        # Rewrite via a temp copy, keeping owner and mode (cp of the
-        # rewritten text over the original preserves both).
-        local tmp
-        tmp="$(mktemp "${TMPDIR:-/tmp}/pg_hba.XXXXXX")" || return 1
-        {
-            printf '%s: password-less loopback TCP for dev/CI\n' "$marker"
-            printf 'host    all    all    127.0.0.1/32    trust\n'
-            printf 'host    all    all    ::1/128         trust\n'
-            cat "$hba"
-        } >"$tmp" || { rm -f "$tmp"; return 1; }
-        _services_as_root cp "$tmp" "$hba" || { rm -f "$tmp"; return 1; }
-        rm -f "$tmp"
-    fi
-    _services_as_root pg_ctlcluster --skip-systemctl-redirect \
-        "$version" "$cluster" reload </dev/null >/dev/null
-}
-
-# ensure_postgres -- make sure PostgreSQL answers at PG_HOST:PGPORT.
-# Already up: does nothing. Otherwise (loopback only): installs the
-# postgresql package if no server is installed, starts the Debian cluster for
-# PGPORT with pg_ctlcluster, and waits up to SERVICES_WAIT_SECS.
+# ensure_postgres -- make sure PostgreSQL answers at PG_HOST:PGPORT and lets PG_SUPERUSER
+# in. Already up: only the login is checked. Otherwise (loopback only): installs the
+# postgresql package if no server is installed, starts the Debian cluster for PGPORT
+# with pg_ctlcluster, and waits up to SERVICES_WAIT_SECS. Its pg_hba.conf is left as
+# the package or the machine's owner wrote it.
 ensure_postgres() {
     local host="${PG_HOST:-127.0.0.1}" port="${PGPORT:-5432}"
-    local wait_secs="${SERVICES_WAIT_SECS:-30}"
+    local wait_secs="${SERVICES_WAIT_SECS:-30}" action
 
     if _pg_ready; then
-        log_info "postgres: already accepting connections at $host:$port (nothing to do)"
-        return 0
-    fi
-    if ! _services_is_loopback "$host"; then
+        action="already accepting connections at $host:$port (nothing to do)"
+    elif ! _services_is_loopback "$host"; then
         log_error "postgres: $host:$port is not reachable and is not local; not starting anything"
         return 1
+    else
+        _pg_start "$host" "$port" "$wait_secs" || return 1
+        action="$_PG_ACTION; accepting connections at $host:$port"
     fi
+    # Without psql (a runner whose server is a container) there is nothing to log in with.
+    if command -v psql >/dev/null 2>&1 && ! _pg_can_login; then
+        log_error "postgres: ${PG_SUPERUSER:-postgres} cannot log in to $host:$port without a password (set PGPASSWORD, or allow it in that server's pg_hba.conf; this script never edits it)"
+        return 1
+    fi
+    log_info "postgres: $action"
+}
 
-    # Install only when the server (not just the client) is missing: the
-    # Debian layout (pg_ctlcluster plus a cluster under /etc/postgresql) is
-    # what we know how to start.
-    local installed=0 info
+# _pg_start HOST PORT WAIT -- start (installing first if need be) the local Debian cluster
+# for PORT and wait for it; says what it did in _PG_ACTION.
+_pg_start() {
+    local host="$1" port="$2" wait_secs="$3" info installed=""
     info="$(_pg_cluster_for_port "$port")"
     if [[ -z "$info" ]] && ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
         log_info "postgres: not installed; installing postgresql from Debian's packages"
         services_apt_install postgresql || return 1
-        installed=1
+        installed="installed postgresql, "
         info="$(_pg_cluster_for_port "$port")"
     fi
     if [[ -z "$info" ]]; then
@@ -236,48 +192,27 @@ ensure_postgres() {
         pg_lsclusters >&2 2>/dev/null || true
         return 1
     fi
-
-    local version cluster status
+    local version cluster status log
     read -r version cluster status <<<"$info"
-    local action="started cluster $version/$cluster"
+    log="/var/log/postgresql/postgresql-$version-$cluster.log"
+    _PG_ACTION="${installed}started cluster $version/$cluster"
     if [[ "$status" == online* ]]; then
-        # Running but not answering yet (still starting, or recovering):
-        # starting it again would fail, so just wait below.
-        action="waited for already-running cluster $version/$cluster"
+        # Running but not answering yet (starting, or recovering): wait below.
+        _PG_ACTION="waited for the already-running cluster $version/$cluster"
     elif ! _services_as_root pg_ctlcluster --skip-systemctl-redirect \
         "$version" "$cluster" start </dev/null; then
-        log_error "postgres: pg_ctlcluster $version $cluster start failed; log: /var/log/postgresql/postgresql-$version-$cluster.log"
+        log_error "postgres: pg_ctlcluster $version $cluster start failed; log: $log"
         return 1
     fi
-
     local deadline=$((SECONDS + wait_secs))
     until _pg_ready; do
         if ((SECONDS >= deadline)); then
-            log_error "postgres: not ready at $host:$port after ${wait_secs}s; tail of /var/log/postgresql/postgresql-$version-$cluster.log:"
-            tail -n 20 "/var/log/postgresql/postgresql-$version-$cluster.log" >&2 2>/dev/null || true
+            log_error "postgres: not ready at $host:$port after ${wait_secs}s; tail of $log:"
+            tail -n 20 "$log" >&2 2>/dev/null || true
             return 1
         fi
         sleep 1
     done
-
-    if ! _pg_can_login; then
-        if [[ "$installed" -eq 1 ]]; then
-            _pg_trust_loopback "$version" "$cluster" || return 1
-            action="installed postgresql, $action, enabled trust auth for loopback"
-            # Reload is asynchronous; give it a moment to take effect.
-            local i
-            for i in 1 2 3 4 5; do
-                _pg_can_login && break
-                sleep "$i"
-            done
-        fi
-        if ! _pg_can_login; then
-            log_warn "postgres: ${PG_SUPERUSER:-postgres} cannot log in to $host:$port without a password; set PGPASSWORD or allow trust for 127.0.0.1 in pg_hba.conf"
-        fi
-    elif [[ "$installed" -eq 1 ]]; then
-        action="installed postgresql, $action"
-    fi
-    log_info "postgres: $action; accepting connections at $host:$port"
 }
 
 # ensure_database NAME -- create database NAME on PG_HOST:PGPORT unless it
