@@ -1,12 +1,10 @@
 //! The `shortener` binary: subcommands, one-line start-up failures, serving and graceful shutdown.
 
-mod common;
-
 use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::process::{free_port, serve, shortener, status_of};
+use crate::helpers::process::{free_port, serve, shortener, status_of};
 use sqlx::PgPool;
 
 /// Runs the command to completion.
@@ -51,7 +49,7 @@ async fn count(pool: &PgPool, table: &str) -> i64 {
 
 #[sqlx::test(migrations = false)]
 async fn migrate_applies_migrations_and_is_idempotent(pool: PgPool) {
-    let url = common::database_url_of(&pool);
+    let url = crate::helpers::database_url_of(&pool);
     for attempt in 1..=2 {
         let output = run(shortener(&["migrate"]).env("DATABASE_URL", &url));
         assert!(
@@ -78,8 +76,8 @@ async fn migrate_applies_migrations_and_is_idempotent(pool: PgPool) {
 
 #[sqlx::test]
 async fn seed_prints_counts_and_a_second_run_changes_nothing(pool: PgPool) {
-    let url = common::database_url_of(&pool);
-    let dir = common::platform_seed_dir();
+    let url = crate::helpers::database_url_of(&pool);
+    let dir = crate::helpers::platform_seed_dir();
     let dir = dir.to_str().unwrap();
 
     let first = run(shortener(&["seed", "--dir", dir]).env("DATABASE_URL", &url));
@@ -182,7 +180,7 @@ async fn port_in_use_fails_in_one_line(pool: PgPool) {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let output = run(shortener(&["serve"])
-        .env("DATABASE_URL", common::database_url_of(&pool))
+        .env("DATABASE_URL", crate::helpers::database_url_of(&pool))
         .env("LISTEN_ADDR", &addr));
     let line = expect_one_line_failure(&output);
     assert!(line.contains(&addr), "{line}");

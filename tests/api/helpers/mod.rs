@@ -1,13 +1,6 @@
 //! Shared test harness: the real router over a real per-test Postgres database
 //! (from `#[sqlx::test]`), driven in-process, plus typed helpers per resource.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the helpers"
-)]
-
-pub mod alert_sinks;
 pub mod http1;
-pub mod native_stack;
 pub mod process;
 pub mod servers;
 

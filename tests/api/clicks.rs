@@ -2,15 +2,13 @@
 //! batches with the per-link counters, quickly, with the request's headers and time, and
 //! writes out the queue on shutdown and on SIGTERM.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::helpers::process::{request, serve};
+use crate::helpers::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
-use common::process::{request, serve};
-use common::{TestApp, TestResponse};
 use serde_json::{Value, json};
 use shortener::clicks::ClickSettings;
 use shortener::replica::AppSettings;

@@ -1,13 +1,11 @@
 //! A saturated database: no free connection answers 503 within the acquire timeout, and a
 //! statement past the statement timeout is cut off and answers 503, never a hung worker.
 
-mod common;
-
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use crate::helpers::TestApp;
 use axum::http::StatusCode;
-use common::TestApp;
 use shortener::db::{self, PoolSettings};
 use shortener::http::ApiError;
 use shortener::service::ServiceError;
@@ -16,7 +14,7 @@ use sqlx::postgres::PgConnectOptions;
 
 /// A pool built the way `serve` builds it, over the test database.
 fn service_pool(test_pool: &PgPool, settings: PoolSettings) -> PgPool {
-    let options = PgConnectOptions::from_str(&common::database_url_of(test_pool)).unwrap();
+    let options = PgConnectOptions::from_str(&crate::helpers::database_url_of(test_pool)).unwrap();
     db::pool(options, &settings)
 }
 

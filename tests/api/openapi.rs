@@ -1,12 +1,10 @@
 //! `/openapi.json`: an OpenAPI 3.1 document listing every route of the contract with its
 //! methods and resource schemas, whose every documented operation the router really serves.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::helpers::TestApp;
 use axum::http::{Method, StatusCode};
-use common::TestApp;
 use serde_json::Value;
 use sqlx::PgPool;
 

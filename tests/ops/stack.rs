@@ -7,8 +7,6 @@
 //! first run) with the debug binary cargo built for this test, its own state directory, its
 //! own database on the PostgreSQL that `DATABASE_URL` names, and ports nobody else uses.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::http1::Client;
-use common::native_stack::{COMMAND_TIMEOUT, Stack, group_alive};
+use crate::http1::Client;
+use crate::native_stack::{COMMAND_TIMEOUT, Stack, group_alive};
 
 const REPLICAS: u16 = 3;
 const LINKS: usize = 30;
@@ -35,6 +33,7 @@ const KILL_AFTER: Duration = Duration::from_secs(2);
 const UP_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[test]
+#[ignore = "operations suite: starts the native stack; scripts/test runs it with --ignored"]
 fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
     let started = Instant::now();
     let mut stack = Stack::new(REPLICAS);

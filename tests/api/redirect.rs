@@ -1,11 +1,9 @@
 //! `GET /{short_code}` and `GET /urls/{short_code}/redirect`: where a link leads,
 //! when it stops leading anywhere, and the `click` event each visit records.
 
-mod common;
-
+use crate::helpers::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use common::{TestApp, TestResponse};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 

@@ -2,14 +2,12 @@
 //! database errors by kind, the runtime and the build; each request writes one JSON
 //! access-log line carrying its request id and the replica's name.
 
-mod common;
-
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::helpers::TestApp;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use common::TestApp;
 use serde_json::{Value, json};
 use shortener::db::{self, PoolSettings};
 use shortener::replica::AppSettings;
@@ -200,8 +198,8 @@ async fn a_scrape_reports_pool_runtime_and_build(pool: PgPool) {
 
 #[sqlx::test]
 async fn every_request_writes_one_json_access_line_with_its_request_id_and_replica(pool: PgPool) {
-    let (server, port) = common::process::serve(&pool, &[("REPLICA_NAME", "app-7")]).await;
-    let mut client = common::http1::Client::new(std::net::SocketAddr::from((
+    let (server, port) = crate::helpers::process::serve(&pool, &[("REPLICA_NAME", "app-7")]).await;
+    let mut client = crate::helpers::http1::Client::new(std::net::SocketAddr::from((
         std::net::Ipv4Addr::LOCALHOST,
         port,
     )));
@@ -245,7 +243,7 @@ fn access_lines(log: &str, request_id: &str) -> Vec<Value> {
 
 #[test]
 fn an_invalid_replica_name_is_one_clear_line_and_a_non_zero_exit() {
-    let output = common::process::shortener(&["serve", "--replica-name", "app 1/x"])
+    let output = crate::helpers::process::shortener(&["serve", "--replica-name", "app 1/x"])
         .env(
             "DATABASE_URL",
             "postgres://postgres@127.0.0.1:5432/postgres",
@@ -262,7 +260,7 @@ fn an_invalid_replica_name_is_one_clear_line_and_a_non_zero_exit() {
 
 #[sqlx::test]
 async fn a_request_abandoned_by_its_client_leaves_the_in_flight_gauge(pool: PgPool) {
-    let options = PgConnectOptions::from_str(&common::database_url_of(&pool)).unwrap();
+    let options = PgConnectOptions::from_str(&crate::helpers::database_url_of(&pool)).unwrap();
     let one_connection = db::pool(
         options,
         &PoolSettings {

@@ -1,10 +1,8 @@
 //! `/events`: the audit trail listed with filters and pagination, and custom events
 //! appended by clients.
 
-mod common;
-
+use crate::helpers::TestApp;
 use axum::http::{Method, StatusCode};
-use common::TestApp;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 

@@ -11,10 +11,6 @@
 //! The expressions are found, not listed here: a new panel, variable or rule is checked
 //! without touching this file. Failures are collected and reported all at once.
 
-mod common;
-#[path = "promql/extract.rs"]
-mod extract;
-
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -26,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::http1::Client;
-use common::native_stack::{COMMAND_TIMEOUT, Stack};
-use extract::{Expr, Kind};
+use crate::http1::Client;
+use crate::native_stack::{COMMAND_TIMEOUT, Stack};
+use crate::promql_extract::{Expr, Kind};
 
 const REPLICAS: u16 = 2;
 /// `up` may install packages on a fresh machine.
@@ -45,12 +41,13 @@ const LINKS: usize = 12;
 const NO_DATA_ON_NATIVE_STACK: &[(&str, &str)] = &[];
 
 #[test]
+#[ignore = "operations suite: starts the native stack; scripts/test runs it with --ignored"]
 fn every_dashboard_and_rule_expression_parses_and_returns_data_from_the_native_stack() {
     let started = Instant::now();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
 
     let mut problems = Vec::new();
-    let (dashboard, skipped) = extract::dashboard_expressions(root, &mut problems);
+    let (dashboard, skipped) = crate::promql_extract::dashboard_expressions(root, &mut problems);
     assert!(problems.is_empty(), "{}", report(&problems));
     assert!(!dashboard.is_empty(), "no PromQL in grafana/dashboards");
     println!(
@@ -80,11 +77,11 @@ fn every_dashboard_and_rule_expression_parses_and_returns_data_from_the_native_s
             named.join("\n")
         );
     }
-    let rule_files = extract::rule_files(root);
+    let rule_files = crate::promql_extract::rule_files(root);
     if let Err(output) = promtool_check_rules(&rule_files) {
         panic!("promtool check rules prometheus/rules/*.yml:\n{output}");
     }
-    let in_files = extract::rules_in_files(&rule_files);
+    let in_files = crate::promql_extract::rules_in_files(&rule_files);
     println!(
         "promtool: the {} dashboard expressions and the {} rules of {} rule files parse",
         dashboard.len(),
@@ -246,7 +243,7 @@ fn check_all(prometheus: SocketAddr, all: &[Expr]) -> (Vec<String>, Counts) {
             (_, Err(error)) => failures.push(format!("{}: `{}`: {error}", e.origin, e.promql)),
             (Kind::Alert, Ok(_)) => {
                 counts.alerts += 1;
-                for s in extract::selectors(&e.promql) {
+                for s in crate::promql_extract::selectors(&e.promql) {
                     alert_selectors.entry(s).or_default().push(&e.origin);
                 }
             }

@@ -1,12 +1,10 @@
 //! CSV imports: `POST /users/bulk` (rows, line numbers, ids, errors, limits) and the seed sets.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::helpers::{TestApp, TestResponse};
 use axum::http::StatusCode;
-use common::{TestApp, TestResponse};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -297,7 +295,7 @@ async fn post_users_after_an_import_with_explicit_ids_gets_the_next_id(pool: PgP
 
 #[sqlx::test]
 async fn after_seeding_the_platform_set_new_rows_get_ids_past_the_imported_ones(pool: PgPool) {
-    let dir = common::platform_seed_dir();
+    let dir = crate::helpers::platform_seed_dir();
     let report = seed::run(&db_of(&pool), &dir).await.unwrap();
     assert!(report.is_clean(), "{report:?}");
     let app = TestApp::new(pool);
@@ -442,7 +440,7 @@ async fn bulk_upload_over_64_mib_is_413_with_a_json_error(pool: PgPool) {
 
 #[sqlx::test]
 async fn platform_seed_set_imports_whole(pool: PgPool) {
-    let dir = common::platform_seed_dir();
+    let dir = crate::helpers::platform_seed_dir();
     let report = seed::run(&db_of(&pool), &dir).await.unwrap();
     let figures = |r: &shortener::import::ImportReport| (r.count, r.skipped, r.error_count);
     assert_eq!(figures(&report.users), (400, 0, 0), "{report:?}");
@@ -462,7 +460,7 @@ async fn platform_seed_set_imports_whole(pool: PgPool) {
 
 #[sqlx::test]
 async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
-    let dir = common::platform_seed_dir();
+    let dir = crate::helpers::platform_seed_dir();
     seed::run(&db_of(&pool), &dir).await.unwrap();
     let app = TestApp::new(pool);
 
@@ -545,7 +543,7 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
 
 #[sqlx::test]
 async fn an_active_seeded_link_redirects_to_its_original_url(pool: PgPool) {
-    let dir = common::platform_seed_dir();
+    let dir = crate::helpers::platform_seed_dir();
     seed::run(&db_of(&pool), &dir).await.unwrap();
     let app = TestApp::new(pool);
     let urls = read_csv(&dir, "urls.csv");
@@ -565,7 +563,7 @@ async fn an_active_seeded_link_redirects_to_its_original_url(pool: PgPool) {
 
 #[sqlx::test]
 async fn seeding_twice_changes_nothing(pool: PgPool) {
-    let dir = common::platform_seed_dir();
+    let dir = crate::helpers::platform_seed_dir();
     seed::run(&db_of(&pool), &dir).await.unwrap();
     let app = TestApp::new(pool.clone());
     let before = (

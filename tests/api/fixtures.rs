@@ -1,14 +1,12 @@
-//! Self-tests of the private Redis and PostgreSQL fixtures in `common::servers`: they start,
+//! Self-tests of the private Redis and PostgreSQL fixtures in `crate::helpers::servers`: they start,
 //! pause, stop and restart as promised, and leave nothing running behind them.
-
-mod common;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::servers::{PgCluster, RedisServer};
+use crate::helpers::servers::{PgCluster, RedisServer};
 use deadpool_redis::redis;
 use sqlx::{Connection, PgConnection, PgPool};
 
@@ -252,7 +250,7 @@ fn servers_are_gone_after_the_test_process_is_killed() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "hold_servers_until_killed",
+            "fixtures::hold_servers_until_killed",
             "--nocapture",
             "--test-threads=1",
         ])

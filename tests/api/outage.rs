@@ -3,8 +3,6 @@
 //! capacity (beyond it they are dropped, counted and logged), and the service recovers
 //! without a restart.
 
-mod common;
-
 use std::future::Future;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -16,8 +14,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use common::servers::PgCluster;
-use common::{TestApp, TestResponse};
+use crate::helpers::servers::PgCluster;
+use crate::helpers::{TestApp, TestResponse};
 use shortener::clicks::ClickSettings;
 use shortener::replica::AppSettings;
 

@@ -1,9 +1,7 @@
 //! `/users`: creation rules, reads, lists, partial updates and soft deletion.
 
-mod common;
-
+use crate::helpers::TestApp;
 use axum::http::StatusCode;
-use common::TestApp;
 use serde_json::json;
 use sqlx::PgPool;
 

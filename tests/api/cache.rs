@@ -3,14 +3,12 @@
 //! circuit breaker with Redis killed or hung, and the generation that keeps a stale Redis
 //! entry from coming back.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::helpers::servers::RedisServer;
+use crate::helpers::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::servers::RedisServer;
-use common::{TestApp, TestResponse};
 use serde_json::{Value, json};
 use shortener::cache::{BreakerState, CacheSettings, RedisSettings};
 use shortener::replica::AppSettings;

@@ -3,13 +3,11 @@
 //! request id, and the probes tell the truth with the database up, down, unmigrated or
 //! while draining.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::helpers::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
-use common::{TestApp, TestResponse};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 

@@ -1,13 +1,11 @@
 //! `/urls`: creation rules, reads, filtered lists, partial updates, soft deletion,
 //! and each link's events and click statistics.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::helpers::TestApp;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::TestApp;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 

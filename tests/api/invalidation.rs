@@ -1,0 +1,209 @@
+//! Who invalidates what when replicas run with their real connection names: the writing
+//! replica deletes the Redis entry itself (a user's links in one round trip), the other
+//! replicas only evict their in-process entries, and a write from outside any replica is
+//! invalidated by every listener.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use shortener::cache::{CacheSettings, RedisSettings};
+use shortener::db::replica_application_name;
+use shortener::replica::AppSettings;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::helpers::servers::RedisServer;
+use crate::helpers::{TestApp, TestResponse};
+
+const DEADLINE: Duration = Duration::from_secs(5);
+const COMMAND_TIMEOUT: Duration = Duration::from_millis(50);
+/// Longer than the second passes (the settle time is at least 200 ms, the other replicas
+/// recheck after twice that).
+const SECOND_PASSES: Duration = Duration::from_millis(1200);
+
+/// A replica whose connections carry a replica's `application_name`, as `serve` sets it.
+async fn named_replica(test_pool: &PgPool, redis: &RedisServer, name: &str) -> TestApp {
+    let options = test_pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .application_name(&replica_application_name(name));
+    let pool = PgPoolOptions::new()
+        .max_connections(5)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let settings = AppSettings {
+        cache: CacheSettings {
+            redis: Some(RedisSettings {
+                url: redis.url(),
+                pool_size: 4,
+                connect_timeout: Duration::from_millis(100),
+                command_timeout: COMMAND_TIMEOUT,
+                breaker_failures: 3,
+                breaker_cooldown: Duration::from_millis(300),
+            }),
+            ..Default::default()
+        },
+        replica: name.to_owned(),
+        ..Default::default()
+    };
+    let app = TestApp::with_settings(pool, settings);
+    assert!(app.app.wait_for_invalidations(DEADLINE).await);
+    app
+}
+
+fn invalidations(app: &TestApp, kind: &str) -> u64 {
+    app.state
+        .metrics
+        .cache_invalidations
+        .with_label_values(&[kind])
+        .get()
+}
+
+fn redis_calls(app: &TestApp) -> u64 {
+    app.state.metrics.redis_command_seconds.get_sample_count()
+}
+
+async fn redirect(app: &TestApp, code: &str) -> TestResponse {
+    app.get(&format!("/{code}")).await
+}
+
+#[track_caller]
+fn assert_redirects_to(response: &TestResponse, location: &str) {
+    assert_eq!(response.status, StatusCode::FOUND);
+    assert_eq!(response.header("location"), Some(location));
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "{what}: not within {DEADLINE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn code_of(link: &Value) -> String {
+    link["short_code"].as_str().unwrap().to_owned()
+}
+
+#[sqlx::test]
+async fn an_update_is_deleted_from_redis_by_its_writer_alone_and_evicted_everywhere(pool: PgPool) {
+    let redis = RedisServer::start();
+    let a = named_replica(&pool, &redis, "a").await;
+    let b = named_replica(&pool, &redis, "b").await;
+    let (old, new) = ("https://example.com/old", "https://example.com/new");
+    let link = a.create_link(json!({"original_url": old})).await;
+    let code = code_of(&link);
+    tokio::time::sleep(SECOND_PASSES).await;
+    assert_redirects_to(&redirect(&a, &code).await, old);
+    assert_redirects_to(&redirect(&b, &code).await, old);
+    let (a_deletes, b_deletes) = (invalidations(&a, "l2"), invalidations(&b, "l2"));
+    let b_evictions = invalidations(&b, "l1");
+
+    a.put_json(
+        &format!("/urls/{}", link["id"]),
+        json!({"original_url": new}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    // The writer's next request is fresh at once; the other replica's after the NOTIFY.
+    assert_redirects_to(&redirect(&a, &code).await, new);
+    eventually("replica b follows the new destination", async || {
+        redirect(&b, &code).await.header("location") == Some(new)
+    })
+    .await;
+    tokio::time::sleep(SECOND_PASSES).await;
+
+    assert_eq!(
+        invalidations(&a, "l2") - a_deletes,
+        2,
+        "the writer deletes from Redis before answering and once after the settle time"
+    );
+    assert_eq!(
+        invalidations(&b, "l2"),
+        b_deletes,
+        "another replica's listener does not touch Redis"
+    );
+    assert_eq!(
+        invalidations(&b, "l1") - b_evictions,
+        2,
+        "another replica evicts on the NOTIFY and once more after the settle time"
+    );
+    assert_redirects_to(&redirect(&b, &code).await, new);
+}
+
+#[sqlx::test]
+async fn deleting_a_user_removes_all_their_links_from_redis_in_one_round_trip(pool: PgPool) {
+    let redis = RedisServer::start();
+    let a = named_replica(&pool, &redis, "a").await;
+    let user = a.create_user("many", "many@example.com").await;
+    let mut codes = Vec::new();
+    for i in 0..50 {
+        let link = a
+            .create_link(
+                json!({"original_url": format!("https://example.com/{i}"), "user_id": user["id"]}),
+            )
+            .await;
+        codes.push(code_of(&link));
+    }
+    tokio::time::sleep(SECOND_PASSES).await;
+    for code in &codes {
+        assert_eq!(redirect(&a, code).await.status, StatusCode::FOUND);
+    }
+    assert_eq!(
+        redis.cli(&["DBSIZE"]).trim(),
+        "50",
+        "every link is in Redis"
+    );
+    let (calls, deletes) = (redis_calls(&a), invalidations(&a, "l2"));
+
+    a.delete(&format!("/users/{}", user["id"]))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    tokio::time::sleep(SECOND_PASSES).await;
+
+    assert_eq!(
+        redis_calls(&a) - calls,
+        2,
+        "one pipelined DEL before answering and one after the settle time, not one per link"
+    );
+    assert_eq!(
+        invalidations(&a, "l2") - deletes,
+        100,
+        "50 keys, deleted twice"
+    );
+    assert_eq!(redis.cli(&["DBSIZE"]).trim(), "0");
+    for code in &codes {
+        assert_eq!(redirect(&a, code).await.status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[sqlx::test]
+async fn a_write_from_outside_any_replica_is_deleted_from_redis_by_every_listener(pool: PgPool) {
+    let redis = RedisServer::start();
+    let a = named_replica(&pool, &redis, "a").await;
+    let b = named_replica(&pool, &redis, "b").await;
+    let link = a.shorten("https://example.com/before").await;
+    let code = code_of(&link);
+    tokio::time::sleep(SECOND_PASSES).await;
+    assert_redirects_to(&redirect(&b, &code).await, "https://example.com/before");
+    let (a_deletes, b_deletes) = (invalidations(&a, "l2"), invalidations(&b, "l2"));
+
+    // The test's own pool names no replica: an operator's psql, as far as the service knows.
+    sqlx::query("UPDATE urls SET original_url = 'https://example.com/after' WHERE id = $1")
+        .bind(link["id"].as_i64().unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+    eventually("both listeners deleted the Redis entry", async || {
+        invalidations(&a, "l2") > a_deletes && invalidations(&b, "l2") > b_deletes
+    })
+    .await;
+    assert_redirects_to(&redirect(&a, &code).await, "https://example.com/after");
+    assert_redirects_to(&redirect(&b, &code).await, "https://example.com/after");
+}

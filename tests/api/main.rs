@@ -1,0 +1,23 @@
+//! The API test suite, one binary: the real router (in process, or the real binary on a
+//! port) against real Postgres and Redis, a throwaway database per test, and private
+//! Redis and Postgres servers for the tests that stop or kill them. Shared helpers
+//! (`helpers/`) compile once. The operations suites (native stack, alerts, PromQL) are the
+//! `ops` target, which `scripts/test` runs after this one.
+
+mod helpers;
+
+mod cache;
+mod cli;
+mod clicks;
+mod events;
+mod fixtures;
+mod import;
+mod invalidation;
+mod openapi;
+mod outage;
+mod redirect;
+mod robustness;
+mod saturation;
+mod telemetry;
+mod urls;
+mod users;
