@@ -2,7 +2,10 @@
 //! entirely, then probed again by a single request after a cool-down.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock, so that tests can pause and advance time instead of sleeping.
+use tokio::time::Instant;
 
 use crate::metrics::Metrics;
 
@@ -180,36 +183,43 @@ mod tests {
         assert!(!b.allow());
     }
 
-    #[test]
-    fn half_open_admits_one_probe_then_closes_or_reopens() {
+    #[tokio::test(start_paused = true)]
+    async fn half_open_admits_one_probe_then_closes_or_reopens() {
         let b = breaker(20);
         for _ in 0..3 {
             b.record_failure();
         }
         assert!(!b.allow(), "open: skipped during the cool-down");
-        std::thread::sleep(Duration::from_millis(25));
+        tokio::time::advance(Duration::from_millis(19)).await;
+        assert!(!b.allow(), "still open just before the cool-down ends");
+        tokio::time::advance(Duration::from_millis(1)).await;
         assert!(b.allow(), "cool-down over: this caller probes");
         assert_eq!(b.state(), BreakerState::HalfOpen);
         assert!(!b.allow(), "only one probe at a time");
         b.record_failure();
         assert_eq!(b.state(), BreakerState::Open, "a failed probe reopens");
-        std::thread::sleep(Duration::from_millis(25));
+        tokio::time::advance(Duration::from_millis(20)).await;
         assert!(b.allow());
         b.record_success();
         assert_eq!(b.state(), BreakerState::Closed, "a good probe closes");
         assert!(b.allow());
     }
 
-    #[test]
-    fn a_probe_that_never_reports_expires_after_the_cooldown() {
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_that_never_reports_expires_after_the_cooldown() {
         let b = breaker(20);
         for _ in 0..3 {
             b.record_failure();
         }
-        std::thread::sleep(Duration::from_millis(25));
+        tokio::time::advance(Duration::from_millis(20)).await;
         assert!(b.allow(), "first probe");
         assert!(!b.allow(), "probe in flight");
-        std::thread::sleep(Duration::from_millis(25));
+        tokio::time::advance(Duration::from_millis(19)).await;
+        assert!(
+            !b.allow(),
+            "the probe still counts just before the cool-down ends"
+        );
+        tokio::time::advance(Duration::from_millis(1)).await;
         assert!(b.allow(), "the lost probe is replaced");
         assert_eq!(b.state(), BreakerState::HalfOpen);
     }
