@@ -93,19 +93,6 @@ impl Stack {
             .tempdir()
             .expect("create the state dir");
         let ports = Ports::free(replicas);
-        let database = std::env::var("DATABASE_URL")
-            .ok()
-            .and_then(|raw| url::Url::parse(&raw).ok());
-        let pg_host = database
-            .as_ref()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_else(|| "127.0.0.1".to_owned());
-        let pg_port = database.as_ref().and_then(url::Url::port).unwrap_or(5432);
-        let pg_user = database
-            .as_ref()
-            .map(|u| u.username().to_owned())
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "postgres".to_owned());
         let env = vec![
             ("STACK_DIR", dir.path().display().to_string()),
             ("SHORTENER_BIN", env!("CARGO_BIN_EXE_shortener").to_owned()),
@@ -113,9 +100,6 @@ impl Stack {
                 "STACK_DB_NAME",
                 format!("shortener_stack_e2e_{}", std::process::id()),
             ),
-            ("PG_HOST", pg_host),
-            ("PGPORT", pg_port.to_string()),
-            ("PG_SUPERUSER", pg_user),
             ("STACK_HTTP_PORT", ports.http.to_string()),
             ("STACK_INTERNAL_PORT", ports.internal.to_string()),
             ("STACK_APP_PORT", ports.app.to_string()),
@@ -265,7 +249,8 @@ impl Stack {
                     },
                 }
             })
-            // The machine's PostgreSQL is listed, but it is not the stack's to stop.
+            // The stack's private PostgreSQL cluster is left out: the tests count, kill and
+            // restart the serving processes only.
             .filter(|p| p.name != "postgres")
             .collect()
     }
