@@ -1,5 +1,5 @@
 //! Local stand-ins for Alertmanager's receivers, for the end-to-end alert test
-//! (tests/alerts.rs): an HTTP sink that answers as Discord's webhook (204) and PagerDuty's
+//! (tests/ops/alerts.rs): an HTTP sink that answers as Discord's webhook (204) and PagerDuty's
 //! Events API v2 (202) do, and an SMTP sink that takes mail without TLS or AUTH, as a smarthost
 //! behind `require_tls: false` must. Both record everything they are sent, stamped with the
 //! instant it arrived, and let a test wait (with a timeout) for a message that matches.

@@ -1,6 +1,6 @@
 //! End-to-end alert delivery through the native stack (`scripts/stack`): Alertmanager's Discord
 //! webhook and PagerDuty Events v2 URL point at a local HTTP sink, its SMTP smarthost at a local
-//! SMTP sink (tests/common/alert_sinks.rs). A killed replica must reach Discord, e-mail and
+//! SMTP sink (tests/ops/alert_sinks.rs). A killed replica must reach Discord, e-mail and
 //! PagerDuty as the critical `ServiceDown` within 60 s, and its resolution must follow once the
 //! replica is back; a warning (`RedisDown`, the stack's Redis killed) with nothing critical
 //! firing must reach Discord and e-mail and never PagerDuty.

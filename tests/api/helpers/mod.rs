@@ -116,7 +116,7 @@ impl TestApp {
 
     /// Sends any request, after every click queued so far is written: the contract's
     /// "a click is visible" without timing in these tests (the pipeline's own latency is
-    /// tested in tests/clicks.rs).
+    /// tested in tests/api/clicks.rs).
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
         self.state.clicks.flush().await;
         self.send_now(request).await
