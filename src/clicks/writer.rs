@@ -1,6 +1,8 @@
 //! The background writer: collects clicks into batches and inserts each batch, with its
-//! per-link counters, in one transaction; retries while Postgres is away.
+//! per-link counters, in one transaction; retries while Postgres is away, and isolates
+//! the clicks the database refuses for good instead of retrying them for ever.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -9,7 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{ClickSettings, Command};
-use crate::db::{Db, clicks as click_rows};
+use crate::db::{Db, DbFailure, clicks as click_rows};
 use crate::domain::Click;
 use crate::metrics::Metrics;
 
@@ -123,29 +125,76 @@ impl ClickWriter {
         }
     }
 
+    /// Writes the whole batch; `false` when a transient error (Postgres away, a lost
+    /// race) left clicks to retry, which stay in the batch. A permanent error (a value the
+    /// database refuses) never stalls the pipeline: the batch is split in halves until
+    /// the clicks at fault are alone, those are rejected (counted and logged), the rest
+    /// written.
+    ///
+    /// Cancel-safe: the batch holds exactly the clicks not yet written or rejected, so
+    /// a drain cut off by its deadline counts every click it did not store.
     async fn try_write(&mut self) -> bool {
-        let started = std::time::Instant::now();
-        let written = match self.db.connection("clicks.insert_batch").await {
-            Ok(mut connection) => click_rows::insert_batch(&mut connection, &self.batch).await,
-            Err(error) => Err(error),
-        };
-        match written {
-            Ok(()) => {
-                let written = self.batch.len() as u64;
-                self.metrics
-                    .click_flush_seconds
-                    .observe(started.elapsed().as_secs_f64());
-                self.metrics.click_batch_size.observe(written as f64);
-                self.metrics.clicks_written.inc_by(written);
-                self.metrics.click_queue_depth.sub(written as i64);
-                self.batch.clear();
-                true
+        // Sizes of the parts still to write, in order, from the front of the batch.
+        let mut parts = VecDeque::from([self.batch.len()]);
+        while let Some(size) = parts.pop_front() {
+            let started = std::time::Instant::now();
+            let written = match self.db.connection("clicks.insert_batch").await {
+                Ok(mut connection) => {
+                    click_rows::insert_batch(&mut connection, &self.batch[..size]).await
+                }
+                Err(error) => Err(error),
+            };
+            match written {
+                Ok(stored) => {
+                    self.metrics
+                        .click_flush_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    self.batch.drain(..size);
+                    self.account(size, stored);
+                }
+                Err(error) if DbFailure::of(&error).is_transient() => {
+                    self.metrics.click_flush_failures.inc();
+                    tracing::warn!(%error, held = self.batch.len(), "writing clicks failed; retrying");
+                    return false;
+                }
+                Err(error) if size == 1 => {
+                    self.metrics.click_flush_failures.inc();
+                    let refused: Vec<Click> = self.batch.drain(..1).collect();
+                    self.reject(&refused, &error);
+                }
+                Err(_) => {
+                    self.metrics.click_flush_failures.inc();
+                    parts.push_front(size - size / 2);
+                    parts.push_front(size / 2);
+                }
             }
-            Err(error) => {
-                self.metrics.click_flush_failures.inc();
-                tracing::warn!(%error, held = self.batch.len(), "writing clicks failed; retrying");
-                false
-            }
+        }
+        true
+    }
+
+    /// Books a written part: `stored` of its `clicks` were stored, the others named a
+    /// link that no longer exists.
+    fn account(&self, clicks: usize, stored: u64) {
+        let clicks = clicks as u64;
+        self.metrics.click_batch_size.observe(clicks as f64);
+        self.metrics.clicks_written.inc_by(stored);
+        self.metrics.click_queue_depth.sub(clicks as i64);
+        let missing = clicks.saturating_sub(stored);
+        if missing > 0 {
+            self.metrics.clicks_rejected.inc_by(missing);
+            tracing::warn!(
+                rejected = missing,
+                "clicks rejected: their link no longer exists in the database"
+            );
+        }
+    }
+
+    /// Gives up on one click the database refuses for good.
+    fn reject(&self, clicks: &[Click], error: &sqlx::Error) {
+        self.metrics.clicks_rejected.inc_by(clicks.len() as u64);
+        self.metrics.click_queue_depth.sub(clicks.len() as i64);
+        for click in clicks {
+            tracing::error!(%error, url_id = click.url_id, "click rejected by the database; not retried");
         }
     }
 

@@ -14,17 +14,21 @@ pub enum DbFailure {
     StatementTimeout,
     /// The server is shutting down, starting, or out of connections (57P01..57P03, 53300).
     ServerUnavailable,
+    /// The transaction lost a race: a deadlock, a serialization failure or a lock that was
+    /// not available (SQLSTATE class 40, 55P03). Running it again may succeed.
+    Contention,
     /// Anything else: a bug or an unexpected server answer.
     Other,
 }
 
 impl DbFailure {
     /// Every kind, for registering the metric's label values.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::PoolTimeout,
         Self::Connection,
         Self::StatementTimeout,
         Self::ServerUnavailable,
+        Self::Contention,
         Self::Other,
     ];
 
@@ -39,6 +43,8 @@ impl DbFailure {
             sqlx::Error::Database(db) => match db.code().as_deref() {
                 Some("57014") => Self::StatementTimeout,
                 Some("57P01" | "57P02" | "57P03" | "53300") => Self::ServerUnavailable,
+                Some("55P03") => Self::Contention,
+                Some(code) if code.starts_with("40") => Self::Contention,
                 Some(code) if code.starts_with("08") => Self::Connection,
                 _ => Self::Other,
             },

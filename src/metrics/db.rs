@@ -10,11 +10,12 @@ use super::registrar::Registrar;
 
 /// The `kind` label values of `shortener_db_errors_total`; `db::DbFailure::label` names
 /// its kinds with these, so every kind is registered at 0.
-pub const DB_ERROR_KINDS: [&str; 5] = [
+pub const DB_ERROR_KINDS: [&str; 6] = [
     "pool_timeout",
     "connection",
     "statement_timeout",
     "server_unavailable",
+    "contention",
     "other",
 ];
 

@@ -70,6 +70,8 @@ pub struct MetricSet {
     pub clicks_dropped: IntCounter,
     /// Clicks written to Postgres.
     pub clicks_written: IntCounter,
+    /// Clicks the database refused for good (their link is gone, or a value it cannot store).
+    pub clicks_rejected: IntCounter,
     /// Clicks waiting in the queue or in the batch being written.
     pub click_queue_depth: IntGauge,
     /// The click queue's capacity (`CLICK_QUEUE_CAPACITY`).
@@ -182,6 +184,10 @@ impl MetricSet {
             clicks_written: counter(
                 "shortener_clicks_written_total",
                 "Clicks written to Postgres",
+            ),
+            clicks_rejected: counter(
+                "shortener_clicks_rejected_total",
+                "Clicks the database refused for good: their link no longer exists, or a value cannot be stored",
             ),
             click_queue_depth: gauge(
                 "shortener_click_queue_depth",

@@ -8,6 +8,7 @@ mod helpers;
 
 mod cache;
 mod cli;
+mod click_writes;
 mod clicks;
 mod events;
 mod fixtures;

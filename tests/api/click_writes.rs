@@ -1,0 +1,190 @@
+//! The click writer's statements against real Postgres: two writers (two replicas) on the
+//! same hot links never deadlock and count every click; clicks are attributed to the
+//! link's owner; clicks of a link whose row is gone are rejected, counted and not retried.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde_json::json;
+use shortener::clicks::ClickSettings;
+use shortener::db::clicks::insert_batch;
+use shortener::domain::Click;
+use shortener::replica::AppSettings;
+use sqlx::PgPool;
+
+use crate::helpers::TestApp;
+
+const HOT_LINKS: i64 = 10;
+const ROUNDS: usize = 100;
+
+fn clicks_on(ids: &[i64], per_link: usize) -> Vec<Click> {
+    let mut clicks = Vec::new();
+    for _ in 0..per_link {
+        for &url_id in ids {
+            clicks.push(Click {
+                url_id,
+                at: Utc::now(),
+                referrer: Some("https://news.example".to_owned()),
+                user_agent: None,
+            });
+        }
+    }
+    clicks
+}
+
+#[sqlx::test]
+async fn two_writers_on_the_same_hot_links_never_deadlock_and_count_every_click(pool: PgPool) {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "INSERT INTO urls (short_code, original_url) \
+         SELECT 'hot' || g, 'https://example.com/' || g FROM generate_series(1, $1) g RETURNING id",
+    )
+    .bind(HOT_LINKS)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    // Each writer sends its batches in a different link order, as two replicas' queues do.
+    let writer = |mut order: Vec<i64>, reverse: bool| {
+        let pool = pool.clone();
+        if reverse {
+            order.reverse();
+        }
+        tokio::spawn(async move {
+            let mut conn = pool.acquire().await.unwrap();
+            let mut stored = 0;
+            for round in 0..ROUNDS {
+                let shift = round % order.len();
+                order.rotate_left(shift);
+                stored += insert_batch(&mut conn, &clicks_on(&order, 3)).await?;
+            }
+            Ok::<u64, sqlx::Error>(stored)
+        })
+    };
+    let (first, second) = tokio::join!(writer(ids.clone(), false), writer(ids.clone(), true));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    let expected = (ROUNDS * 3 * ids.len()) as u64;
+    assert_eq!(first.expect("writer 1 failed (a deadlock?)"), expected);
+    assert_eq!(second.expect("writer 2 failed (a deadlock?)"), expected);
+
+    let (counted, events): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT sum(click_count)::bigint FROM urls), \
+                (SELECT count(*) FROM events WHERE event_type = 'click')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (counted, events),
+        (2 * expected as i64, 2 * expected as i64)
+    );
+}
+
+#[sqlx::test]
+async fn a_click_event_is_attributed_to_the_links_owner(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let owner = app.create_user("owner", "owner@example.com").await;
+    let owned = app
+        .create_link(json!({"original_url": "https://example.com/o", "user_id": owner["id"]}))
+        .await;
+    let anonymous = app.shorten("https://example.com/a").await;
+    for link in [&owned, &anonymous] {
+        let code = link["short_code"].as_str().unwrap();
+        assert_eq!(app.get(&format!("/{code}")).await.status, StatusCode::FOUND);
+    }
+    let owned_clicks = app.events_of_type(&owned["id"], "click").await;
+    assert_eq!(owned_clicks.len(), 1);
+    assert_eq!(owned_clicks[0]["user_id"], owner["id"]);
+    let anonymous_clicks = app.events_of_type(&anonymous["id"], "click").await;
+    assert_eq!(anonymous_clicks[0]["user_id"], serde_json::Value::Null);
+}
+
+/// An app whose writer waits for an explicit flush (the interval is far away).
+fn app_holding_clicks(pool: PgPool) -> TestApp {
+    let settings = AppSettings {
+        clicks: ClickSettings {
+            flush_interval: Duration::from_secs(600),
+            ..ClickSettings::default()
+        },
+        ..AppSettings::default()
+    };
+    TestApp::with_settings(pool, settings)
+}
+
+fn click(url_id: i64, user_agent: &str) -> Click {
+    Click {
+        url_id,
+        at: Utc::now(),
+        referrer: None,
+        user_agent: Some(user_agent.to_owned()),
+    }
+}
+
+fn id_of(link: &serde_json::Value) -> i64 {
+    link["id"].as_i64().unwrap()
+}
+
+#[sqlx::test]
+async fn clicks_of_a_link_removed_by_hand_are_rejected_and_the_rest_are_written(pool: PgPool) {
+    let app = app_holding_clicks(pool.clone());
+    let kept = app.shorten("https://example.com/kept").await;
+    let doomed = app.shorten("https://example.com/doomed").await;
+    for url_id in [id_of(&kept), id_of(&doomed), id_of(&kept)] {
+        app.state.clicks.enqueue(click(url_id, "test"));
+    }
+    // An operator removes one link's row by hand before the batch is written.
+    for statement in [
+        "DELETE FROM events WHERE url_id = $1",
+        "DELETE FROM urls WHERE id = $1",
+    ] {
+        sqlx::query(statement)
+            .bind(id_of(&doomed))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    tokio::time::timeout(Duration::from_secs(10), app.state.clicks.flush())
+        .await
+        .expect("the writer stalled on the missing link");
+
+    let metrics = &app.state.metrics;
+    assert_eq!(metrics.clicks_written.get(), 2);
+    assert_eq!(metrics.clicks_rejected.get(), 1);
+    assert_eq!(metrics.click_queue_depth.get(), 0);
+    assert_eq!(app.events_of_type(&kept["id"], "click").await.len(), 2);
+}
+
+#[sqlx::test]
+async fn a_click_the_database_refuses_is_isolated_and_its_batch_neighbours_are_written(
+    pool: PgPool,
+) {
+    let app = app_holding_clicks(pool);
+    let link = app.shorten("https://example.com/busy").await;
+    // jsonb cannot hold U+0000: Postgres refuses the value (SQLSTATE 22P05), for good.
+    for user_agent in ["first", "nul \u{0} inside", "second", "third"] {
+        app.state.clicks.enqueue(click(id_of(&link), user_agent));
+    }
+    tokio::time::timeout(Duration::from_secs(10), app.state.clicks.flush())
+        .await
+        .expect("the writer retried the refused click for ever");
+
+    let metrics = &app.state.metrics;
+    assert_eq!(metrics.clicks_written.get(), 3);
+    assert_eq!(metrics.clicks_rejected.get(), 1);
+    assert_eq!(metrics.click_queue_depth.get(), 0);
+    assert!(metrics.click_flush_failures.get() >= 1);
+    let stored: Vec<_> = app
+        .events_of_type(&link["id"], "click")
+        .await
+        .iter()
+        .map(|event| event["details"]["user_agent"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(stored, ["first", "second", "third"]);
+    let stats = app
+        .get(&format!("/urls/{}/stats", link["id"]))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        stats["clicks"], 3,
+        "the counter agrees with the stored events"
+    );
+}
