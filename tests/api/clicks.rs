@@ -290,6 +290,7 @@ async fn sigterm_writes_the_queued_clicks_before_exit(pool: PgPool) {
         "/urls",
         Some(&json!({"original_url": "https://example.com/bye"}).to_string()),
     )
+    .await
     .expect("POST /urls answers");
     let (status, body) = (created.status, created.text());
     assert_eq!(status, 201, "{body}");
@@ -299,7 +300,9 @@ async fn sigterm_writes_the_queued_clicks_before_exit(pool: PgPool) {
         link["short_code"].as_str().unwrap(),
     );
     for i in 0..50 {
-        let answer = request(port, "GET", &format!("/{code}"), None).map(|r| r.status);
+        let answer = request(port, "GET", &format!("/{code}"), None)
+            .await
+            .map(|r| r.status);
         assert_eq!(answer, Some(302), "redirect {i}; log: {}", server.log());
     }
     assert_eq!(click_events(&pool, id).await, 0, "written before SIGTERM");

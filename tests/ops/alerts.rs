@@ -7,7 +7,7 @@
 //!
 //! Prometheus scrapes and evaluates every second, and `STACK_ALERT_FAST=1` makes the stack's
 //! Alertmanager and rules quick enough for a test. The sinks' own protocol handling is checked
-//! first, against hand-written clients.
+//! first, against an HTTP client and a hand-written SMTP client.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::alert_sinks::{HttpRequest, HttpSink, Mail, SmtpSink};
-use crate::http1::Client;
+use crate::http::Client;
 use crate::native_stack::{COMMAND_TIMEOUT, Stack};
 
 const REPLICAS: u16 = 3;
@@ -429,13 +429,13 @@ fn secs(at: Instant, since: Instant) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The sinks themselves, against hand-written clients.
+// The sinks themselves, against an HTTP client and a hand-written SMTP client.
 // ---------------------------------------------------------------------------------------------
 
 #[test]
 fn http_sink_answers_like_discord_and_pagerduty_and_records_each_post() {
     let sink = HttpSink::start();
-    let mut client = Client::new(sink.addr());
+    let client = Client::new(sink.addr());
 
     let discord = client
         .request(

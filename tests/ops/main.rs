@@ -6,8 +6,7 @@
 
 mod alert_sinks;
 mod alerts;
-#[path = "../api/helpers/http1.rs"]
-mod http1;
+mod http;
 mod native_stack;
 mod promql;
 mod promql_extract;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::http1::Client;
+use crate::http::Client;
 use crate::native_stack::{COMMAND_TIMEOUT, Stack};
 use crate::promql_extract::{Expr, Kind};
 
@@ -344,7 +344,7 @@ fn get_json(addr: SocketAddr, path: &str) -> Result<Value, String> {
 /// an unknown path, a rejected body, and the list endpoints; returns the live codes and
 /// how many requests were sent.
 fn seed_traffic(entry: SocketAddr) -> (Vec<String>, usize) {
-    let mut client = Client::new(entry);
+    let client = Client::new(entry);
     let mut sent = 0;
     let mut send = |method: &str, path: &str, body: Option<&str>| {
         sent += 1;
@@ -410,7 +410,7 @@ fn seed_traffic(entry: SocketAddr) -> (Vec<String>, usize) {
 
 /// Redirects, a few unknown codes and list pages, every 20 ms until `stop`; the count sent.
 fn trickle(entry: SocketAddr, codes: &[String], stop: &AtomicBool) -> usize {
-    let mut client = Client::new(entry);
+    let client = Client::new(entry);
     let mut sent = 0;
     while !stop.load(Ordering::SeqCst) {
         let path = match sent % 10 {

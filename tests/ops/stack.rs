@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::http1::Client;
+use crate::http::Client;
 use crate::native_stack::{COMMAND_TIMEOUT, Stack, group_alive};
 
 const REPLICAS: u16 = 3;
@@ -78,7 +78,7 @@ fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
     }
 
     // Links created and followed through Nginx.
-    let mut client = Client::new(entry);
+    let client = Client::new(entry);
     let mut links = Vec::new();
     for i in 0..LINKS {
         let target = format!("https://example.com/e2e/{i}");
@@ -138,7 +138,7 @@ fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
         .map(|t| {
             let (stop, failures, codes) = (stop.clone(), failures.clone(), codes.clone());
             thread::spawn(move || {
-                let mut client = Client::new(entry);
+                let client = Client::new(entry);
                 let mut sent = 0_usize;
                 while !stop.load(Ordering::SeqCst) {
                     let code = &codes[(t + sent * STREAM_THREADS) % codes.len()];

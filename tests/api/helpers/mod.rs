@@ -1,6 +1,5 @@
 //! Shared test harness: the real router over a real per-test Postgres database
 //! (from `#[sqlx::test]`), driven in-process, plus typed helpers per resource.
-pub mod http1;
 pub mod process;
 pub mod servers;
 
