@@ -1,19 +1,30 @@
 //! Local stand-ins for Alertmanager's receivers, for the end-to-end alert test
-//! (tests/ops/alerts.rs): an HTTP sink that answers as Discord's webhook (204) and PagerDuty's
-//! Events API v2 (202) do, and an SMTP sink that takes mail without TLS or AUTH, as a smarthost
-//! behind `require_tls: false` must. Both record everything they are sent, stamped with the
-//! instant it arrived, and let a test wait (with a timeout) for a message that matches.
+//! (tests/ops/alerts.rs): an HTTP sink (a small axum server) that answers as Discord's webhook
+//! (204) and PagerDuty's Events API v2 (202) do, and an SMTP sink that takes mail without TLS or
+//! AUTH, as a smarthost behind `require_tls: false` must. Both record everything they are sent,
+//! stamped with the instant it arrived, and let a test wait (with a timeout) for a message that
+//! matches.
+//!
+//! The SMTP sink stays hand-written: no crate the project keeps serves SMTP, and the embeddable
+//! SMTP servers on crates.io (mailin-embedded, mogimail) are small single-maintainer crates
+//! that would replace a short state machine whose every reply the sink's own test pins (EHLO
+//! first, only 8BITMIME offered, no STARTTLS or AUTH, RSET, dot-unstuffing).
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Json, Response};
 use serde_json::{Value, json};
 
-/// How long a connection may sit idle before its thread gives up on it (Go's HTTP client keeps
+/// How long an SMTP connection may sit idle before its thread gives up on it (Go's clients keep
 /// idle connections for 90 s; a new one is opened when this side has closed).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The name this sink gives itself in SMTP replies.
@@ -103,8 +114,9 @@ impl Drop for Server {
 pub struct HttpRequest {
     pub received: Instant,
     pub method: String,
+    /// The request target: path and query.
     pub path: String,
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderMap,
     pub body: Vec<u8>,
     /// The body as JSON, `Null` when it is not JSON.
     pub json: Value,
@@ -112,10 +124,7 @@ pub struct HttpRequest {
 
 impl HttpRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     pub fn text(&self) -> String {
@@ -123,33 +132,49 @@ impl HttpRequest {
     }
 }
 
-/// An HTTP/1.1 server that records every request. `POST /pagerduty...` is answered as
-/// PagerDuty's Events API v2 answers an accepted event (202 with `status`, `message`,
-/// `dedup_key`); any other POST as Discord answers a webhook without `?wait=true` (204);
-/// other methods 405.
+/// An HTTP server (axum, on a runtime of its own) that records every request. `POST
+/// /pagerduty...` is answered as PagerDuty's Events API v2 answers an accepted event (202 with
+/// `status`, `message`, `dedup_key`); any other POST as Discord answers a webhook without
+/// `?wait=true` (204); other methods 405. Stops when dropped.
 pub struct HttpSink {
-    server: Server,
+    addr: SocketAddr,
     inbox: Arc<Inbox<HttpRequest>>,
+    /// Serves the sink; dropping it stops the server.
+    _runtime: tokio::runtime::Runtime,
 }
 
 impl HttpSink {
     pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("http-sink")
+            .enable_all()
+            .build()
+            .expect("a runtime for the HTTP sink");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
+            .expect("bind a sink");
+        let addr = listener.local_addr().unwrap();
         let inbox = Arc::new(Inbox::new());
-        let recorder = inbox.clone();
-        let server = Server::start("http-sink", move |stream| {
-            // An error ends only this connection; the client sees it as such.
-            let _ = serve_http(stream, &recorder);
+        let router = Router::new().fallback(record).with_state(inbox.clone());
+        runtime.spawn(async move {
+            // An error ends the sink; the test then sees no requests arrive.
+            let _ = axum::serve(listener, router).await;
         });
-        Self { server, inbox }
+        Self {
+            addr,
+            inbox,
+            _runtime: runtime,
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.server.addr
+        self.addr
     }
 
     /// `http://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.server.addr)
+        format!("http://{}{path}", self.addr)
     }
 
     /// Every request so far, in arrival order.
@@ -167,91 +192,34 @@ impl HttpSink {
     }
 }
 
-fn serve_http(stream: TcpStream, inbox: &Inbox<HttpRequest>) -> io::Result<()> {
-    stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
-    loop {
-        let Some(request_line) = read_text_line(&mut reader)? else {
-            return Ok(());
-        };
-        if request_line.is_empty() {
-            continue;
-        }
-        let mut parts = request_line.split(' ');
-        let (Some(method), Some(path), Some(version)) = (parts.next(), parts.next(), parts.next())
-        else {
-            writer.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")?;
-            return Ok(());
-        };
-        let (method, path, version) = (method.to_owned(), path.to_owned(), version.to_owned());
-        let mut headers = Vec::new();
-        loop {
-            let line = read_text_line(&mut reader)?.ok_or_else(eof)?;
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.push((name.trim().to_owned(), value.trim().to_owned()));
-            }
-        }
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        };
-        if header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
-            writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-        }
-        let body = if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-            read_chunked(&mut reader)?
-        } else {
-            let length = header("content-length").map_or(Ok(0), |v| {
-                v.parse::<usize>()
-                    .map_err(|_| io::Error::other("bad content-length"))
-            })?;
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body)?;
-            body
-        };
-        let close = header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"))
-            || version == "HTTP/1.0";
-        let request = HttpRequest {
-            received: Instant::now(),
-            json: serde_json::from_slice(&body).unwrap_or(Value::Null),
-            method,
-            path,
-            headers,
-            body,
-        };
-        let (status, answer) = answer_http(&request);
-        // Recorded before the answer: once a client sees its 2xx, a test sees the request.
-        inbox.push(request);
-        let mut response = format!("HTTP/1.1 {status}\r\n");
-        if let Some(answer) = &answer {
-            response.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                answer.len()
-            ));
-        }
-        if close {
-            response.push_str("Connection: close\r\n");
-        }
-        response.push_str("\r\n");
-        response.push_str(answer.as_deref().unwrap_or(""));
-        writer.write_all(response.as_bytes())?;
-        writer.flush()?;
-        if close {
-            return Ok(());
-        }
-    }
+/// Records the request, then answers it as the receiver it addresses would.
+async fn record(
+    State(inbox): State<Arc<Inbox<HttpRequest>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request = HttpRequest {
+        received: Instant::now(),
+        method: method.to_string(),
+        path: uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), ToString::to_string),
+        headers,
+        json: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        body: body.to_vec(),
+    };
+    let answer = answer_http(&request);
+    // Recorded before the answer: once a client sees its 2xx, a test sees the request.
+    inbox.push(request);
+    answer
 }
 
-/// Status line and JSON body (none for a 204) of the answer to `request`.
-fn answer_http(request: &HttpRequest) -> (&'static str, Option<String>) {
+/// The answer to `request`: a JSON body, except for a 204.
+fn answer_http(request: &HttpRequest) -> Response {
     if request.method != "POST" {
-        return ("405 Method Not Allowed", Some(String::from("{}")));
+        return (StatusCode::METHOD_NOT_ALLOWED, Json(json!({}))).into_response();
     }
     if request.path.starts_with("/pagerduty") {
         let dedup_key = request.json["dedup_key"]
@@ -266,28 +234,9 @@ fn answer_http(request: &HttpRequest) -> (&'static str, Option<String>) {
             "message": "Event processed",
             "dedup_key": dedup_key,
         });
-        return ("202 Accepted", Some(body.to_string()));
+        return (StatusCode::ACCEPTED, Json(body)).into_response();
     }
-    ("204 No Content", None)
-}
-
-fn read_chunked(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let line = read_text_line(reader)?.ok_or_else(eof)?;
-        let size = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size, 16)
-            .map_err(|_| io::Error::other(format!("bad chunk size {line:?}")))?;
-        if size == 0 {
-            // Trailers, up to the empty line.
-            while !read_text_line(reader)?.ok_or_else(eof)?.is_empty() {}
-            return Ok(body);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        read_text_line(reader)?.ok_or_else(eof)?;
-    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// One line without its CRLF (or LF); `None` at end of stream.
