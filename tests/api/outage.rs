@@ -428,8 +428,12 @@ async fn no_click_is_lost_across_a_postgres_restart_within_capacity() {
         "{N} redirects with Postgres down took {:?}",
         started.elapsed()
     );
-    // Longer than the pool's acquire timeout, so the writer really fails and retries.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The writer tries while Postgres is down, and fails once the pool's acquire timeout
+    // (500 ms) has passed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metrics.click_flush_failures.get() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         metrics.click_flush_failures.get() > 0,
         "the writer tried while Postgres was down"

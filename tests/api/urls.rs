@@ -1,8 +1,6 @@
 //! `/urls`: creation rules, reads, filtered lists, partial updates, soft deletion,
 //! and each link's events and click statistics.
 
-use std::time::Duration;
-
 use crate::helpers::TestApp;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -616,7 +614,7 @@ async fn put_updates_only_the_fields_given_and_moves_updated_at(pool: PgPool) {
         .await;
     let path = format!("/urls/{}", link["id"]);
     // Timestamps have second precision.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.wait_for_the_clock_to_pass(&link["updated_at"]).await;
 
     let moved = app
         .put_json(&path, json!({"original_url": "https://example.com/new"}))
@@ -733,7 +731,7 @@ async fn put_without_changes_writes_no_event_and_keeps_updated_at(pool: PgPool) 
         .create_link(json!({"original_url": "https://example.com", "title": "T"}))
         .await;
     let path = format!("/urls/{}", link["id"]);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.wait_for_the_clock_to_pass(&link["updated_at"]).await;
     let same = app
         .put_json(
             &path,

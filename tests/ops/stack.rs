@@ -170,10 +170,16 @@ fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
     stop.store(true, Ordering::SeqCst);
     let sent: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
     let failures = failures.lock().unwrap().clone();
-    // Nginx writes a log line just after the answer: let the last ones land.
-    thread::sleep(Duration::from_millis(300));
-
-    let stream = stack.access_log_since(stream_from);
+    // Nginx writes a log line just after the answer: wait (5 s at most) for the last ones.
+    let logged_by = Instant::now() + Duration::from_secs(5);
+    let stream = loop {
+        let lines = stack.access_log_since(stream_from);
+        let logged = lines.iter().filter(|l| is_redirect(l, &paths)).count();
+        if logged >= sent || Instant::now() >= logged_by {
+            break lines;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
     let redirects: Vec<&Value> = stream.iter().filter(|l| is_redirect(l, &paths)).collect();
     let retried = redirects
         .iter()

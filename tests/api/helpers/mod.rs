@@ -4,6 +4,7 @@ pub mod process;
 pub mod servers;
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -193,6 +194,30 @@ impl TestApp {
         self.post_json("/users", json!({"username": username, "email": email}))
             .await
             .expect(StatusCode::CREATED)
+    }
+
+    /// Waits until the database clock, which stamps `created_at` and `updated_at`, has moved
+    /// past `timestamp` (an API timestamp, second precision), so that a write from now on
+    /// stamps a later second. Panics after 5 s.
+    pub async fn wait_for_the_clock_to_pass(&self, timestamp: &Value) {
+        let timestamp = timestamp.as_str().expect("an API timestamp");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let now: String = sqlx::query_scalar(
+                r#"SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')"#,
+            )
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+            if now.as_str() > timestamp {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the database clock stayed at {now}, not past {timestamp}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Creates a link with the given body and returns it.
