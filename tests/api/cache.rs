@@ -367,7 +367,7 @@ async fn updates_and_deletes_on_one_replica_are_seen_by_another_within_a_short_p
     ));
 
     let delete = async || {
-        a.delete(&format!("/urls/{}", deleted["id"]))
+        a.delete_link(&deleted["id"])
             .await
             .expect(StatusCode::NO_CONTENT);
     };
@@ -375,7 +375,7 @@ async fn updates_and_deletes_on_one_replica_are_seen_by_another_within_a_short_p
     delays.push(("DELETE /urls/{id}", delay));
 
     let delete = async || {
-        a.delete(&format!("/users/{}", owner["id"]))
+        a.delete_user(&owner["id"])
             .await
             .expect(StatusCode::NO_CONTENT);
     };
@@ -586,12 +586,9 @@ async fn stale_redis_entry_missed_by_an_invalidation_does_not_come_back_when_red
     assert!(redis.cli(&["GET", &old_key]).contains(old));
 
     redis.pause();
-    a.put_json(
-        &format!("/urls/{}", link["id"]),
-        json!({"original_url": new}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    a.update_link(&link["id"], json!({"original_url": new}))
+        .await
+        .expect(StatusCode::OK);
     // Each replica misses its delete (A twice: before answering and on its own NOTIFY) and
     // moves the generation once; the bump may finish after A has answered.
     eventually(

@@ -131,15 +131,9 @@ async fn concurrent_redirects_are_written_in_few_batches_with_exact_counts(pool:
     assert_eq!(click_events(&pool, two).await, 400);
     assert_eq!(click_count(&pool, one).await, 600);
     assert_eq!(click_count(&pool, two).await, 400);
-    let stats = app
-        .get(&format!("/urls/{one}/stats"))
-        .await
-        .expect(StatusCode::OK);
+    let stats = app.link_stats(one).await.expect(StatusCode::OK);
     assert_eq!(stats["clicks"], 600);
-    let stats = app
-        .get(&format!("/urls/{two}/stats"))
-        .await
-        .expect(StatusCode::OK);
+    let stats = app.link_stats(two).await.expect(StatusCode::OK);
     assert_eq!(stats["clicks"], 400);
 
     let metrics = &app.state.metrics;
@@ -224,10 +218,7 @@ async fn clicks_keep_their_own_headers_and_the_time_of_the_redirect(pool: PgPool
             "{event}"
         );
     }
-    let stats = app
-        .get(&format!("/urls/{id}/stats"))
-        .await
-        .expect(StatusCode::OK);
+    let stats = app.link_stats(id).await.expect(StatusCode::OK);
     assert_eq!(stats["clicks"], 3);
     let last =
         shortener::domain::timestamp::parse(stats["last_click_at"].as_str().unwrap()).unwrap();

@@ -15,13 +15,6 @@ fn ids_of(list: &Value) -> Vec<i64> {
         .collect()
 }
 
-/// Posts a custom event and returns it.
-async fn post_event(app: &TestApp, body: Value) -> Value {
-    app.post_json("/events", body)
-        .await
-        .expect(StatusCode::CREATED)
-}
-
 /// Two users, a link of each, and one anonymous link; each link has its `created` event.
 struct Fixture {
     ada: Value,
@@ -54,9 +47,7 @@ async fn fixture(app: &TestApp) -> Fixture {
 async fn post_returns_201_with_exactly_the_event_fields(pool: PgPool) {
     let app = TestApp::new(pool);
     let f = fixture(&app).await;
-    let event = post_event(
-        &app,
-        json!({"url_id": f.ada_link["id"], "user_id": f.ada["id"], "event_type": "shared", "details": {"channel": "email", "n": 2, "nested": {"a": [1, 2]}}}),
+    let event = app.post_event(json!({"url_id": f.ada_link["id"], "user_id": f.ada["id"], "event_type": "shared", "details": {"channel": "email", "n": 2, "nested": {"a": [1, 2]}}}),
     )
     .await;
     let mut keys: Vec<&str> = event
@@ -104,7 +95,9 @@ async fn post_returns_201_with_exactly_the_event_fields(pool: PgPool) {
 async fn post_without_user_id_has_null_user(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
-    let event = post_event(&app, json!({"url_id": link["id"], "event_type": "note"})).await;
+    let event = app
+        .post_event(json!({"url_id": link["id"], "event_type": "note"}))
+        .await;
     assert_eq!(event["user_id"], Value::Null);
 }
 
@@ -112,13 +105,13 @@ async fn post_without_user_id_has_null_user(pool: PgPool) {
 async fn details_default_to_an_empty_object_when_absent_or_null(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
-    let absent = post_event(&app, json!({"url_id": link["id"], "event_type": "note"})).await;
+    let absent = app
+        .post_event(json!({"url_id": link["id"], "event_type": "note"}))
+        .await;
     assert_eq!(absent["details"], json!({}));
-    let null = post_event(
-        &app,
-        json!({"url_id": link["id"], "event_type": "note", "details": null}),
-    )
-    .await;
+    let null = app
+        .post_event(json!({"url_id": link["id"], "event_type": "note", "details": null}))
+        .await;
     assert_eq!(null["details"], json!({}));
     let listed = app.events_of_type(&link["id"], "note").await;
     assert_eq!(
@@ -189,12 +182,18 @@ async fn event_type_must_be_1_to_32_characters(pool: PgPool) {
     );
 
     let longest = "x".repeat(32);
-    let event = post_event(&app, json!({"url_id": link["id"], "event_type": longest})).await;
+    let event = app
+        .post_event(json!({"url_id": link["id"], "event_type": longest}))
+        .await;
     assert_eq!(event["event_type"], longest.as_str());
-    let one = post_event(&app, json!({"url_id": link["id"], "event_type": "a"})).await;
+    let one = app
+        .post_event(json!({"url_id": link["id"], "event_type": "a"}))
+        .await;
     assert_eq!(one["event_type"], "a");
     let wide = "é".repeat(32);
-    let event = post_event(&app, json!({"url_id": link["id"], "event_type": wide})).await;
+    let event = app
+        .post_event(json!({"url_id": link["id"], "event_type": wide}))
+        .await;
     assert_eq!(
         event["event_type"],
         wide.as_str(),
@@ -268,7 +267,7 @@ async fn deleted_url_id_is_404(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
     assert_eq!(
-        app.delete(&format!("/urls/{}", link["id"])).await.status,
+        app.delete_link(&link["id"]).await.status,
         StatusCode::NO_CONTENT
     );
     app.post_json(
@@ -292,7 +291,7 @@ async fn unknown_or_deleted_user_id_is_404(pool: PgPool) {
     .expect_error(StatusCode::NOT_FOUND);
     let user = app.create_user("ada", "ada@example.com").await;
     assert_eq!(
-        app.delete(&format!("/users/{}", user["id"])).await.status,
+        app.delete_user(&user["id"]).await.status,
         StatusCode::NO_CONTENT
     );
     app.post_json(
@@ -309,8 +308,7 @@ async fn list_is_ordered_by_id_counted_and_paginated(pool: PgPool) {
     let app = TestApp::new(pool);
     let f = fixture(&app).await;
     for i in 0..4 {
-        post_event(
-            &app,
+        app.post_event(
             json!({"url_id": f.anon_link["id"], "event_type": "note", "details": {"i": i}}),
         )
         .await;
@@ -358,7 +356,8 @@ async fn list_pages_hold_100_events_by_default(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
     for _ in 0..100 {
-        post_event(&app, json!({"url_id": link["id"], "event_type": "note"})).await;
+        app.post_event(json!({"url_id": link["id"], "event_type": "note"}))
+            .await;
     }
     let response = app.get("/events").await;
     assert_eq!(
@@ -380,27 +379,25 @@ async fn list_filters_by_url_user_and_type_alone_and_combined(pool: PgPool) {
     let app = TestApp::new(pool);
     let f = fixture(&app).await;
     let id = |v: &Value| v["id"].as_i64().unwrap();
-    let ada_note = post_event(
-        &app,
-        json!({"url_id": f.ada_link["id"], "user_id": f.ada["id"], "event_type": "note"}),
-    )
-    .await;
+    let ada_note = app
+        .post_event(
+            json!({"url_id": f.ada_link["id"], "user_id": f.ada["id"], "event_type": "note"}),
+        )
+        .await;
     // Bob acting on Ada's link: the event's user is Bob.
-    let bob_on_ada = post_event(
-        &app,
-        json!({"url_id": f.ada_link["id"], "user_id": f.bob["id"], "event_type": "note"}),
-    )
-    .await;
-    let bob_share = post_event(
-        &app,
-        json!({"url_id": f.bob_link["id"], "user_id": f.bob["id"], "event_type": "share"}),
-    )
-    .await;
-    let anon_note = post_event(
-        &app,
-        json!({"url_id": f.anon_link["id"], "event_type": "note"}),
-    )
-    .await;
+    let bob_on_ada = app
+        .post_event(
+            json!({"url_id": f.ada_link["id"], "user_id": f.bob["id"], "event_type": "note"}),
+        )
+        .await;
+    let bob_share = app
+        .post_event(
+            json!({"url_id": f.bob_link["id"], "user_id": f.bob["id"], "event_type": "share"}),
+        )
+        .await;
+    let anon_note = app
+        .post_event(json!({"url_id": f.anon_link["id"], "event_type": "note"}))
+        .await;
     let created: Vec<i64> = app
         .get("/events?event_type=created")
         .await
@@ -521,9 +518,9 @@ async fn details_are_always_json_objects_in_responses(pool: PgPool) {
             .status,
         StatusCode::FOUND
     );
-    post_event(&app, json!({"url_id": link["id"], "event_type": "note"})).await;
-    post_event(
-        &app,
+    app.post_event(json!({"url_id": link["id"], "event_type": "note"}))
+        .await;
+    app.post_event(
         json!({"url_id": link["id"], "event_type": "tagged", "details": {"tags": ["a"]}}),
     )
     .await;

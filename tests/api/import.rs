@@ -214,12 +214,12 @@ async fn bulk_import_keeps_explicit_ids_and_created_at(pool: PgPool) {
         report,
         json!({"count": 2, "skipped": 0, "errors": [], "error_count": 0})
     );
-    let ada = app.get("/users/10").await.expect(StatusCode::OK);
+    let ada = app.get_user(10).await.expect(StatusCode::OK);
     assert_eq!(
         ada,
         json!({"id": 10, "username": "ada", "email": "ada@example.com", "created_at": "2024-01-02T03:04:05"})
     );
-    let bob = app.get("/users/20").await.expect(StatusCode::OK);
+    let bob = app.get_user(20).await.expect(StatusCode::OK);
     assert_eq!(bob["created_at"], "2023-12-31T23:59:59");
     assert_eq!(bob["username"], "bob");
 }
@@ -238,17 +238,12 @@ async fn bulk_import_skips_rows_whose_id_exists(pool: PgPool) {
         report,
         json!({"count": 1, "skipped": 1, "errors": [], "error_count": 0})
     );
-    let unchanged = app
-        .get(&format!("/users/{id}"))
-        .await
-        .expect(StatusCode::OK);
+    let unchanged = app.get_user(id).await.expect(StatusCode::OK);
     assert_eq!(
         unchanged, existing,
         "a skipped row leaves the existing user alone"
     );
-    app.get(&format!("/users/{}", id + 100))
-        .await
-        .expect(StatusCode::OK);
+    app.get_user(id + 100).await.expect(StatusCode::OK);
 }
 
 #[sqlx::test]
@@ -466,10 +461,7 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
 
     let users = read_csv(&dir, "users.csv");
     let user = &users[136];
-    let got = app
-        .get(&format!("/users/{}", user["id"]))
-        .await
-        .expect(StatusCode::OK);
+    let got = app.get_user(&user["id"]).await.expect(StatusCode::OK);
     assert_eq!(
         got,
         json!({
@@ -485,10 +477,7 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
         .iter()
         .find(|u| u["is_active"] == "False" && !u["title"].is_empty() && !u["user_id"].is_empty())
         .expect("the platform set has an inactive link");
-    let got = app
-        .get(&format!("/urls/{}", url["id"]))
-        .await
-        .expect(StatusCode::OK);
+    let got = app.get_link(&url["id"]).await.expect(StatusCode::OK);
     assert_eq!(
         got,
         json!({

@@ -384,8 +384,8 @@ async fn after_postgres_returns_everything_recovers_without_a_restart() {
         .create_link(json!({"original_url": "https://example.com/after", "user_id": user["id"]}))
         .await;
     let updated = app
-        .put_json(
-            &format!("/urls/{}", link["id"]),
+        .update_link(
+            &link["id"],
             json!({"original_url": "https://example.com/moved"}),
         )
         .await
@@ -463,10 +463,7 @@ async fn no_click_is_lost_across_a_postgres_restart_within_capacity() {
         "no duplicates"
     );
     assert_eq!(click_count(&app.pool, &link["id"]).await, N as i64);
-    let stats = app
-        .get(&format!("/urls/{}/stats", link["id"]))
-        .await
-        .expect(StatusCode::OK);
+    let stats = app.link_stats(&link["id"]).await.expect(StatusCode::OK);
     assert_eq!(stats["clicks"], N);
     assert_eq!(metrics.clicks_written.get(), N);
     assert_eq!(metrics.click_queue_depth.get(), 0);
@@ -579,8 +576,8 @@ async fn invalidations_reach_a_second_instance_after_a_postgres_restart() {
     );
 
     writer
-        .put_json(
-            &format!("/urls/{}", link["id"]),
+        .update_link(
+            &link["id"],
             json!({"original_url": "https://example.com/v2"}),
         )
         .await

@@ -318,10 +318,7 @@ async fn malformed_bodies_are_400_json_errors_on_every_json_route(pool: PgPool) 
         before,
         "no rejected request wrote anything"
     );
-    let user = fixture
-        .app
-        .get(&format!("/users/{}", fixture.user_id))
-        .await;
+    let user = fixture.app.get_user(fixture.user_id).await;
     assert_eq!(
         user.expect(StatusCode::OK)["username"],
         "ada",
@@ -850,7 +847,7 @@ async fn no_request_however_malformed_produces_a_500(pool: PgPool) {
     // The service is still whole afterwards.
     fixture
         .app
-        .get(&format!("/users/{}", fixture.user_id))
+        .get_user(fixture.user_id)
         .await
         .expect(StatusCode::OK);
     // The table holds valid values too (is_active false, past expiries), so the link may
@@ -1088,7 +1085,7 @@ async fn every_response_carries_a_request_id_and_echoes_the_callers(pool: PgPool
         )
         .await,
         app.post_json("/users", json!({})).await,
-        app.get("/users/424242").await,
+        app.get_user(424242).await,
         app.get("/no/such/route").await,
         app.raw(Method::PATCH, "/users/1", None, Body::empty())
             .await,

@@ -90,10 +90,7 @@ async fn create_returns_201_with_exactly_the_url_fields(pool: PgPool) {
     assert_api_timestamp(&link["created_at"]);
     assert_api_timestamp(&link["updated_at"]);
     assert_eq!(link["created_at"], link["updated_at"]);
-    let fetched = app
-        .get(&format!("/urls/{}", link["id"]))
-        .await
-        .expect(StatusCode::OK);
+    let fetched = app.get_link(&link["id"]).await.expect(StatusCode::OK);
     assert_eq!(fetched, link);
 }
 
@@ -267,7 +264,7 @@ async fn deleted_user_is_404(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = app.create_user("ada", "ada@example.com").await;
     assert_eq!(
-        app.delete(&format!("/users/{}", user["id"])).await.status,
+        app.delete_user(&user["id"]).await.status,
         StatusCode::NO_CONTENT
     );
     app.post_json(
@@ -429,10 +426,7 @@ async fn future_expires_at_is_stored_and_echoed_in_utc_api_format(pool: PgPool) 
         with_offset["expires_at"], "2099-01-02T03:04:05",
         "converted to UTC"
     );
-    let fetched = app
-        .get(&format!("/urls/{}", link["id"]))
-        .await
-        .expect(StatusCode::OK);
+    let fetched = app.get_link(&link["id"]).await.expect(StatusCode::OK);
     assert_eq!(fetched["expires_at"], "2099-01-02T03:04:05");
 }
 
@@ -526,12 +520,9 @@ async fn list_filters_by_user_and_state(pool: PgPool) {
         .create_link(json!({"original_url": "https://b.example/1", "user_id": bob["id"]}))
         .await;
     let anon = app.shorten("https://anon.example").await;
-    app.put_json(
-        &format!("/urls/{}", ada2["id"]),
-        json!({"is_active": false}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    app.update_link(&ada2["id"], json!({"is_active": false}))
+        .await
+        .expect(StatusCode::OK);
     let id = |link: &Value| link["id"].as_i64().unwrap();
 
     let cases = [
@@ -593,13 +584,8 @@ async fn list_filters_of_the_wrong_type_are_400(pool: PgPool) {
 async fn get_is_200_or_404(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
-    assert_eq!(
-        app.get(&format!("/urls/{}", link["id"]))
-            .await
-            .expect(StatusCode::OK),
-        link
-    );
-    app.get("/urls/999999")
+    assert_eq!(app.get_link(&link["id"]).await.expect(StatusCode::OK), link);
+    app.get_link(999999)
         .await
         .expect_error(StatusCode::NOT_FOUND);
 }
@@ -795,7 +781,7 @@ async fn put_validates_fields_and_changes_nothing_on_400(pool: PgPool) {
 #[sqlx::test]
 async fn put_of_unknown_link_is_404(pool: PgPool) {
     let app = TestApp::new(pool);
-    app.put_json("/urls/424242", json!({"title": "x"}))
+    app.update_link(424242, json!({"title": "x"}))
         .await
         .expect_error(StatusCode::NOT_FOUND);
 }
@@ -838,7 +824,7 @@ async fn delete_writes_a_deleted_event_and_keeps_the_history(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
     assert_eq!(
-        app.delete(&format!("/urls/{}", link["id"])).await.status,
+        app.delete_link(&link["id"]).await.status,
         StatusCode::NO_CONTENT
     );
     let events = app.events_of(&link["id"]).await;
@@ -854,7 +840,7 @@ async fn delete_writes_a_deleted_event_and_keeps_the_history(pool: PgPool) {
 #[sqlx::test]
 async fn delete_of_unknown_link_is_404(pool: PgPool) {
     let app = TestApp::new(pool);
-    app.delete("/urls/424242")
+    app.delete_link(424242)
         .await
         .expect_error(StatusCode::NOT_FOUND);
 }
@@ -936,10 +922,7 @@ async fn stats_count_clicks_by_day_and_referrer(pool: PgPool) {
     )
     .await;
 
-    let stats = app
-        .get(&format!("/urls/{}/stats", link["id"]))
-        .await
-        .expect(StatusCode::OK);
+    let stats = app.link_stats(&link["id"]).await.expect(StatusCode::OK);
     assert_eq!(
         keys_of(&stats),
         sorted(&[
@@ -1007,10 +990,7 @@ async fn stats_count_clicks_by_day_and_referrer(pool: PgPool) {
 async fn stats_of_a_link_without_clicks_are_zero(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
-    let stats = app
-        .get(&format!("/urls/{}/stats", link["id"]))
-        .await
-        .expect(StatusCode::OK);
+    let stats = app.link_stats(&link["id"]).await.expect(StatusCode::OK);
     assert_eq!(stats["clicks"], 0);
     assert_eq!(stats["last_click_at"], Value::Null);
     assert_eq!(stats["top_referrers"], json!([]));

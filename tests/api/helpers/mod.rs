@@ -1,7 +1,13 @@
 //! Shared test harness: the real router over a real per-test Postgres database
-//! (from `#[sqlx::test]`), driven in-process, plus typed helpers per resource.
+//! (from `#[sqlx::test]`), driven in-process, plus typed helpers per resource (`users`,
+//! `urls`, `events`), the binary as a child process (`process`) and private Redis and
+//! PostgreSQL servers (`servers`).
+
+mod events;
 pub mod process;
 pub mod servers;
+mod urls;
+mod users;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -10,7 +16,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgPool;
 use tower::ServiceExt;
 
@@ -189,13 +195,6 @@ impl TestApp {
             .await
     }
 
-    /// Creates a user and returns it.
-    pub async fn create_user(&self, username: &str, email: &str) -> Value {
-        self.post_json("/users", json!({"username": username, "email": email}))
-            .await
-            .expect(StatusCode::CREATED)
-    }
-
     /// Waits until the database clock, which stamps `created_at` and `updated_at`, has moved
     /// past `timestamp` (an API timestamp, second precision), so that a write from now on
     /// stamps a later second. Panics after 5 s.
@@ -218,36 +217,6 @@ impl TestApp {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-
-    /// Creates a link with the given body and returns it.
-    pub async fn create_link(&self, body: Value) -> Value {
-        self.post_json("/urls", body)
-            .await
-            .expect(StatusCode::CREATED)
-    }
-
-    /// Creates an anonymous link to `url` and returns it.
-    pub async fn shorten(&self, url: &str) -> Value {
-        self.create_link(json!({"original_url": url})).await
-    }
-
-    /// Events of one link, in id order (first page of 1000).
-    pub async fn events_of(&self, url_id: &Value) -> Vec<Value> {
-        let body = self
-            .get(&format!("/events?url_id={url_id}&per_page=1000"))
-            .await
-            .expect(StatusCode::OK);
-        body.as_array().unwrap().clone()
-    }
-
-    /// Events of one link with the given type.
-    pub async fn events_of_type(&self, url_id: &Value, event_type: &str) -> Vec<Value> {
-        self.events_of(url_id)
-            .await
-            .into_iter()
-            .filter(|e| e["event_type"] == event_type)
-            .collect()
     }
 }
 
