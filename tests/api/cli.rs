@@ -190,8 +190,8 @@ async fn port_in_use_fails_in_one_line(pool: PgPool) {
 #[sqlx::test]
 async fn serve_becomes_ready_and_healthcheck_reports_it(pool: PgPool) {
     let (_server, port) = serve(&pool, &[]).await;
-    assert_eq!(status_of(port, "/live"), Some(200));
-    assert_eq!(status_of(port, "/health"), Some(200));
+    assert_eq!(status_of(port, "/live").await, Some(200));
+    assert_eq!(status_of(port, "/health").await, Some(200));
 
     let ready_url = format!("http://127.0.0.1:{port}/ready");
     let healthy = run(&mut shortener(&["healthcheck", "--url", &ready_url]));
@@ -215,17 +215,21 @@ async fn sigterm_drains_with_ready_503_then_exits_cleanly(pool: PgPool) {
     server.sigterm();
 
     // Readiness flips as soon as the signal is handled; liveness stays.
-    let mut ready = status_of(port, "/ready");
+    let mut ready = status_of(port, "/ready").await;
     while ready == Some(200) && signalled.elapsed() < Duration::from_millis(1000) {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        ready = status_of(port, "/ready");
+        ready = status_of(port, "/ready").await;
     }
     assert_eq!(ready, Some(503), "/ready while draining");
     assert!(
         signalled.elapsed() < Duration::from_millis(1500),
         "checked within the delay"
     );
-    assert_eq!(status_of(port, "/live"), Some(200), "/live while draining");
+    assert_eq!(
+        status_of(port, "/live").await,
+        Some(200),
+        "/live while draining"
+    );
     let healthcheck = run(&mut shortener(&[
         "healthcheck",
         "--url",
@@ -240,7 +244,11 @@ async fn sigterm_drains_with_ready_503_then_exits_cleanly(pool: PgPool) {
         "the process waited out the delay: exited after {:?}",
         signalled.elapsed()
     );
-    assert_eq!(status_of(port, "/live"), None, "nothing listens any more");
+    assert_eq!(
+        status_of(port, "/live").await,
+        None,
+        "nothing listens any more"
+    );
 }
 
 #[test]

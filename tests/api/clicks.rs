@@ -131,15 +131,9 @@ async fn concurrent_redirects_are_written_in_few_batches_with_exact_counts(pool:
     assert_eq!(click_events(&pool, two).await, 400);
     assert_eq!(click_count(&pool, one).await, 600);
     assert_eq!(click_count(&pool, two).await, 400);
-    let stats = app
-        .get(&format!("/urls/{one}/stats"))
-        .await
-        .expect(StatusCode::OK);
+    let stats = app.link_stats(one).await.expect(StatusCode::OK);
     assert_eq!(stats["clicks"], 600);
-    let stats = app
-        .get(&format!("/urls/{two}/stats"))
-        .await
-        .expect(StatusCode::OK);
+    let stats = app.link_stats(two).await.expect(StatusCode::OK);
     assert_eq!(stats["clicks"], 400);
 
     let metrics = &app.state.metrics;
@@ -224,10 +218,7 @@ async fn clicks_keep_their_own_headers_and_the_time_of_the_redirect(pool: PgPool
             "{event}"
         );
     }
-    let stats = app
-        .get(&format!("/urls/{id}/stats"))
-        .await
-        .expect(StatusCode::OK);
+    let stats = app.link_stats(id).await.expect(StatusCode::OK);
     assert_eq!(stats["clicks"], 3);
     let last =
         shortener::domain::timestamp::parse(stats["last_click_at"].as_str().unwrap()).unwrap();
@@ -290,6 +281,7 @@ async fn sigterm_writes_the_queued_clicks_before_exit(pool: PgPool) {
         "/urls",
         Some(&json!({"original_url": "https://example.com/bye"}).to_string()),
     )
+    .await
     .expect("POST /urls answers");
     let (status, body) = (created.status, created.text());
     assert_eq!(status, 201, "{body}");
@@ -299,7 +291,9 @@ async fn sigterm_writes_the_queued_clicks_before_exit(pool: PgPool) {
         link["short_code"].as_str().unwrap(),
     );
     for i in 0..50 {
-        let answer = request(port, "GET", &format!("/{code}"), None).map(|r| r.status);
+        let answer = request(port, "GET", &format!("/{code}"), None)
+            .await
+            .map(|r| r.status);
         assert_eq!(answer, Some(302), "redirect {i}; log: {}", server.log());
     }
     assert_eq!(click_events(&pool, id).await, 0, "written before SIGTERM");

@@ -233,7 +233,9 @@ fn servers_are_gone_after_a_test_panics() {
 const HOLD_SERVERS: &str = "FIXTURES_HOLD_SERVERS";
 
 /// In the child process only: starts both servers, prints their ports and waits to be killed.
+/// Not a test of its own, so ignored in every run but that child's.
 #[test]
+#[ignore = "the child process of servers_are_gone_after_the_test_process_is_killed"]
 fn hold_servers_until_killed() {
     if std::env::var_os(HOLD_SERVERS).is_none() {
         return;
@@ -251,6 +253,7 @@ fn servers_are_gone_after_the_test_process_is_killed() {
         .args([
             "--exact",
             "fixtures::hold_servers_until_killed",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])

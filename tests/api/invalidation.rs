@@ -105,12 +105,9 @@ async fn an_update_is_deleted_from_redis_by_its_writer_alone_and_evicted_everywh
     let (a_deletes, b_deletes) = (invalidations(&a, "l2"), invalidations(&b, "l2"));
     let b_evictions = invalidations(&b, "l1");
 
-    a.put_json(
-        &format!("/urls/{}", link["id"]),
-        json!({"original_url": new}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    a.update_link(&link["id"], json!({"original_url": new}))
+        .await
+        .expect(StatusCode::OK);
     // The writer's next request is fresh at once; the other replica's after the NOTIFY.
     assert_redirects_to(&redirect(&a, &code).await, new);
     eventually("replica b follows the new destination", async || {
@@ -162,7 +159,7 @@ async fn deleting_a_user_removes_all_their_links_from_redis_in_one_round_trip(po
     );
     let (calls, deletes) = (redis_calls(&a), invalidations(&a, "l2"));
 
-    a.delete(&format!("/users/{}", user["id"]))
+    a.delete_user(&user["id"])
         .await
         .expect(StatusCode::NO_CONTENT);
     tokio::time::sleep(SECOND_PASSES).await;

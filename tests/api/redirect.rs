@@ -244,12 +244,9 @@ async fn inactive_link_is_404_and_records_nothing(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
     let code = link["short_code"].as_str().unwrap();
-    app.put_json(
-        &format!("/urls/{}", link["id"]),
-        json!({"is_active": false}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    app.update_link(&link["id"], json!({"is_active": false}))
+        .await
+        .expect(StatusCode::OK);
     for path in redirect_paths(code) {
         app.get(&path).await.expect_error(StatusCode::NOT_FOUND);
         assert_eq!(app.head(&path).await.status, StatusCode::NOT_FOUND);
@@ -285,7 +282,7 @@ async fn deleted_link_is_404_and_records_nothing(pool: PgPool) {
     let link = app.shorten("https://example.com").await;
     let code = link["short_code"].as_str().unwrap();
     assert_eq!(
-        app.delete(&format!("/urls/{}", link["id"])).await.status,
+        app.delete_link(&link["id"]).await.status,
         StatusCode::NO_CONTENT
     );
     for path in redirect_paths(code) {
@@ -306,12 +303,9 @@ async fn expired_link_is_410_json_and_records_nothing(pool: PgPool) {
     let code = link["short_code"].as_str().unwrap();
     // Still valid: redirects.
     assert_redirects_to(&app.get(&format!("/{code}")).await, "https://example.com");
-    app.put_json(
-        &format!("/urls/{}", link["id"]),
-        json!({"expires_at": "2001-01-01T00:00:00"}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    app.update_link(&link["id"], json!({"expires_at": "2001-01-01T00:00:00"}))
+        .await
+        .expect(StatusCode::OK);
     for path in redirect_paths(code) {
         let response = app.get(&path).await;
         response.expect_error(StatusCode::GONE);
@@ -351,8 +345,8 @@ async fn new_original_url_takes_effect_immediately(pool: PgPool) {
     for path in redirect_paths(code) {
         assert_redirects_to(&app.get(&path).await, "https://example.com/before");
     }
-    app.put_json(
-        &format!("/urls/{}", link["id"]),
+    app.update_link(
+        &link["id"],
         json!({"original_url": "https://example.org/after"}),
     )
     .await

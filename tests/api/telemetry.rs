@@ -199,14 +199,16 @@ async fn a_scrape_reports_pool_runtime_and_build(pool: PgPool) {
 #[sqlx::test]
 async fn every_request_writes_one_json_access_line_with_its_request_id_and_replica(pool: PgPool) {
     let (server, port) = crate::helpers::process::serve(&pool, &[("REPLICA_NAME", "app-7")]).await;
-    let mut client = crate::helpers::http1::Client::new(std::net::SocketAddr::from((
-        std::net::Ipv4Addr::LOCALHOST,
-        port,
-    )));
     let sent_id = "req-4f1e2d";
-    let response = client
-        .request_with_headers("GET", "/Zz9nothere", None, &[("X-Request-ID", sent_id)])
-        .unwrap();
+    let response = crate::helpers::process::request_with_headers(
+        port,
+        "GET",
+        "/Zz9nothere",
+        None,
+        &[("X-Request-ID", sent_id)],
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status, 404);
     assert_eq!(response.header("x-request-id"), Some(sent_id));
     // The line is written after the response: give the writer a moment.

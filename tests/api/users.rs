@@ -124,12 +124,9 @@ async fn username_of_64_characters_is_accepted(pool: PgPool) {
 async fn get_user_is_200_or_404(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = app.create_user("ada", "ada@example.com").await;
-    let fetched = app
-        .get(&format!("/users/{}", user["id"]))
-        .await
-        .expect(StatusCode::OK);
+    let fetched = app.get_user(&user["id"]).await.expect(StatusCode::OK);
     assert_eq!(fetched, user);
-    app.get("/users/999999")
+    app.get_user(999999)
         .await
         .expect_error(StatusCode::NOT_FOUND);
 }
@@ -191,22 +188,22 @@ async fn pagination_out_of_range_is_400(pool: PgPool) {
 async fn put_updates_only_the_fields_given(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = app.create_user("ada", "ada@example.com").await;
-    let path = format!("/users/{}", user["id"]);
+    let id = &user["id"];
     let renamed = app
-        .put_json(&path, json!({"username": "lovelace"}))
+        .update_user(id, json!({"username": "lovelace"}))
         .await
         .expect(StatusCode::OK);
     assert_eq!(renamed["username"], "lovelace");
     assert_eq!(renamed["email"], "ada@example.com");
     let moved = app
-        .put_json(&path, json!({"email": "ada@lovelace.org"}))
+        .update_user(id, json!({"email": "ada@lovelace.org"}))
         .await
         .expect(StatusCode::OK);
     assert_eq!(
         (moved["username"].as_str(), moved["email"].as_str()),
         (Some("lovelace"), Some("ada@lovelace.org"))
     );
-    assert_eq!(app.get(&path).await.expect(StatusCode::OK), moved);
+    assert_eq!(app.get_user(id).await.expect(StatusCode::OK), moved);
 }
 
 #[sqlx::test]
@@ -214,24 +211,24 @@ async fn put_validates_like_create_and_answers_404_and_409(pool: PgPool) {
     let app = TestApp::new(pool);
     let ada = app.create_user("ada", "ada@example.com").await;
     app.create_user("bob", "bob@example.com").await;
-    let path = format!("/users/{}", ada["id"]);
-    app.put_json(&path, json!({"email": "nope"}))
+    let id = &ada["id"];
+    app.update_user(id, json!({"email": "nope"}))
         .await
         .expect_error(StatusCode::BAD_REQUEST);
-    app.put_json(&path, json!({"username": ""}))
+    app.update_user(id, json!({"username": ""}))
         .await
         .expect_error(StatusCode::BAD_REQUEST);
-    app.put_json(&path, json!({"username": null}))
+    app.update_user(id, json!({"username": null}))
         .await
         .expect_error(StatusCode::BAD_REQUEST);
-    app.put_json(&path, json!({"email": "BOB@example.com"}))
+    app.update_user(id, json!({"email": "BOB@example.com"}))
         .await
         .expect_error(StatusCode::CONFLICT);
-    app.put_json("/users/424242", json!({"username": "x"}))
+    app.update_user(424242, json!({"username": "x"}))
         .await
         .expect_error(StatusCode::NOT_FOUND);
     // Keeping one's own email (in another case) is not a conflict.
-    app.put_json(&path, json!({"email": "Ada@Example.com"}))
+    app.update_user(id, json!({"email": "Ada@Example.com"}))
         .await
         .expect(StatusCode::OK);
 }
@@ -243,21 +240,20 @@ async fn delete_hides_the_user_deactivates_links_and_keeps_events(pool: PgPool) 
     let link = app
         .create_link(json!({"original_url": "https://example.com/a", "user_id": user["id"]}))
         .await;
-    let path = format!("/users/{}", user["id"]);
-    let response = app.delete(&path).await;
+    let id = &user["id"];
+    let response = app.delete_user(id).await;
     assert_eq!(response.status, StatusCode::NO_CONTENT);
     assert!(response.body.is_empty());
-    app.get(&path).await.expect_error(StatusCode::NOT_FOUND);
-    app.delete(&path).await.expect_error(StatusCode::NOT_FOUND);
-    app.put_json(&path, json!({"username": "x"}))
+    app.get_user(id).await.expect_error(StatusCode::NOT_FOUND);
+    app.delete_user(id)
+        .await
+        .expect_error(StatusCode::NOT_FOUND);
+    app.update_user(id, json!({"username": "x"}))
         .await
         .expect_error(StatusCode::NOT_FOUND);
     assert_eq!(app.get("/users").await.json(), json!([]));
 
-    let link_now = app
-        .get(&format!("/urls/{}", link["id"]))
-        .await
-        .expect(StatusCode::OK);
+    let link_now = app.get_link(&link["id"]).await.expect(StatusCode::OK);
     assert_eq!(
         link_now["is_active"], false,
         "links of a deleted user are deactivated"

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use super::http1::Client;
+use super::http::Client;
 
 /// How long a command other than `up` may take.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -293,7 +293,7 @@ impl Stack {
         let deadline = Instant::now() + within;
         let mut last = String::new();
         loop {
-            let mut client = Client::new(prometheus);
+            let client = Client::new(prometheus);
             if let Ok(response) = client.request("GET", "/api/v1/targets?state=active", None) {
                 last = response.text();
                 if let Ok(body) = serde_json::from_slice::<Value>(&response.body) {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::http1::Client;
+use crate::http::Client;
 use crate::native_stack::{COMMAND_TIMEOUT, Stack, group_alive};
 
 const REPLICAS: u16 = 3;
@@ -78,7 +78,7 @@ fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
     }
 
     // Links created and followed through Nginx.
-    let mut client = Client::new(entry);
+    let client = Client::new(entry);
     let mut links = Vec::new();
     for i in 0..LINKS {
         let target = format!("https://example.com/e2e/{i}");
@@ -138,7 +138,7 @@ fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
         .map(|t| {
             let (stop, failures, codes) = (stop.clone(), failures.clone(), codes.clone());
             thread::spawn(move || {
-                let mut client = Client::new(entry);
+                let client = Client::new(entry);
                 let mut sent = 0_usize;
                 while !stop.load(Ordering::SeqCst) {
                     let code = &codes[(t + sent * STREAM_THREADS) % codes.len()];
@@ -170,10 +170,16 @@ fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
     stop.store(true, Ordering::SeqCst);
     let sent: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
     let failures = failures.lock().unwrap().clone();
-    // Nginx writes a log line just after the answer: let the last ones land.
-    thread::sleep(Duration::from_millis(300));
-
-    let stream = stack.access_log_since(stream_from);
+    // Nginx writes a log line just after the answer: wait (5 s at most) for the last ones.
+    let logged_by = Instant::now() + Duration::from_secs(5);
+    let stream = loop {
+        let lines = stack.access_log_since(stream_from);
+        let logged = lines.iter().filter(|l| is_redirect(l, &paths)).count();
+        if logged >= sent || Instant::now() >= logged_by {
+            break lines;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
     let redirects: Vec<&Value> = stream.iter().filter(|l| is_redirect(l, &paths)).collect();
     let retried = redirects
         .iter()

@@ -1,16 +1,22 @@
 //! Shared test harness: the real router over a real per-test Postgres database
-//! (from `#[sqlx::test]`), driven in-process, plus typed helpers per resource.
-pub mod http1;
+//! (from `#[sqlx::test]`), driven in-process, plus typed helpers per resource (`users`,
+//! `urls`, `events`), the binary as a child process (`process`) and private Redis and
+//! PostgreSQL servers (`servers`).
+
+mod events;
 pub mod process;
 pub mod servers;
+mod urls;
+mod users;
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgPool;
 use tower::ServiceExt;
 
@@ -189,41 +195,28 @@ impl TestApp {
             .await
     }
 
-    /// Creates a user and returns it.
-    pub async fn create_user(&self, username: &str, email: &str) -> Value {
-        self.post_json("/users", json!({"username": username, "email": email}))
+    /// Waits until the database clock, which stamps `created_at` and `updated_at`, has moved
+    /// past `timestamp` (an API timestamp, second precision), so that a write from now on
+    /// stamps a later second. Panics after 5 s.
+    pub async fn wait_for_the_clock_to_pass(&self, timestamp: &Value) {
+        let timestamp = timestamp.as_str().expect("an API timestamp");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let now: String = sqlx::query_scalar(
+                r#"SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')"#,
+            )
+            .fetch_one(&self.pool)
             .await
-            .expect(StatusCode::CREATED)
-    }
-
-    /// Creates a link with the given body and returns it.
-    pub async fn create_link(&self, body: Value) -> Value {
-        self.post_json("/urls", body)
-            .await
-            .expect(StatusCode::CREATED)
-    }
-
-    /// Creates an anonymous link to `url` and returns it.
-    pub async fn shorten(&self, url: &str) -> Value {
-        self.create_link(json!({"original_url": url})).await
-    }
-
-    /// Events of one link, in id order (first page of 1000).
-    pub async fn events_of(&self, url_id: &Value) -> Vec<Value> {
-        let body = self
-            .get(&format!("/events?url_id={url_id}&per_page=1000"))
-            .await
-            .expect(StatusCode::OK);
-        body.as_array().unwrap().clone()
-    }
-
-    /// Events of one link with the given type.
-    pub async fn events_of_type(&self, url_id: &Value, event_type: &str) -> Vec<Value> {
-        self.events_of(url_id)
-            .await
-            .into_iter()
-            .filter(|e| e["event_type"] == event_type)
-            .collect()
+            .unwrap();
+            if now.as_str() > timestamp {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the database clock stayed at {now}, not past {timestamp}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 

@@ -1,13 +1,13 @@
 //! The `shortener` binary as a child process: a clean environment of settings, its output kept
-//! in a temp file, `serve` on a free port against the test database, and one-shot requests to it.
+//! in a temp file, `serve` on a free port against the test database, and one-shot requests to it
+//! (reqwest).
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use sqlx::PgPool;
-
-use super::http1::{Client, Response};
 
 /// Settings a developer's shell might hold that would change what the binary does.
 pub const INHERITED_SETTINGS: &[&str] = &[
@@ -122,16 +122,71 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
-/// One request to `127.0.0.1:port` on a connection of its own (a JSON body when given);
-/// the response, or `None` when nothing answers.
-pub fn request(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<Response> {
-    let mut client = Client::new(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
-    client.request(method, path, body).ok()
+/// A whole response of the spawned server.
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One request to `127.0.0.1:port` on a connection of its own (a JSON body when given, extra
+/// headers on top), so that a test sees exactly what the server answered: no redirect
+/// followed, no retry, no proxy, no pooled connection. The response, or `None` when nothing
+/// answers (within 5 s to connect and 10 s in all).
+pub async fn request_with_headers(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Option<Response> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never())
+        .pool_max_idle_per_host(0)
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client");
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+    let mut request = client.request(method, format!("http://127.0.0.1:{port}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_owned());
+    }
+    let response = request.send().await.ok()?;
+    Some(Response {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.bytes().await.ok()?.to_vec(),
+    })
+}
+
+/// [`request_with_headers`] without extra headers.
+pub async fn request(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<Response> {
+    request_with_headers(port, method, path, body, &[]).await
 }
 
 /// `GET path`: the status code, or `None` when nothing answers.
-pub fn status_of(port: u16, path: &str) -> Option<u16> {
-    request(port, "GET", path, None).map(|response| response.status)
+pub async fn status_of(port: u16, path: &str) -> Option<u16> {
+    request(port, "GET", path, None)
+        .await
+        .map(|response| response.status)
 }
 
 /// Starts `serve` on a free port against the test database behind `pool`, with `extra_env`
@@ -149,7 +204,7 @@ pub async fn serve(pool: &PgPool, extra_env: &[(&str, &str)]) -> (Spawned, u16) 
     let mut server = Spawned::spawn(&mut command);
 
     let deadline = Instant::now() + READY_TIMEOUT;
-    while status_of(port, "/ready") != Some(200) {
+    while status_of(port, "/ready").await != Some(200) {
         if let Some(status) = server.try_wait() {
             panic!(
                 "the server exited before it was ready: {status:?}; log: {}",

@@ -1,88 +1,7 @@
-//! CSV imports: `POST /users/bulk` (rows, line numbers, ids, errors, limits) and the seed sets.
+//! `POST /users/bulk`: rows imported or reported by line, explicit ids, duplicates, bad
+//! uploads, and the size limits.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-use crate::helpers::{TestApp, TestResponse};
-use axum::http::StatusCode;
-use serde_json::{Value, json};
-use sqlx::PgPool;
-
-use shortener::import::seed;
-
-/// `POST /users/bulk` with `csv` as the `file` field.
-async fn upload(app: &TestApp, csv: impl Into<Vec<u8>>) -> TestResponse {
-    app.post_file("/users/bulk", "file", csv).await
-}
-
-/// Asserts a 201 import report and returns it.
-#[track_caller]
-fn report_of(response: &TestResponse) -> Value {
-    let report = response.expect(StatusCode::CREATED);
-    for key in ["count", "skipped", "error_count"] {
-        assert!(
-            report[key].is_u64(),
-            "report lacks a numeric '{key}': {report}"
-        );
-    }
-    assert!(
-        report["errors"].is_array(),
-        "report lacks 'errors': {report}"
-    );
-    report
-}
-
-/// The lines of the rejected rows in a report.
-fn error_lines(report: &Value) -> Vec<u64> {
-    report["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            assert!(e["error"].as_str().is_some_and(|s| !s.is_empty()), "{e}");
-            e["line"].as_u64().unwrap()
-        })
-        .collect()
-}
-
-/// `X-Total-Count` of a list.
-async fn total(app: &TestApp, path: &str) -> u64 {
-    let response = app.get(path).await;
-    response.expect(StatusCode::OK);
-    response
-        .header("x-total-count")
-        .unwrap_or_else(|| panic!("{path} sent no X-Total-Count"))
-        .parse()
-        .unwrap()
-}
-
-/// Every user in the list, in id order.
-async fn all_users(app: &TestApp) -> Vec<Value> {
-    let body = app.get("/users?per_page=1000").await.expect(StatusCode::OK);
-    body.as_array().unwrap().clone()
-}
-
-/// A CSV file of a seed set, each record by column name.
-fn read_csv(dir: &Path, name: &str) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(dir.join(name)).unwrap();
-    reader.deserialize().map(Result::unwrap).collect()
-}
-
-fn max_id(rows: &[HashMap<String, String>]) -> i64 {
-    rows.iter()
-        .map(|r| r["id"].parse::<i64>().unwrap())
-        .max()
-        .unwrap()
-}
-
-/// The platform's `YYYY-MM-DD HH:MM:SS` as the API writes it.
-fn api_time(csv_time: &str) -> String {
-    csv_time.replacen(' ', "T", 1)
-}
-
-fn project_seed_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seed_data")
-}
+use super::*;
 
 #[sqlx::test]
 async fn bulk_import_creates_good_rows_and_reports_the_counts(pool: PgPool) {
@@ -214,12 +133,12 @@ async fn bulk_import_keeps_explicit_ids_and_created_at(pool: PgPool) {
         report,
         json!({"count": 2, "skipped": 0, "errors": [], "error_count": 0})
     );
-    let ada = app.get("/users/10").await.expect(StatusCode::OK);
+    let ada = app.get_user(10).await.expect(StatusCode::OK);
     assert_eq!(
         ada,
         json!({"id": 10, "username": "ada", "email": "ada@example.com", "created_at": "2024-01-02T03:04:05"})
     );
-    let bob = app.get("/users/20").await.expect(StatusCode::OK);
+    let bob = app.get_user(20).await.expect(StatusCode::OK);
     assert_eq!(bob["created_at"], "2023-12-31T23:59:59");
     assert_eq!(bob["username"], "bob");
 }
@@ -238,17 +157,12 @@ async fn bulk_import_skips_rows_whose_id_exists(pool: PgPool) {
         report,
         json!({"count": 1, "skipped": 1, "errors": [], "error_count": 0})
     );
-    let unchanged = app
-        .get(&format!("/users/{id}"))
-        .await
-        .expect(StatusCode::OK);
+    let unchanged = app.get_user(id).await.expect(StatusCode::OK);
     assert_eq!(
         unchanged, existing,
         "a skipped row leaves the existing user alone"
     );
-    app.get(&format!("/users/{}", id + 100))
-        .await
-        .expect(StatusCode::OK);
+    app.get_user(id + 100).await.expect(StatusCode::OK);
 }
 
 #[sqlx::test]
@@ -291,35 +205,6 @@ async fn post_users_after_an_import_with_explicit_ids_gets_the_next_id(pool: PgP
     assert!(fresh["id"].as_i64().unwrap() > 502, "{fresh}");
     let last = app.create_user("last", "last@example.com").await;
     assert!(last["id"].as_i64().unwrap() > 900, "{last}");
-}
-
-#[sqlx::test]
-async fn after_seeding_the_platform_set_new_rows_get_ids_past_the_imported_ones(pool: PgPool) {
-    let dir = crate::helpers::platform_seed_dir();
-    let report = seed::run(&db_of(&pool), &dir).await.unwrap();
-    assert!(report.is_clean(), "{report:?}");
-    let app = TestApp::new(pool);
-    let max_user = max_id(&read_csv(&dir, "users.csv"));
-    let max_url = max_id(&read_csv(&dir, "urls.csv"));
-    let max_event = max_id(&read_csv(&dir, "events.csv"));
-    assert_eq!((max_user, max_url, max_event), (400, 2000, 3422));
-
-    let user = app.create_user("newcomer", "newcomer@example.org").await;
-    assert!(user["id"].as_i64().unwrap() > max_user, "{user}");
-    let link = app
-        .create_link(
-            json!({"original_url": "https://example.org/after-seed", "user_id": user["id"]}),
-        )
-        .await;
-    assert!(link["id"].as_i64().unwrap() > max_url, "{link}");
-    let event = app
-        .post_json(
-            "/events",
-            json!({"url_id": 1, "user_id": user["id"], "event_type": "custom", "details": {"k": "v"}}),
-        )
-        .await
-        .expect(StatusCode::CREATED);
-    assert!(event["id"].as_i64().unwrap() > max_event, "{event}");
 }
 
 #[sqlx::test]
@@ -436,189 +321,4 @@ async fn bulk_upload_over_64_mib_is_413_with_a_json_error(pool: PgPool) {
     upload(&app, csv)
         .await
         .expect_error(StatusCode::PAYLOAD_TOO_LARGE);
-}
-
-#[sqlx::test]
-async fn platform_seed_set_imports_whole(pool: PgPool) {
-    let dir = crate::helpers::platform_seed_dir();
-    let report = seed::run(&db_of(&pool), &dir).await.unwrap();
-    let figures = |r: &shortener::import::ImportReport| (r.count, r.skipped, r.error_count);
-    assert_eq!(figures(&report.users), (400, 0, 0), "{report:?}");
-    assert_eq!(figures(&report.urls), (2000, 0, 0), "{report:?}");
-    assert_eq!(figures(&report.events), (3422, 0, 0), "{report:?}");
-    assert!(report.is_clean());
-
-    let app = TestApp::new(pool);
-    assert_eq!(total(&app, "/users").await, 400);
-    assert_eq!(total(&app, "/urls").await, 2000);
-    assert_eq!(total(&app, "/events").await, 3422);
-    let urls = read_csv(&dir, "urls.csv");
-    let active = urls.iter().filter(|u| u["is_active"] == "True").count() as u64;
-    assert_eq!(total(&app, "/urls?is_active=true").await, active);
-    assert_eq!(total(&app, "/urls?is_active=false").await, 2000 - active);
-}
-
-#[sqlx::test]
-async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
-    let dir = crate::helpers::platform_seed_dir();
-    seed::run(&db_of(&pool), &dir).await.unwrap();
-    let app = TestApp::new(pool);
-
-    let users = read_csv(&dir, "users.csv");
-    let user = &users[136];
-    let got = app
-        .get(&format!("/users/{}", user["id"]))
-        .await
-        .expect(StatusCode::OK);
-    assert_eq!(
-        got,
-        json!({
-            "id": user["id"].parse::<i64>().unwrap(),
-            "username": user["username"],
-            "email": user["email"],
-            "created_at": api_time(&user["created_at"]),
-        })
-    );
-
-    let urls = read_csv(&dir, "urls.csv");
-    let url = urls
-        .iter()
-        .find(|u| u["is_active"] == "False" && !u["title"].is_empty() && !u["user_id"].is_empty())
-        .expect("the platform set has an inactive link");
-    let got = app
-        .get(&format!("/urls/{}", url["id"]))
-        .await
-        .expect(StatusCode::OK);
-    assert_eq!(
-        got,
-        json!({
-            "id": url["id"].parse::<i64>().unwrap(),
-            "user_id": url["user_id"].parse::<i64>().unwrap(),
-            "short_code": url["short_code"],
-            "original_url": url["original_url"],
-            "title": url["title"],
-            "is_active": false,
-            "expires_at": null,
-            "created_at": api_time(&url["created_at"]),
-            "updated_at": api_time(&url["updated_at"]),
-        })
-    );
-
-    let events = read_csv(&dir, "events.csv");
-    for event_type in ["created", "updated", "deleted"] {
-        let event = events
-            .iter()
-            .find(|e| e["event_type"] == event_type)
-            .unwrap_or_else(|| panic!("the platform set has a {event_type} event"));
-        let listed = app
-            .get(&format!("/events?url_id={}&per_page=1000", event["url_id"]))
-            .await
-            .expect(StatusCode::OK);
-        let id = event["id"].parse::<i64>().unwrap();
-        let got = listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["id"] == id)
-            .unwrap_or_else(|| panic!("event {id} is listed: {listed}"));
-        let details: Value = serde_json::from_str(&event["details"]).unwrap();
-        assert!(got["details"].is_object(), "details is an object: {got}");
-        let user_id = match event["user_id"].as_str() {
-            "" => Value::Null,
-            text => json!(text.parse::<i64>().unwrap()),
-        };
-        assert_eq!(
-            got,
-            &json!({
-                "id": id,
-                "url_id": event["url_id"].parse::<i64>().unwrap(),
-                "user_id": user_id,
-                "event_type": event_type,
-                "timestamp": api_time(&event["timestamp"]),
-                "details": details,
-            })
-        );
-    }
-}
-
-#[sqlx::test]
-async fn an_active_seeded_link_redirects_to_its_original_url(pool: PgPool) {
-    let dir = crate::helpers::platform_seed_dir();
-    seed::run(&db_of(&pool), &dir).await.unwrap();
-    let app = TestApp::new(pool);
-    let urls = read_csv(&dir, "urls.csv");
-    let active = urls.iter().find(|u| u["is_active"] == "True").unwrap();
-    let response = app.get(&format!("/{}", active["short_code"])).await;
-    assert_eq!(response.status, StatusCode::FOUND, "{response:?}");
-    assert_eq!(
-        response.header("location"),
-        Some(active["original_url"].as_str())
-    );
-
-    let inactive = urls.iter().find(|u| u["is_active"] == "False").unwrap();
-    app.get(&format!("/{}", inactive["short_code"]))
-        .await
-        .expect_error(StatusCode::NOT_FOUND);
-}
-
-#[sqlx::test]
-async fn seeding_twice_changes_nothing(pool: PgPool) {
-    let dir = crate::helpers::platform_seed_dir();
-    seed::run(&db_of(&pool), &dir).await.unwrap();
-    let app = TestApp::new(pool.clone());
-    let before = (
-        total(&app, "/users").await,
-        total(&app, "/urls").await,
-        total(&app, "/events").await,
-    );
-    let again = seed::run(&db_of(&pool), &dir).await.unwrap();
-    let figures = |r: &shortener::import::ImportReport| (r.count, r.skipped, r.error_count);
-    assert_eq!(figures(&again.users), (0, 400, 0), "{again:?}");
-    assert_eq!(figures(&again.urls), (0, 2000, 0), "{again:?}");
-    assert_eq!(figures(&again.events), (0, 3422, 0), "{again:?}");
-    let after = (
-        total(&app, "/users").await,
-        total(&app, "/urls").await,
-        total(&app, "/events").await,
-    );
-    assert_eq!(after, before);
-    assert_eq!(after, (400, 2000, 3422));
-}
-
-#[sqlx::test]
-async fn the_projects_own_seed_data_imports_cleanly(pool: PgPool) {
-    let dir = project_seed_dir();
-    let report = seed::run(&db_of(&pool), &dir).await.unwrap();
-    let expected = |name| read_csv(&dir, name).len() as u64;
-    let figures = |r: &shortener::import::ImportReport| (r.count, r.skipped, r.error_count);
-    assert_eq!(
-        figures(&report.users),
-        (expected("users.csv"), 0, 0),
-        "{report:?}"
-    );
-    assert_eq!(
-        figures(&report.urls),
-        (expected("urls.csv"), 0, 0),
-        "{report:?}"
-    );
-    assert_eq!(
-        figures(&report.events),
-        (expected("events.csv"), 0, 0),
-        "{report:?}"
-    );
-    let app = TestApp::new(pool);
-    assert_eq!(total(&app, "/users").await, expected("users.csv"));
-    assert_eq!(total(&app, "/urls").await, expected("urls.csv"));
-    assert_eq!(total(&app, "/events").await, expected("events.csv"));
-    // The sequences moved past the generated ids too.
-    app.create_user("newcomer", "newcomer@example.org").await;
-    app.shorten("https://example.org/after-project-seed").await;
-}
-
-/// The pool behind the handle the import runs its timed transactions on.
-fn db_of(pool: &PgPool) -> shortener::db::Db {
-    shortener::db::Db::new(
-        pool.clone(),
-        shortener::metrics::Metrics::default().db.clone(),
-    )
 }

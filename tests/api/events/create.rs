@@ -1,0 +1,263 @@
+//! `POST /events`: what a custom event holds and which bodies, types and ids are refused.
+
+use super::*;
+
+#[sqlx::test]
+async fn post_returns_201_with_exactly_the_event_fields(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let f = fixture(&app).await;
+    let event = app.post_event(json!({"url_id": f.ada_link["id"], "user_id": f.ada["id"], "event_type": "shared", "details": {"channel": "email", "n": 2, "nested": {"a": [1, 2]}}}),
+    )
+    .await;
+    let mut keys: Vec<&str> = event
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "details",
+            "event_type",
+            "id",
+            "timestamp",
+            "url_id",
+            "user_id"
+        ],
+        "{event}"
+    );
+    assert!(event["id"].as_i64().unwrap() > 0);
+    assert_eq!(event["url_id"], f.ada_link["id"]);
+    assert_eq!(event["user_id"], f.ada["id"]);
+    assert_eq!(event["event_type"], "shared");
+    assert_eq!(
+        event["details"],
+        json!({"channel": "email", "n": 2, "nested": {"a": [1, 2]}})
+    );
+    let timestamp = event["timestamp"].as_str().unwrap();
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(timestamp, "%Y-%m-%dT%H:%M:%S").is_ok()
+            && timestamp.len() == 19,
+        "YYYY-MM-DDTHH:MM:SS: {timestamp}"
+    );
+    let listed = app.events_of(&f.ada_link["id"]).await;
+    assert_eq!(
+        listed.last(),
+        Some(&event),
+        "the stored event is the one returned"
+    );
+}
+
+#[sqlx::test]
+async fn post_without_user_id_has_null_user(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let link = app.shorten("https://example.com").await;
+    let event = app
+        .post_event(json!({"url_id": link["id"], "event_type": "note"}))
+        .await;
+    assert_eq!(event["user_id"], Value::Null);
+}
+
+#[sqlx::test]
+async fn details_default_to_an_empty_object_when_absent_or_null(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let link = app.shorten("https://example.com").await;
+    let absent = app
+        .post_event(json!({"url_id": link["id"], "event_type": "note"}))
+        .await;
+    assert_eq!(absent["details"], json!({}));
+    let null = app
+        .post_event(json!({"url_id": link["id"], "event_type": "note", "details": null}))
+        .await;
+    assert_eq!(null["details"], json!({}));
+    let listed = app.events_of_type(&link["id"], "note").await;
+    assert_eq!(
+        listed
+            .iter()
+            .map(|e| e["details"].clone())
+            .collect::<Vec<_>>(),
+        [json!({}), json!({})]
+    );
+}
+
+#[sqlx::test]
+async fn non_object_details_are_400_naming_details(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let link = app.shorten("https://example.com").await;
+    for details in [
+        json!([1, 2]),
+        json!([]),
+        json!("{\"a\":1}"),
+        json!("text"),
+        json!(42),
+        json!(1.5),
+        json!(true),
+    ] {
+        let error = app
+            .post_json(
+                "/events",
+                json!({"url_id": link["id"], "event_type": "note", "details": details}),
+            )
+            .await
+            .expect_error(StatusCode::BAD_REQUEST);
+        assert!(
+            error["details"]["details"].is_string(),
+            "{details}: {error}"
+        );
+    }
+    assert!(
+        app.events_of_type(&link["id"], "note").await.is_empty(),
+        "nothing was stored"
+    );
+}
+
+#[sqlx::test]
+async fn event_type_must_be_1_to_32_characters(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let link = app.shorten("https://example.com").await;
+    let too_long = "x".repeat(33);
+    for bad in [
+        json!(""),
+        json!(too_long),
+        json!(null),
+        json!(7),
+        json!(["click"]),
+    ] {
+        let error = app
+            .post_json("/events", json!({"url_id": link["id"], "event_type": bad}))
+            .await
+            .expect_error(StatusCode::BAD_REQUEST);
+        assert!(error["details"]["event_type"].is_string(), "{bad}: {error}");
+    }
+    let error = app
+        .post_json("/events", json!({"url_id": link["id"]}))
+        .await
+        .expect_error(StatusCode::BAD_REQUEST);
+    assert!(
+        error["details"]["event_type"].is_string(),
+        "missing: {error}"
+    );
+
+    let longest = "x".repeat(32);
+    let event = app
+        .post_event(json!({"url_id": link["id"], "event_type": longest}))
+        .await;
+    assert_eq!(event["event_type"], longest.as_str());
+    let one = app
+        .post_event(json!({"url_id": link["id"], "event_type": "a"}))
+        .await;
+    assert_eq!(one["event_type"], "a");
+    let wide = "é".repeat(32);
+    let event = app
+        .post_event(json!({"url_id": link["id"], "event_type": wide}))
+        .await;
+    assert_eq!(
+        event["event_type"],
+        wide.as_str(),
+        "the limit counts characters, not bytes"
+    );
+}
+
+#[sqlx::test]
+async fn missing_or_mistyped_url_id_is_400(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let link = app.shorten("https://example.com").await;
+    for body in [
+        json!({"event_type": "note"}),
+        json!({"url_id": null, "event_type": "note"}),
+        json!({"url_id": "1", "event_type": "note"}),
+        json!({"url_id": 1.5, "event_type": "note"}),
+    ] {
+        let error = app
+            .post_json("/events", body.clone())
+            .await
+            .expect_error(StatusCode::BAD_REQUEST);
+        assert!(error["details"]["url_id"].is_string(), "{body}: {error}");
+    }
+    let error = app
+        .post_json(
+            "/events",
+            json!({"url_id": link["id"], "user_id": "me", "event_type": "note"}),
+        )
+        .await
+        .expect_error(StatusCode::BAD_REQUEST);
+    assert!(error["details"]["user_id"].is_string(), "{error}");
+}
+
+#[sqlx::test]
+async fn malformed_bodies_are_400_json_errors(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let link = app.shorten("https://example.com").await;
+    let valid = json!({"url_id": link["id"], "event_type": "note"}).to_string();
+    let cases = [
+        (Some("application/json"), "{\"url_id\":".to_owned()),
+        (Some("application/json"), format!("[{valid}]")),
+        (Some("application/json"), "\"note\"".to_owned()),
+        (Some("application/json"), "12".to_owned()),
+        (
+            Some("application/x-www-form-urlencoded"),
+            format!("url_id={}&event_type=note", link["id"]),
+        ),
+        (Some("text/plain"), valid.clone()),
+        (None, valid),
+    ];
+    for (content_type, body) in cases {
+        app.raw(Method::POST, "/events", content_type, body.clone())
+            .await
+            .expect_error(StatusCode::BAD_REQUEST);
+    }
+    assert!(app.events_of_type(&link["id"], "note").await.is_empty());
+}
+
+#[sqlx::test]
+async fn unknown_url_id_is_404(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.post_json("/events", json!({"url_id": 424242, "event_type": "note"}))
+        .await
+        .expect_error(StatusCode::NOT_FOUND);
+    let response = app.get("/events").await;
+    assert_eq!(response.expect(StatusCode::OK), json!([]));
+}
+
+#[sqlx::test]
+async fn deleted_url_id_is_404(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let link = app.shorten("https://example.com").await;
+    assert_eq!(
+        app.delete_link(&link["id"]).await.status,
+        StatusCode::NO_CONTENT
+    );
+    app.post_json(
+        "/events",
+        json!({"url_id": link["id"], "event_type": "note"}),
+    )
+    .await
+    .expect_error(StatusCode::NOT_FOUND);
+    assert!(app.events_of_type(&link["id"], "note").await.is_empty());
+}
+
+#[sqlx::test]
+async fn unknown_or_deleted_user_id_is_404(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let link = app.shorten("https://example.com").await;
+    app.post_json(
+        "/events",
+        json!({"url_id": link["id"], "user_id": 424242, "event_type": "note"}),
+    )
+    .await
+    .expect_error(StatusCode::NOT_FOUND);
+    let user = app.create_user("ada", "ada@example.com").await;
+    assert_eq!(
+        app.delete_user(&user["id"]).await.status,
+        StatusCode::NO_CONTENT
+    );
+    app.post_json(
+        "/events",
+        json!({"url_id": link["id"], "user_id": user["id"], "event_type": "note"}),
+    )
+    .await
+    .expect_error(StatusCode::NOT_FOUND);
+    assert!(app.events_of_type(&link["id"], "note").await.is_empty());
+}

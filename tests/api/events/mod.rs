@@ -1,0 +1,47 @@
+//! `/events`: the audit trail listed with filters and pagination, and custom events
+//! appended by clients.
+
+use crate::helpers::TestApp;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+mod create;
+mod list;
+
+/// Ids of the items of a list body.
+fn ids_of(list: &Value) -> Vec<i64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// Two users, a link of each, and one anonymous link; each link has its `created` event.
+struct Fixture {
+    ada: Value,
+    bob: Value,
+    ada_link: Value,
+    bob_link: Value,
+    anon_link: Value,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let ada = app.create_user("ada", "ada@example.com").await;
+    let bob = app.create_user("bob", "bob@example.com").await;
+    let ada_link = app
+        .create_link(json!({"original_url": "https://a.example", "user_id": ada["id"]}))
+        .await;
+    let bob_link = app
+        .create_link(json!({"original_url": "https://b.example", "user_id": bob["id"]}))
+        .await;
+    let anon_link = app.shorten("https://anon.example").await;
+    Fixture {
+        ada,
+        bob,
+        ada_link,
+        bob_link,
+        anon_link,
+    }
+}

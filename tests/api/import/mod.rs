@@ -1,0 +1,96 @@
+//! CSV imports: `POST /users/bulk` (rows, line numbers, ids, errors, limits) and the seed sets.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::helpers::{TestApp, TestResponse};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use shortener::import::seed;
+
+mod bulk;
+mod seed_sets;
+
+/// `POST /users/bulk` with `csv` as the `file` field.
+async fn upload(app: &TestApp, csv: impl Into<Vec<u8>>) -> TestResponse {
+    app.post_file("/users/bulk", "file", csv).await
+}
+
+/// Asserts a 201 import report and returns it.
+#[track_caller]
+fn report_of(response: &TestResponse) -> Value {
+    let report = response.expect(StatusCode::CREATED);
+    for key in ["count", "skipped", "error_count"] {
+        assert!(
+            report[key].is_u64(),
+            "report lacks a numeric '{key}': {report}"
+        );
+    }
+    assert!(
+        report["errors"].is_array(),
+        "report lacks 'errors': {report}"
+    );
+    report
+}
+
+/// The lines of the rejected rows in a report.
+fn error_lines(report: &Value) -> Vec<u64> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert!(e["error"].as_str().is_some_and(|s| !s.is_empty()), "{e}");
+            e["line"].as_u64().unwrap()
+        })
+        .collect()
+}
+
+/// `X-Total-Count` of a list.
+async fn total(app: &TestApp, path: &str) -> u64 {
+    let response = app.get(path).await;
+    response.expect(StatusCode::OK);
+    response
+        .header("x-total-count")
+        .unwrap_or_else(|| panic!("{path} sent no X-Total-Count"))
+        .parse()
+        .unwrap()
+}
+
+/// Every user in the list, in id order.
+async fn all_users(app: &TestApp) -> Vec<Value> {
+    let body = app.get("/users?per_page=1000").await.expect(StatusCode::OK);
+    body.as_array().unwrap().clone()
+}
+
+/// A CSV file of a seed set, each record by column name.
+fn read_csv(dir: &Path, name: &str) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(dir.join(name)).unwrap();
+    reader.deserialize().map(Result::unwrap).collect()
+}
+
+fn max_id(rows: &[HashMap<String, String>]) -> i64 {
+    rows.iter()
+        .map(|r| r["id"].parse::<i64>().unwrap())
+        .max()
+        .unwrap()
+}
+
+/// The platform's `YYYY-MM-DD HH:MM:SS` as the API writes it.
+fn api_time(csv_time: &str) -> String {
+    csv_time.replacen(' ', "T", 1)
+}
+
+fn project_seed_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seed_data")
+}
+
+/// The pool behind the handle the import runs its timed transactions on.
+fn db_of(pool: &PgPool) -> shortener::db::Db {
+    shortener::db::Db::new(
+        pool.clone(),
+        shortener::metrics::Metrics::default().db.clone(),
+    )
+}

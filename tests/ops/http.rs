@@ -1,0 +1,80 @@
+//! The ops suites' HTTP client (reqwest's blocking client, for their thread-based tests):
+//! keep-alive connections to one address on 127.0.0.1, and a test sees exactly what the
+//! server answered: no redirect followed, no retry, no proxy.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use reqwest::blocking;
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+
+/// Requests to one address, over a kept-alive connection (opened again when the server closed
+/// it); at most 5 s to connect and 10 s for a whole exchange.
+pub struct Client {
+    base: String,
+    inner: blocking::Client,
+}
+
+/// A whole response: status, headers, body.
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn headers_named(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl Client {
+    pub fn new(addr: SocketAddr) -> Self {
+        let inner = blocking::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client");
+        Self {
+            base: format!("http://{addr}"),
+            inner,
+        }
+    }
+
+    /// `METHOD path`, with a JSON body when given.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> reqwest::Result<Response> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut request = self.inner.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_owned());
+        }
+        let response = request.send()?;
+        Ok(Response {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.bytes()?.to_vec(),
+        })
+    }
+}
