@@ -13,7 +13,6 @@ mod clicks;
 mod events;
 mod fixtures;
 mod import;
-mod invalidation;
 mod openapi;
 mod outage;
 mod redirect;

@@ -15,6 +15,7 @@ use shortener::replica::AppSettings;
 use sqlx::PgPool;
 
 mod breaker;
+mod ownership;
 mod propagation;
 mod tiers;
 

@@ -3,21 +3,22 @@
 //! replicas only evict their in-process entries, and a write from outside any replica is
 //! invalidated by every listener.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
-use serde_json::{Value, json};
-use shortener::cache::{CacheSettings, RedisSettings};
+use serde_json::json;
 use shortener::db::replica_application_name;
 use shortener::replica::AppSettings;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use super::{
+    DEADLINE, assert_redirects_to, code_of, eventually, invalidations, redirect, redis_calls,
+    settings,
+};
+use crate::helpers::TestApp;
 use crate::helpers::servers::RedisServer;
-use crate::helpers::{TestApp, TestResponse};
 
-const DEADLINE: Duration = Duration::from_secs(5);
-const COMMAND_TIMEOUT: Duration = Duration::from_millis(50);
 /// Longer than the second passes (the settle time is at least 200 ms, the other replicas
 /// recheck after twice that).
 const SECOND_PASSES: Duration = Duration::from_millis(1200);
@@ -35,60 +36,12 @@ async fn named_replica(test_pool: &PgPool, redis: &RedisServer, name: &str) -> T
         .await
         .unwrap();
     let settings = AppSettings {
-        cache: CacheSettings {
-            redis: Some(RedisSettings {
-                url: redis.url(),
-                pool_size: 4,
-                connect_timeout: Duration::from_millis(100),
-                command_timeout: COMMAND_TIMEOUT,
-                breaker_failures: 3,
-                breaker_cooldown: Duration::from_millis(300),
-            }),
-            ..Default::default()
-        },
         replica: name.to_owned(),
-        ..Default::default()
+        ..settings(redis)
     };
     let app = TestApp::with_settings(pool, settings);
     assert!(app.app.wait_for_invalidations(DEADLINE).await);
     app
-}
-
-fn invalidations(app: &TestApp, kind: &str) -> u64 {
-    app.state
-        .metrics
-        .cache_invalidations
-        .with_label_values(&[kind])
-        .get()
-}
-
-fn redis_calls(app: &TestApp) -> u64 {
-    app.state.metrics.redis_command_seconds.get_sample_count()
-}
-
-async fn redirect(app: &TestApp, code: &str) -> TestResponse {
-    app.get(&format!("/{code}")).await
-}
-
-#[track_caller]
-fn assert_redirects_to(response: &TestResponse, location: &str) {
-    assert_eq!(response.status, StatusCode::FOUND);
-    assert_eq!(response.header("location"), Some(location));
-}
-
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "{what}: not within {DEADLINE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-fn code_of(link: &Value) -> String {
-    link["short_code"].as_str().unwrap().to_owned()
 }
 
 #[sqlx::test]
@@ -110,9 +63,11 @@ async fn an_update_is_deleted_from_redis_by_its_writer_alone_and_evicted_everywh
         .expect(StatusCode::OK);
     // The writer's next request is fresh at once; the other replica's after the NOTIFY.
     assert_redirects_to(&redirect(&a, &code).await, new);
-    eventually("replica b follows the new destination", async || {
-        redirect(&b, &code).await.header("location") == Some(new)
-    })
+    eventually(
+        "replica b follows the new destination",
+        DEADLINE,
+        async || redirect(&b, &code).await.header("location") == Some(new),
+    )
     .await;
     tokio::time::sleep(SECOND_PASSES).await;
 
@@ -197,9 +152,11 @@ async fn a_write_from_outside_any_replica_is_deleted_from_redis_by_every_listene
         .execute(&pool)
         .await
         .unwrap();
-    eventually("both listeners deleted the Redis entry", async || {
-        invalidations(&a, "l2") > a_deletes && invalidations(&b, "l2") > b_deletes
-    })
+    eventually(
+        "both listeners deleted the Redis entry",
+        DEADLINE,
+        async || invalidations(&a, "l2") > a_deletes && invalidations(&b, "l2") > b_deletes,
+    )
     .await;
     assert_redirects_to(&redirect(&a, &code).await, "https://example.com/after");
     assert_redirects_to(&redirect(&b, &code).await, "https://example.com/after");
