@@ -37,8 +37,6 @@ pub async fn follow_prefixed(
     redirect(state, method, headers, code).await
 }
 
-const NOT_FOUND: &str = "short link not found";
-
 /// The code segment of a redirect path; one that is not even UTF-8 cannot exist: 404.
 pub type CodePath = Result<Path<String>, PathRejection>;
 
@@ -48,10 +46,9 @@ async fn redirect(
     headers: HeaderMap,
     code: CodePath,
 ) -> Result<Response, ApiError> {
-    let Ok(Path(code)) = code else {
-        redirects::count_unreadable(&state);
-        return Err(ApiError::NotFound(NOT_FOUND.into()));
-    };
+    // A segment that is not even UTF-8 cannot be a code: the service answers it like any
+    // malformed code (404, counted, no lookup).
+    let code = code.map(|Path(code)| code).unwrap_or_default();
     // HEAD is a check (link previews, monitors), not a visit: it records nothing.
     let visit = (method == Method::GET).then(|| Visit {
         referrer: header_text(&headers, REFERER),

@@ -67,8 +67,3 @@ pub async fn follow(
     counters.found.inc();
     Ok(Destination(entry))
 }
-
-/// Counts a redirect that failed before a code could be read (not UTF-8): a 404.
-pub fn count_unreadable(app: &App) {
-    app.metrics.hot.not_found.inc();
-}
