@@ -12,6 +12,7 @@ use sqlx::postgres::PgConnectOptions;
 use crate::cache::{CacheSettings, RedisSettings};
 use crate::clicks::ClickSettings;
 use crate::db::PoolSettings;
+use crate::upkeep::UpkeepSettings;
 
 /// shortener: a URL-shortener service (REST API, redirects, click events, users).
 #[derive(Debug, Parser)]
@@ -186,6 +187,11 @@ pub struct ClickArgs {
     /// Longest a click waits before its batch is written, in milliseconds.
     #[arg(long, env = "CLICK_FLUSH_INTERVAL_MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
     pub click_flush_interval_ms: u64,
+    /// Days raw click events are kept, removed a whole month at a time once the month is
+    /// older than this; 0 keeps them for good. Per-link totals, daily and referrer
+    /// rollups are kept regardless.
+    #[arg(long, env = "CLICK_RETENTION_DAYS", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub click_retention_days: u32,
 }
 
 impl ClickArgs {
@@ -199,6 +205,14 @@ impl ClickArgs {
                 .min(capacity / 2)
                 .max(1),
             flush_interval: Duration::from_millis(self.click_flush_interval_ms),
+        }
+    }
+
+    /// The data upkeep these flags describe.
+    pub fn upkeep(&self) -> UpkeepSettings {
+        UpkeepSettings {
+            click_retention: (self.click_retention_days > 0)
+                .then(|| chrono::Duration::days(i64::from(self.click_retention_days))),
         }
     }
 }

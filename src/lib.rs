@@ -20,3 +20,4 @@ pub mod seedgen;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod upkeep;

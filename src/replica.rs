@@ -1,5 +1,5 @@
 //! One running replica: builds the [`App`], starts its background tasks (cache
-//! invalidation listener, click writer) and its router, and shuts them down in order.
+//! invalidation listener, click writer, data upkeep) and its router, and shuts them down in order.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +16,7 @@ use crate::clicks::{self, ClickSettings};
 use crate::db::Db;
 use crate::domain::ShortCodeGenerator;
 use crate::metrics::Metrics;
+use crate::upkeep::{self, UpkeepSettings};
 
 /// Everything a replica needs besides the database pool.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct AppSettings {
     pub click_drain_deadline: Duration,
     /// This process's name in logs and `shortener_build_info` (`REPLICA_NAME`).
     pub replica: String,
+    /// Partitions ahead and click retention.
+    pub upkeep: UpkeepSettings,
 }
 
 impl Default for AppSettings {
@@ -37,6 +40,7 @@ impl Default for AppSettings {
             clicks: ClickSettings::default(),
             click_drain_deadline: Duration::from_secs(10),
             replica: "test".to_owned(),
+            upkeep: UpkeepSettings::default(),
         }
     }
 }
@@ -46,7 +50,9 @@ pub struct Replica {
     pub state: AppState,
     stop_listener: CancellationToken,
     stop_writer: CancellationToken,
+    stop_upkeep: CancellationToken,
     listener: Option<JoinHandle<()>>,
+    upkeep: Option<JoinHandle<()>>,
     writer: Option<JoinHandle<()>>,
     listening: watch::Receiver<bool>,
 }
@@ -82,11 +88,20 @@ impl Replica {
             listening_tx,
         ));
         let writer = tokio::spawn(writer.run(stop_writer.clone(), settings.click_drain_deadline));
+        let stop_upkeep = CancellationToken::new();
+        let upkeep = tokio::spawn(upkeep::run(
+            state.db.clone(),
+            settings.upkeep,
+            state.metrics.clone(),
+            stop_upkeep.clone(),
+        ));
         Ok(Self {
             state,
             stop_listener,
             stop_writer,
+            stop_upkeep,
             listener: Some(listener),
+            upkeep: Some(upkeep),
             writer: Some(writer),
             listening,
         })
@@ -105,8 +120,13 @@ impl Replica {
             .is_ok_and(|result| result.is_ok())
     }
 
-    /// Stops the listener, then writes every queued click (bounded by the drain deadline).
+    /// Stops the upkeep and the listener, then writes every queued click (bounded by the
+    /// drain deadline).
     pub async fn shutdown(mut self) {
+        self.stop_upkeep.cancel();
+        if let Some(upkeep) = self.upkeep.take() {
+            let _ = upkeep.await;
+        }
         self.stop_listener.cancel();
         if let Some(listener) = self.listener.take() {
             let _ = listener.await;
@@ -122,6 +142,7 @@ impl Replica {
 /// stop, so they release their connections; the writer still drains what it can.
 impl Drop for Replica {
     fn drop(&mut self) {
+        self.stop_upkeep.cancel();
         self.stop_listener.cancel();
         self.stop_writer.cancel();
     }

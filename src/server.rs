@@ -59,6 +59,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clicks: args.clicks.settings(),
         click_drain_deadline: grace,
         replica,
+        upkeep: args.clicks.upkeep(),
     };
     let app = Replica::start(pool.clone(), settings).map_err(anyhow::Error::msg)?;
     let router = app.router();

@@ -1,6 +1,7 @@
-//! The background writer: collects clicks into batches and inserts each batch, with its
-//! per-link counters, in one transaction; retries while Postgres is away, and isolates
-//! the clicks the database refuses for good instead of retrying them for ever.
+//! The background writer: collects clicks into batches and inserts each batch in one
+//! statement (the database's triggers add it to the counters and rollups); retries while
+//! Postgres is away, and isolates the clicks the database refuses for good instead of
+//! retrying them for ever.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -149,7 +150,11 @@ impl ClickWriter {
                     self.metrics
                         .click_flush_seconds
                         .observe(started.elapsed().as_secs_f64());
-                    self.batch.drain(..size);
+                    let committed = chrono::Utc::now();
+                    for click in self.batch.drain(..size) {
+                        let lag = (committed - click.at).to_std().unwrap_or_default();
+                        self.metrics.click_lag_seconds.observe(lag.as_secs_f64());
+                    }
                     self.account(size, stored);
                 }
                 Err(error) if DbFailure::of(&error).is_transient() => {

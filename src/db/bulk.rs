@@ -130,8 +130,13 @@ pub struct EventColumns {
     pub details: Vec<Value>,
 }
 
-/// Inserts events whose link (and user, if any) exist; rows whose id exists are left out.
-/// Returns the ids inserted.
+/// Inserts events whose link (and user, if any) exist; rows whose id exists, and repeats
+/// of an id within the batch, are left out. Returns the ids inserted.
+///
+/// `events` is partitioned, so no unique index can hold its ids (it would have to include
+/// the partition keys). Inserts with explicit ids are serialised instead by a
+/// transaction-scoped advisory lock, which makes the check of ids already present exact:
+/// run it in the transaction of the batch.
 pub async fn insert_events(
     conn: &mut PgConnection,
     rows: &EventColumns,
@@ -139,15 +144,20 @@ pub async fn insert_events(
     if rows.ids.is_empty() {
         return Ok(HashSet::new());
     }
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('shortener.events_explicit_ids'))")
+        .execute(&mut *conn)
+        .await?;
     let inserted: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO events (id, url_id, user_id, event_type, timestamp, details) \
-         SELECT r.id, r.url_id, r.user_id, r.event_type, COALESCE(r.timestamp, now()), r.details \
+         SELECT DISTINCT ON (r.id) \
+                r.id, r.url_id, r.user_id, r.event_type, COALESCE(r.timestamp, now()), r.details \
          FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[], $6::jsonb[]) \
-              AS r(id, url_id, user_id, event_type, timestamp, details) \
+              WITH ORDINALITY AS r(id, url_id, user_id, event_type, timestamp, details, position) \
          WHERE EXISTS (SELECT 1 FROM urls l WHERE l.id = r.url_id) \
            AND (r.user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id)) \
-         ORDER BY r.id \
-         ON CONFLICT DO NOTHING RETURNING id",
+           AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = r.id) \
+         ORDER BY r.id, r.position \
+         RETURNING id",
     )
     .bind(&rows.ids)
     .bind(&rows.url_ids)

@@ -49,33 +49,27 @@ pub struct EventFilter {
     pub event_type: Option<String>,
 }
 
-/// One page of events in id order, and how many match the filter.
+/// One page of events in id order, and how many match the filter. The type picks the
+/// partition (clicks, or the rest of the trail); link and user have `(…, id)` indexes.
 pub async fn list(
     conn: &mut PgConnection,
     filter: &EventFilter,
     page: Page,
 ) -> Result<(Vec<EventRow>, i64), sqlx::Error> {
-    let filtered = |select: &str| {
-        let mut query = QueryBuilder::<Postgres>::new(select);
-        query.push(" FROM events WHERE TRUE");
-        if let Some(url_id) = filter.url_id {
-            query.push(" AND url_id = ").push_bind(url_id);
-        }
-        if let Some(user_id) = filter.user_id {
-            query.push(" AND user_id = ").push_bind(user_id);
-        }
-        if let Some(event_type) = &filter.event_type {
-            query
-                .push(" AND event_type = ")
-                .push_bind(event_type.clone());
-        }
+    let mut query = QueryBuilder::<Postgres>::new(
+        "SELECT id, url_id, user_id, event_type, timestamp, details FROM events WHERE TRUE",
+    );
+    if let Some(url_id) = filter.url_id {
+        query.push(" AND url_id = ").push_bind(url_id);
+    }
+    if let Some(user_id) = filter.user_id {
+        query.push(" AND user_id = ").push_bind(user_id);
+    }
+    if let Some(event_type) = &filter.event_type {
         query
-    };
-    super::page_of(
-        conn,
-        "SELECT id, url_id, user_id, event_type, timestamp, details",
-        filtered,
-        page,
-    )
-    .await
+            .push(" AND event_type = ")
+            .push_bind(event_type.clone());
+    }
+    let rows = super::page_of(&mut *conn, query, page).await?;
+    Ok((rows, super::counts::events(conn, filter).await?))
 }

@@ -4,11 +4,13 @@
 pub mod bulk;
 pub mod cache_state;
 pub mod clicks;
+pub mod counts;
 pub mod events;
 mod failure;
 mod handle;
 pub mod sequences;
 pub mod stats;
+pub mod upkeep;
 pub mod urls;
 pub mod users;
 
@@ -47,29 +49,49 @@ pub fn pool(options: PgConnectOptions, settings: &PoolSettings) -> PgPool {
         .connect_lazy_with(options)
 }
 
-/// One page of a filtered list in id order, and the number of rows matching the filter.
-/// `filtered(select)` must return `select` (a `SELECT` of the row's columns, or the count)
-/// followed by `FROM … WHERE …` with the filter.
-pub(crate) async fn page_of<'a, T>(
+/// A row a list pages through by its id.
+pub trait Keyed {
+    fn key(&self) -> i64;
+}
+
+impl Keyed for urls::LinkRow {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Keyed for events::EventRow {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Keyed for users::UserRow {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
+/// One page of a filtered list in id order. `filtered` is a `SELECT` of the row's columns
+/// followed by `FROM … WHERE …` with the filter; a cursor page reads only the rows after
+/// its id, through the index the filter's `(…, id)` order provides.
+pub(crate) async fn page_of<T>(
     conn: &mut PgConnection,
-    select: &str,
-    filtered: impl Fn(&str) -> QueryBuilder<'a, Postgres>,
+    mut filtered: QueryBuilder<'_, Postgres>,
     page: Page,
-) -> Result<(Vec<T>, i64), sqlx::Error>
+) -> Result<Vec<T>, sqlx::Error>
 where
     T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
-    let mut rows = filtered(select);
-    rows.push(" ORDER BY id LIMIT ")
+    if let Some(after) = page.after() {
+        filtered.push(" AND id > ").push_bind(after);
+    }
+    filtered
+        .push(" ORDER BY id LIMIT ")
         .push_bind(page.limit())
         .push(" OFFSET ")
         .push_bind(page.offset());
-    let items = rows.build_query_as().fetch_all(&mut *conn).await?;
-    let total = filtered("SELECT count(*)")
-        .build_query_scalar()
-        .fetch_one(conn)
-        .await?;
-    Ok((items, total))
+    filtered.build_query_as().fetch_all(conn).await
 }
 
 /// The `application_name` of a replica process's connections: the writes it announces for

@@ -1,7 +1,15 @@
-//! Per-link click series from `click` events: clicks per day and top referrers.
+//! A link's click analytics, read from the rollups the `events` triggers keep (migration
+//! `20261202000001`): the cost is the window's length, never the number of clicks.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
+
+/// A link's click counters.
+#[derive(Debug, Clone)]
+pub struct ClickCounters {
+    pub clicks: i64,
+    pub last_click_at: Option<DateTime<Utc>>,
+}
 
 /// Click counts of one day.
 #[derive(Debug, Clone)]
@@ -17,6 +25,24 @@ pub struct ReferrerClicksRow {
     pub clicks: i64,
 }
 
+/// The link's total clicks and its latest click (zero and none before its first).
+pub async fn click_counters(
+    conn: &mut PgConnection,
+    url_id: i64,
+) -> Result<ClickCounters, sqlx::Error> {
+    let counters = sqlx::query_as!(
+        ClickCounters,
+        r#"SELECT clicks, last_click_at AS "last_click_at?" FROM link_clicks WHERE url_id = $1"#,
+        url_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(counters.unwrap_or(ClickCounters {
+        clicks: 0,
+        last_click_at: None,
+    }))
+}
+
 /// Every one of the last `days` days (UTC, today included), zero-filled, so a chart needs
 /// no gap logic.
 pub async fn clicks_by_day(
@@ -26,13 +52,11 @@ pub async fn clicks_by_day(
 ) -> Result<Vec<DayClicksRow>, sqlx::Error> {
     sqlx::query_as!(
         DayClicksRow,
-        r#"SELECT day::date AS "date!", count(e.id) AS "clicks!"
+        r#"SELECT series.day::date AS "date!", coalesce(d.clicks, 0) AS "clicks!"
            FROM generate_series((now() AT TIME ZONE 'UTC')::date - ($2::int - 1),
-                                (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS day
-           LEFT JOIN events e ON e.url_id = $1 AND e.event_type = 'click'
-                AND e.timestamp >= day::date AT TIME ZONE 'UTC'
-                AND e.timestamp < (day::date + 1) AT TIME ZONE 'UTC'
-           GROUP BY day ORDER BY day"#,
+                                (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS series(day)
+           LEFT JOIN link_daily_clicks d ON d.url_id = $1 AND d.day = series.day::date
+           ORDER BY series.day"#,
         url_id,
         days,
     )
@@ -40,7 +64,8 @@ pub async fn clicks_by_day(
     .await
 }
 
-/// The `limit` referrers with the most clicks on the link.
+/// The `limit` referrers with the most clicks on the link; ties in name order, with
+/// "none sent" last.
 pub async fn top_referrers(
     conn: &mut PgConnection,
     url_id: i64,
@@ -48,9 +73,9 @@ pub async fn top_referrers(
 ) -> Result<Vec<ReferrerClicksRow>, sqlx::Error> {
     sqlx::query_as!(
         ReferrerClicksRow,
-        r#"SELECT NULLIF(details->>'referrer', '') AS referrer, count(*) AS "clicks!"
-           FROM events WHERE url_id = $1 AND event_type = 'click'
-           GROUP BY 1 ORDER BY 2 DESC, referrer NULLS LAST LIMIT $2"#,
+        r#"SELECT NULLIF(referrer, '') AS referrer, clicks
+           FROM link_referrers WHERE url_id = $1
+           ORDER BY clicks DESC, referrer = '', referrer LIMIT $2"#,
         url_id,
         limit,
     )

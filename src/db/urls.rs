@@ -194,27 +194,6 @@ pub async fn find_target(
     .await
 }
 
-/// A link's click counters, kept by the click writer.
-#[derive(Debug, Clone)]
-pub struct ClickCounters {
-    pub clicks: i64,
-    pub last_click_at: Option<DateTime<Utc>>,
-}
-
-/// The counters of a link known to exist.
-pub async fn click_counters(
-    conn: &mut PgConnection,
-    id: i64,
-) -> Result<ClickCounters, sqlx::Error> {
-    sqlx::query_as!(
-        ClickCounters,
-        "SELECT click_count AS clicks, last_click_at FROM urls WHERE id = $1",
-        id
-    )
-    .fetch_one(conn)
-    .await
-}
-
 /// Filters of the link list.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LinkFilter {
@@ -228,23 +207,16 @@ pub async fn list(
     filter: LinkFilter,
     page: Page,
 ) -> Result<(Vec<LinkRow>, i64), sqlx::Error> {
-    let filtered = |select: &str| {
-        let mut query = QueryBuilder::<Postgres>::new(select);
-        query.push(" FROM urls WHERE deleted_at IS NULL");
-        if let Some(user_id) = filter.user_id {
-            query.push(" AND user_id = ").push_bind(user_id);
-        }
-        if let Some(is_active) = filter.is_active {
-            query.push(" AND is_active = ").push_bind(is_active);
-        }
-        query
-    };
-    super::page_of(
-        conn,
+    let mut query = QueryBuilder::<Postgres>::new(
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
-                created_at, updated_at",
-        filtered,
-        page,
-    )
-    .await
+                created_at, updated_at FROM urls WHERE deleted_at IS NULL",
+    );
+    if let Some(user_id) = filter.user_id {
+        query.push(" AND user_id = ").push_bind(user_id);
+    }
+    if let Some(is_active) = filter.is_active {
+        query.push(" AND is_active = ").push_bind(is_active);
+    }
+    let rows = super::page_of(&mut *conn, query, page).await?;
+    Ok((rows, super::counts::links(conn, filter).await?))
 }

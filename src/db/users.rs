@@ -57,18 +57,15 @@ pub async fn exists(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Erro
 pub async fn list(conn: &mut PgConnection, page: Page) -> Result<(Vec<UserRow>, i64), sqlx::Error> {
     let users = sqlx::query_as!(
         UserRow,
-        "SELECT id, username, email, created_at FROM users WHERE deleted_at IS NULL \
-         ORDER BY id LIMIT $1 OFFSET $2",
+        "SELECT id, username, email, created_at FROM users \
+         WHERE deleted_at IS NULL AND id > $3 ORDER BY id LIMIT $1 OFFSET $2",
         page.limit(),
         page.offset(),
+        page.after().unwrap_or(i64::MIN),
     )
     .fetch_all(&mut *conn)
     .await?;
-    let total =
-        sqlx::query_scalar!(r#"SELECT count(*) AS "total!" FROM users WHERE deleted_at IS NULL"#)
-            .fetch_one(conn)
-            .await?;
-    Ok((users, total))
+    Ok((users, super::counts::users(conn).await?))
 }
 
 /// Changes the given fields of a live user; `None` when there is no such user.

@@ -15,7 +15,7 @@ pub use click::{Click, MAX_HEADER_CHARS, truncate_header};
 pub use email::{Email, EmailError};
 pub use event::{EventDetails, EventDetailsError, EventType, EventTypeError};
 pub use link::{ExpiryError, MAX_TITLE_CHARS, Title, TitleError, parse_future_expiry};
-pub use page::{DEFAULT_PER_PAGE, MAX_PER_PAGE, Page, PageError};
+pub use page::{DEFAULT_PER_PAGE, MAX_OFFSET, MAX_PER_PAGE, Page, PageError, PageStart};
 pub use short_code::{
     CodeLengthError, RESERVED_CODES, ShortCode, ShortCodeError, ShortCodeGenerator,
 };

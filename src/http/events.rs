@@ -1,6 +1,6 @@
 //! `/events`: the audit trail, listed with filters, and custom events appended by clients.
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -39,9 +39,10 @@ pub struct EventListParams {
 
 /// List events in id order, optionally by link, user and type.
 #[utoipa::path(get, path = "/events", tag = "events", params(EventListParams, PageParams),
-    responses((status = 200, body = Vec<Event>, headers(("X-Total-Count" = i64))), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Vec<Event>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
     ApiQuery(params): ApiQuery<EventListParams>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Listed<Event>, ApiError> {
@@ -55,7 +56,10 @@ pub async fn list(
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    Ok(Listed::of(events::list(&state, &filter, page?).await?))
+    Ok(Listed::of(
+        events::list(&state, &filter, page?).await?,
+        &uri,
+    ))
 }
 
 /// Append an event to a link's audit trail.

@@ -1,6 +1,6 @@
 //! `/urls`: create, read, list, update and soft-delete short links; their events and stats.
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::Utc;
@@ -100,9 +100,10 @@ pub async fn create(
 
 /// List live links in id order, optionally by owner and state.
 #[utoipa::path(get, path = "/urls", tag = "urls", params(LinkListParams, PageParams),
-    responses((status = 200, body = Vec<Link>, headers(("X-Total-Count" = i64))), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Vec<Link>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
     ApiQuery(params): ApiQuery<LinkListParams>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Listed<Link>, ApiError> {
@@ -115,7 +116,7 @@ pub async fn list(
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    Ok(Listed::of(links::list(&state, filter, page?).await?))
+    Ok(Listed::of(links::list(&state, filter, page?).await?, &uri))
 }
 
 /// Get one link.
@@ -177,14 +178,15 @@ pub async fn delete(
 
 /// A link's events in id order.
 #[utoipa::path(get, path = "/urls/{id}/events", tag = "urls", params(("id" = i64, Path), PageParams),
-    responses((status = 200, body = Vec<Event>, headers(("X-Total-Count" = i64))), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<Event>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 404, body = ErrorBody)))]
 pub async fn link_events(
     State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
     ApiId(id): ApiId,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Listed<Event>, ApiError> {
     let page = params.page()?;
-    Ok(Listed::of(links::events(&state, id, page).await?))
+    Ok(Listed::of(links::events(&state, id, page).await?, &uri))
 }
 
 /// A link's clicks: total, last, per day over 30 days, top referrers.

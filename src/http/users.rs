@@ -1,6 +1,6 @@
 //! `/users`: create, read, list, update and soft-delete users.
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -53,13 +53,14 @@ pub async fn create(
 
 /// List live users in id order.
 #[utoipa::path(get, path = "/users", tag = "users", params(PageParams),
-    responses((status = 200, body = Vec<User>, headers(("X-Total-Count" = i64))), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Vec<User>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Listed<User>, ApiError> {
     let page = params.page()?;
-    Ok(Listed::of(users::list(&state, page).await?))
+    Ok(Listed::of(users::list(&state, page).await?, &uri))
 }
 
 /// Get one user.

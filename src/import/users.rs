@@ -12,6 +12,7 @@ use super::{ImportReport, RowError};
 use crate::db::Db;
 use crate::db::bulk::{self, UserColumns};
 use crate::db::sequences::{self, Table};
+use crate::db::upkeep;
 
 /// Columns a users CSV must have.
 pub const REQUIRED_COLUMNS: &[&str] = &["username", "email"];
@@ -28,8 +29,16 @@ pub async fn import<R: Read + Send + 'static>(
     while let Some(batch) = batches.recv().await {
         report.absorb(insert_batch(db, batch?).await?);
     }
+    if report.count >= ANALYZE_AFTER_ROWS {
+        let mut conn = db.connection("users.import_analyze").await?;
+        upkeep::analyze(&mut conn, Table::Users).await?;
+    }
     Ok(report)
 }
+
+/// An import of at least this many rows refreshes the planner's statistics of `users`
+/// at its end, instead of leaving it to autovacuum's thresholds.
+const ANALYZE_AFTER_ROWS: u64 = 1_000;
 
 /// Inserts one batch in one transaction and reports each row's fate.
 pub async fn insert_batch(

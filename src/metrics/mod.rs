@@ -82,7 +82,17 @@ pub struct MetricSet {
     pub click_flush_seconds: Histogram,
     /// Failed batch writes (each is retried).
     pub click_flush_failures: IntCounter,
+    /// For each stored click, the time from its redirect to its row's commit.
+    pub click_lag_seconds: Histogram,
+    /// Runs of the data upkeep (partitions, retention) by outcome (`done`, `skipped`, `failed`).
+    pub upkeep_runs: IntCounterVec,
+    /// Raw click events removed by retention (their rollups are kept).
+    pub clicks_expired: IntCounter,
 }
+
+/// Outcomes of a data upkeep run: it ran, another replica held the upkeep lock, or it
+/// failed (retried at the next run).
+pub const UPKEEP_OUTCOMES: [&str; 3] = ["done", "skipped", "failed"];
 
 /// Buckets for fast operations, in seconds (0.1 ms to 2.5 s).
 const FAST_BUCKETS: &[f64] = &[
@@ -136,6 +146,14 @@ impl MetricSet {
         for source in ["api", "import"] {
             links_created.with_label_values(&[source]);
             users_created.with_label_values(&[source]);
+        }
+        let upkeep_runs = counter_vec(
+            "shortener_upkeep_runs_total",
+            "Runs of the data upkeep (click partitions ahead, click retention), by outcome",
+            &["outcome"],
+        );
+        for outcome in UPKEEP_OUTCOMES {
+            upkeep_runs.with_label_values(&[outcome]);
         }
         let breaker_transitions = counter_vec(
             "shortener_cache_breaker_transitions_total",
@@ -212,6 +230,18 @@ impl MetricSet {
             click_flush_failures: counter(
                 "shortener_click_flush_failures_total",
                 "Failed click batch writes (retried)",
+            ),
+            click_lag_seconds: histogram(
+                "shortener_click_lag_seconds",
+                "Time from a redirect to the commit of its click event",
+                vec![
+                    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                ],
+            ),
+            upkeep_runs,
+            clicks_expired: counter(
+                "shortener_clicks_expired_total",
+                "Raw click events removed by CLICK_RETENTION_DAYS (rollups are kept)",
             ),
             registry,
         };

@@ -17,6 +17,7 @@ pub async fn list(
 ) -> Result<Listing<Event>, ServiceError> {
     let mut conn = app.db.connection("events.list").await?;
     Ok(Listing::from_page(
+        page,
         events::list(&mut conn, filter, page).await?,
     ))
 }

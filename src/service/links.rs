@@ -100,6 +100,7 @@ pub async fn list(
 ) -> Result<Listing<Link>, ServiceError> {
     let mut conn = app.db.connection("links.list").await?;
     Ok(Listing::from_page(
+        page,
         urls::list(&mut conn, filter, page).await?,
     ))
 }
@@ -193,6 +194,7 @@ pub async fn events(app: &App, id: i64, page: Page) -> Result<Listing<EventRow>,
         ..EventFilter::default()
     };
     Ok(Listing::from_page(
+        page,
         events::list(&mut conn, &filter, page).await?,
     ))
 }
@@ -216,8 +218,8 @@ pub async fn stats(app: &App, id: i64) -> Result<LinkStats, ServiceError> {
     let link = urls::find(&mut conn, id)
         .await?
         .ok_or(ServiceError::NotFound(Resource::Url))?;
-    // Totals come from the counters the click writer keeps (no scan of the events).
-    let counters = urls::click_counters(&mut conn, link.id).await?;
+    // Everything comes from the rollups the click writes keep: no scan of the events.
+    let counters = stats::click_counters(&mut conn, link.id).await?;
     let clicks_by_day = stats::clicks_by_day(&mut conn, link.id, STATS_DAYS).await?;
     let top_referrers = stats::top_referrers(&mut conn, link.id, TOP_REFERRERS).await?;
     Ok(LinkStats {

@@ -11,17 +11,29 @@ pub mod redirects;
 pub mod users;
 
 pub use crate::db::DbFailure;
+use crate::db::Keyed;
+use crate::domain::Page;
 pub use error::{Resource, ServiceError};
 
-/// One page of a list and the number of items across all pages.
+/// One page of a list, the number of items across all pages, and where the next page
+/// starts.
 #[derive(Debug)]
 pub struct Listing<T> {
     pub items: Vec<T>,
     pub total: i64,
+    /// The id the next page starts after (`after`); `None` when this page is not full,
+    /// so it is the last.
+    pub next_after: Option<i64>,
 }
 
-impl<T> Listing<T> {
-    fn from_page((items, total): (Vec<T>, i64)) -> Self {
-        Self { items, total }
+impl<T: Keyed> Listing<T> {
+    fn from_page(page: Page, (items, total): (Vec<T>, i64)) -> Self {
+        let full = items.len() as i64 >= page.limit();
+        let next_after = items.last().filter(|_| full).map(Keyed::key);
+        Self {
+            items,
+            total,
+            next_after,
+        }
     }
 }

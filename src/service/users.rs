@@ -26,7 +26,10 @@ pub async fn get(app: &App, id: i64) -> Result<User, ServiceError> {
 /// One page of live users in id order.
 pub async fn list(app: &App, page: Page) -> Result<Listing<User>, ServiceError> {
     let mut conn = app.db.connection("users.list").await?;
-    Ok(Listing::from_page(users::list(&mut conn, page).await?))
+    Ok(Listing::from_page(
+        page,
+        users::list(&mut conn, page).await?,
+    ))
 }
 
 /// Changes the given fields of a live user.

@@ -1,5 +1,6 @@
 //! The click writer's statements against real Postgres: two writers (two replicas) on the
-//! same hot links never deadlock and count every click; clicks are attributed to the
+//! same hot links never deadlock and count every click exactly once, in the events, the
+//! counters and the rollups; clicks are attributed to the
 //! link's owner; clicks of a link whose row is gone are rejected, counted and not retried.
 
 use std::time::Duration;
@@ -67,7 +68,7 @@ async fn two_writers_on_the_same_hot_links_never_deadlock_and_count_every_click(
     assert_eq!(second.expect("writer 2 failed (a deadlock?)"), expected);
 
     let (counted, events): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT sum(click_count)::bigint FROM urls), \
+        "SELECT (SELECT sum(clicks)::bigint FROM link_clicks), \
                 (SELECT count(*) FROM events WHERE event_type = 'click')",
     )
     .fetch_one(&pool)
@@ -96,6 +97,70 @@ async fn a_click_event_is_attributed_to_the_links_owner(pool: PgPool) {
     assert_eq!(owned_clicks[0]["user_id"], owner["id"]);
     let anonymous_clicks = app.events_of_type(&anonymous["id"], "click").await;
     assert_eq!(anonymous_clicks[0]["user_id"], serde_json::Value::Null);
+}
+
+#[sqlx::test]
+async fn two_replicas_on_one_hot_link_store_and_count_each_redirect_exactly_once(pool: PgPool) {
+    const TASKS_PER_REPLICA: usize = 4;
+    const REDIRECTS_PER_TASK: usize = 250;
+    let replicas = [TestApp::new(pool.clone()), TestApp::new(pool.clone())];
+    let link = replicas[0].shorten("https://example.com/hot").await;
+    let path = format!("/{}", link["short_code"].as_str().unwrap());
+    let mut tasks = tokio::task::JoinSet::new();
+    for replica in &replicas {
+        for _ in 0..TASKS_PER_REPLICA {
+            let (replica, path) = (replica.clone(), path.clone());
+            tasks.spawn(async move {
+                let mut served = 0_i64;
+                for _ in 0..REDIRECTS_PER_TASK {
+                    let request = axum::http::Request::get(path.as_str())
+                        .header("referer", "https://news.example")
+                        .body(axum::body::Body::empty())
+                        .unwrap();
+                    if replica.send_now(request).await.status == StatusCode::FOUND {
+                        served += 1;
+                    }
+                }
+                served
+            });
+        }
+    }
+    let served: i64 = tasks.join_all().await.into_iter().sum();
+    assert_eq!(served, (2 * TASKS_PER_REPLICA * REDIRECTS_PER_TASK) as i64);
+    for replica in &replicas {
+        replica.state.clicks.flush().await;
+    }
+
+    let id = id_of(&link);
+    let (events, counter, by_day, by_referrer): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM events WHERE url_id = $1 AND event_type = 'click'), \
+                (SELECT clicks FROM link_clicks WHERE url_id = $1), \
+                (SELECT sum(clicks)::bigint FROM link_daily_clicks WHERE url_id = $1), \
+                (SELECT sum(clicks)::bigint FROM link_referrers WHERE url_id = $1)",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (events, counter, by_day, by_referrer),
+        (served, served, served, served)
+    );
+    let stats = replicas[1].link_stats(id).await.expect(StatusCode::OK);
+    assert_eq!(stats["clicks"], served);
+    assert_eq!(stats["top_referrers"][0]["clicks"], served);
+    let listed = replicas[1]
+        .get(&format!("/events?url_id={id}&event_type=click&per_page=1"))
+        .await;
+    assert_eq!(
+        listed.header("x-total-count"),
+        Some(served.to_string().as_str())
+    );
+    let written: u64 = replicas
+        .iter()
+        .map(|r| r.state.metrics.clicks_written.get())
+        .sum();
+    assert_eq!(written, served as u64);
 }
 
 /// An app whose writer waits for an explicit flush (the interval is far away).

@@ -13,6 +13,7 @@ mod clicks;
 mod events;
 mod fixtures;
 mod import;
+mod lists;
 mod openapi;
 mod outage;
 mod redirect;

@@ -1,22 +1,14 @@
-//! `/events`: the audit trail listed with filters and pagination, and custom events
-//! appended by clients.
+//! `/events`: the audit trail listed with filters and pagination, custom events appended
+//! by clients, and the partitions and retention of raw click events.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, ids_of};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 mod create;
 mod list;
-
-/// Ids of the items of a list body.
-fn ids_of(list: &Value) -> Vec<i64> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["id"].as_i64().unwrap())
-        .collect()
-}
+mod retention;
 
 /// Two users, a link of each, and one anonymous link; each link has its `created` event.
 struct Fixture {

@@ -37,6 +37,15 @@ pub struct TestApp {
     pub app: std::sync::Arc<Replica>,
 }
 
+/// Ids of the items of a list body, in order.
+pub fn ids_of(list: &Value) -> Vec<i64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_i64().unwrap())
+        .collect()
+}
+
 /// A buffered response.
 #[derive(Debug)]
 pub struct TestResponse {

@@ -200,7 +200,7 @@ async fn clicks_reached(pool: &PgPool, url_id: &Value, count: i64) -> Option<()>
 
 /// The link's click counter, kept by the writer.
 async fn click_count(pool: &PgPool, url_id: &Value) -> i64 {
-    sqlx::query_scalar("SELECT click_count FROM urls WHERE id = $1")
+    sqlx::query_scalar("SELECT coalesce((SELECT clicks FROM link_clicks WHERE url_id = $1), 0)")
         .bind(url_id.as_i64().unwrap())
         .fetch_one(pool)
         .await

@@ -1,7 +1,7 @@
 //! `/urls`: creation rules, reads, filtered lists, partial updates, soft deletion,
 //! and each link's events and click statistics.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, ids_of};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -54,15 +54,6 @@ fn sorted(fields: &[&str]) -> Vec<String> {
     let mut fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
     fields.sort();
     fields
-}
-
-/// Ids of the items of a list body.
-fn ids_of(list: &Value) -> Vec<i64> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["id"].as_i64().unwrap())
-        .collect()
 }
 
 /// Follows a short link with an optional `Referer`, expecting the redirect.

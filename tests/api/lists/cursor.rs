@@ -1,0 +1,118 @@
+//! Keyset pagination: `after` pages in id order at any depth, the `Link` header leads
+//! from page to page keeping the filters, and `page=` offsets stop at 10,000 rows.
+
+use super::*;
+
+#[sqlx::test]
+async fn the_link_header_walks_every_list_page_by_page_keeping_the_filters(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let ada = app.create_user("ada", "ada@example.com").await;
+    let mut owned = Vec::new();
+    for i in 0..7 {
+        let link = app
+            .create_link(
+                json!({"original_url": format!("https://a.example/{i}"), "user_id": ada["id"]}),
+            )
+            .await;
+        owned.push(link["id"].as_i64().unwrap());
+        app.shorten(&format!("https://anon.example/{i}")).await;
+    }
+
+    let path = format!("/urls?user_id={}&per_page=3", ada["id"]);
+    let (pages, totals) = walk(&app, &path).await;
+    assert_eq!(
+        pages,
+        [
+            owned[0..3].to_vec(),
+            owned[3..6].to_vec(),
+            owned[6..].to_vec()
+        ]
+    );
+    assert!(totals.iter().all(|t| t == "7"), "{totals:?}");
+
+    // A last page that is full still links on; the page after it is empty and does not.
+    let (pages, _) = walk(&app, "/urls?per_page=7").await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [7, 7, 0]);
+
+    let events = format!(
+        "/events?user_id={}&event_type=created&per_page=2",
+        ada["id"]
+    );
+    let (pages, totals) = walk(&app, &events).await;
+    assert_eq!(pages.concat().len(), 7);
+    assert_eq!(pages.len(), 4);
+    assert!(totals.iter().all(|t| t == "7"), "{totals:?}");
+
+    let (pages, _) = walk(&app, &format!("/urls/{}/events?per_page=1", owned[0])).await;
+    assert_eq!(pages.concat().len(), 1);
+    let (pages, totals) = walk(&app, "/users?per_page=1").await;
+    assert_eq!(pages, [vec![ada["id"].as_i64().unwrap()], vec![]]);
+    assert_eq!(totals, ["1", "1"]);
+}
+
+#[sqlx::test]
+async fn a_cursor_page_starts_after_the_id_and_the_next_link_names_the_path(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            app.shorten(&format!("https://example.com/{i}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let response = app.get(&format!("/urls?after={}&per_page=2", ids[1])).await;
+    assert_eq!(ids_of(&response.expect(StatusCode::OK)), [ids[2], ids[3]]);
+    assert_eq!(response.header("x-total-count"), Some("5"));
+    assert_eq!(
+        next_link(response.header("link")).as_deref(),
+        Some(format!("/urls?per_page=2&after={}", ids[3]).as_str())
+    );
+    // Numbered pages link on by the cursor too.
+    let response = app.get("/urls?page=2&per_page=2").await;
+    assert_eq!(
+        next_link(response.header("link")).as_deref(),
+        Some(format!("/urls?per_page=2&after={}", ids[3]).as_str())
+    );
+    let response = app.get(&format!("/urls?after={}", ids[4])).await;
+    assert_eq!(response.expect(StatusCode::OK), json!([]));
+    assert_eq!(response.header("link"), None);
+    assert_eq!(
+        app.get("/urls?after=0")
+            .await
+            .expect(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+}
+
+#[sqlx::test]
+async fn bad_cursors_and_offsets_past_ten_thousand_rows_are_400(pool: PgPool) {
+    let app = TestApp::new(pool);
+    for list in ["/urls", "/events", "/users"] {
+        for query in ["after=-1", "after=x", "after=1.5", "page=2&after=10"] {
+            let error = app
+                .get(&format!("{list}?{query}"))
+                .await
+                .expect_error(StatusCode::BAD_REQUEST);
+            assert!(
+                error["details"]["after"].is_string(),
+                "{list}?{query}: {error}"
+            );
+        }
+        let error = app
+            .get(&format!("{list}?page=102&per_page=100"))
+            .await
+            .expect_error(StatusCode::BAD_REQUEST);
+        let problem = error["details"]["page"].as_str().unwrap();
+        assert!(
+            problem.contains("at most 101") && problem.contains("after"),
+            "{problem}"
+        );
+        app.get(&format!("{list}?page=101&per_page=100"))
+            .await
+            .expect(StatusCode::OK);
+    }
+}
