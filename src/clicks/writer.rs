@@ -226,8 +226,13 @@ impl ClickWriter {
                 let lost = self.batch.len() + self.receiver.len();
                 self.metrics.clicks_dropped.inc_by(lost as u64);
                 self.metrics.click_queue_depth.sub(lost as i64);
+                let totals = &self.metrics;
                 tracing::error!(
                     lost,
+                    enqueued = totals.clicks_enqueued.get(),
+                    written = totals.clicks_written.get(),
+                    rejected = totals.clicks_rejected.get(),
+                    dropped = totals.clicks_dropped.get(),
                     "click queue not drained before the deadline; clicks lost"
                 );
                 return;
@@ -237,7 +242,14 @@ impl ClickWriter {
             let _ = done.send(());
         }
         self.report_drops();
-        tracing::info!("click queue drained");
+        let totals = &self.metrics;
+        tracing::info!(
+            enqueued = totals.clicks_enqueued.get(),
+            written = totals.clicks_written.get(),
+            rejected = totals.clicks_rejected.get(),
+            dropped = totals.clicks_dropped.get(),
+            "click queue drained; the pipeline's totals over this process's life"
+        );
     }
 
     fn report_drops(&mut self) {
