@@ -156,6 +156,15 @@ fn short_code_length_below_three_fails_in_one_line() {
 }
 
 #[test]
+fn a_click_retention_that_is_not_a_number_of_days_fails_in_one_line() {
+    for bad in ["-1", "a week", "36501"] {
+        let output = run(shortener(&["serve"]).env("CLICK_RETENTION_DAYS", bad));
+        let line = expect_one_line_failure(&output);
+        assert!(line.contains("click-retention-days"), "{bad}: {line}");
+    }
+}
+
+#[test]
 fn unreachable_database_fails_in_one_line() {
     let started = Instant::now();
     let output = run(shortener(&["serve"])
@@ -265,6 +274,7 @@ fn help_lists_every_setting_and_exits_0() {
         "DB_MAX_CONNECTIONS",
         "DB_ACQUIRE_TIMEOUT_MS",
         "DB_STATEMENT_TIMEOUT_MS",
+        "CLICK_RETENTION_DAYS",
     ] {
         assert!(help.contains(name), "--help lacks {name}: {help}");
     }
