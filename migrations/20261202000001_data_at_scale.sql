@@ -354,5 +354,7 @@ CREATE SEQUENCE events_id_seq OWNED BY events.id;
 SELECT setval('events_id_seq', coalesce(max(id), 1), max(id) IS NOT NULL) FROM events;
 ALTER TABLE events ALTER COLUMN id SET DEFAULT nextval('events_id_seq');
 
--- The counters now live in link_clicks.
-ALTER TABLE urls DROP COLUMN click_count, DROP COLUMN last_click_at;
+-- The counters now live in link_clicks. `urls.click_count` and `last_click_at` stay for
+-- one release (expand, then contract): replicas of the previous release still update
+-- them during a rolling upgrade, and their click writes must not fail meanwhile. Nothing
+-- reads them any more; a later migration drops them once no such replica runs.
