@@ -10,10 +10,11 @@ use axum::response::{IntoResponse, Response};
 use prometheus::IntGauge;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tracing::Instrument;
 
 use super::error::ApiError;
+use super::request_id::ProcessRequestIds;
 use crate::app::AppState;
 use crate::service::DbFailure;
 
@@ -23,7 +24,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn apply(router: Router, state: AppState) -> Router {
     router.layer(
         ServiceBuilder::new()
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, ProcessRequestIds))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(axum::middleware::from_fn_with_state(state, access_log))
             .layer(CatchPanicLayer::custom(

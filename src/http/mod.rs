@@ -11,6 +11,7 @@ mod list;
 mod middleware;
 mod openapi;
 mod redirect;
+mod request_id;
 mod urls;
 mod users;
 pub mod views;
