@@ -34,7 +34,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(cli.log_format);
+    let log = telemetry::init(cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -42,7 +42,12 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    drop(runtime);
+    // Every buffered log line is out before the last line below, which goes straight to
+    // standard error.
+    drop(log);
+    match outcome {
         Ok(code) => code,
         Err(error) => {
             eprintln!("shortener: {error:#}");

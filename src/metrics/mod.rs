@@ -13,7 +13,7 @@ use prometheus::{Encoder, Histogram, IntCounter, IntCounterVec, IntGauge, Regist
 pub use db::{DB_ERROR_KINDS, DbMetrics};
 pub use http::HttpMetrics;
 use registrar::Registrar;
-pub use runtime::RuntimeMetrics;
+pub use runtime::{RuntimeMetrics, watch_dropped_log_lines};
 
 /// Every metric the service exports, behind one `Arc`: the state holding it is cloned
 /// for every request, and one reference count is cheaper than dozens that every core

@@ -1,9 +1,10 @@
 //! Tokio runtime metrics, read at each scrape, and the `shortener_build_info` gauge.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use prometheus::{Counter, IntGauge};
+use prometheus::{Counter, IntCounter, IntGauge};
 
 use super::registrar::Registrar;
 
@@ -13,6 +14,15 @@ pub const COMMIT: &str = match option_env!("SHORTENER_GIT_COMMIT") {
     None => "unknown",
 };
 
+/// The dropped-lines counter of the process's log writer, once logging is set up.
+static LOG_DROPS: OnceLock<Arc<AtomicU64>> = OnceLock::new();
+
+/// Makes `shortener_log_lines_dropped_total` follow the log writer's own count (the first
+/// writer installed wins; logging is set up once per process).
+pub fn watch_dropped_log_lines(counter: Arc<AtomicU64>) {
+    let _ = LOG_DROPS.set(counter);
+}
+
 /// Runtime gauges and the busy-time counter.
 #[derive(Clone)]
 pub struct RuntimeMetrics {
@@ -20,6 +30,8 @@ pub struct RuntimeMetrics {
     busy_seconds: Counter,
     alive_tasks: IntGauge,
     global_queue_depth: IntGauge,
+    /// Log lines the writer thread fell too far behind to take (see `watch_dropped_log_lines`).
+    log_lines_dropped: IntCounter,
     /// Workers' total busy time at the previous sample (the counter grows by the difference).
     busy_seen: Arc<Mutex<Duration>>,
 }
@@ -44,6 +56,10 @@ impl RuntimeMetrics {
                 "shortener_tokio_global_queue_depth",
                 "Tasks waiting in the runtime's global queue",
             ),
+            log_lines_dropped: r.counter(
+                "shortener_log_lines_dropped_total",
+                "Log lines dropped because the log writer fell behind (never blocks a request)",
+            ),
             busy_seen: Arc::default(),
         }
     }
@@ -67,6 +83,14 @@ impl RuntimeMetrics {
         if busy > *seen {
             self.busy_seconds.inc_by((busy - *seen).as_secs_f64());
             *seen = busy;
+        }
+        // Under the same lock, so two scrapes at once cannot count a drop twice.
+        let dropped = LOG_DROPS
+            .get()
+            .map_or(0, |counter| counter.load(Ordering::Relaxed));
+        let counted = self.log_lines_dropped.get();
+        if dropped > counted {
+            self.log_lines_dropped.inc_by(dropped - counted);
         }
     }
 }
