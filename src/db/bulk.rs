@@ -57,7 +57,7 @@ pub async fn insert_users(
     }
     let inserted: Vec<String> = sqlx::query_scalar(
         "INSERT INTO users (id, username, email, created_at) \
-         SELECT COALESCE(r.id, nextval(pg_get_serial_sequence('users', 'id'))), \
+         SELECT COALESCE(r.id, nextval((SELECT pg_get_serial_sequence('users', 'id'))::regclass)), \
                 r.username, r.email, COALESCE(r.created_at, now()) \
          FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) \
               WITH ORDINALITY AS r(id, username, email, created_at, ord) \
