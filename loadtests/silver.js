@@ -1,0 +1,21 @@
+// The silver tier: 200 virtual users, each doing the mix of lib/mix.js with a think time
+// (a ramp to 200, then a hold). The goals, through Nginx on the 2-core machine:
+// failed requests none at all, redirect p95 under 50 ms.
+//
+//   k6 run -e BASE_URL=http://127.0.0.1:8000 loadtests/silver.js
+//   scripts/loadtest silver          # against the native stack, summary to target/loadtest/
+//
+// VUS, RAMP [30s], HOLD [2m], THINK, LINKS, BASE_URL override (lib/mix.js).
+import { action, common, rampAndHold, setup as createLinks, thresholds } from './lib/mix.js';
+
+export const options = {
+  ...common,
+  scenarios: { silver: rampAndHold(200, '30s', '2m') },
+  thresholds: thresholds(0, 50),
+};
+
+export const setup = createLinks;
+
+export default function (data) {
+  action(data);
+}
