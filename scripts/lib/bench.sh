@@ -52,3 +52,43 @@ wrk_measure() { # wrk_measure LABEL WRK_ARGS... -> one line; sets rps, p50, p99 
     printf '  %-40s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   non-2xx/3xx %s\n' \
         "$label" "$rps" "$p50" "$p99" "$bad"
 }
+
+cpu_snapshot() { # cpu_snapshot FILE: CPU ticks used so far by each process ("pid name
+    # ticks"), plus the machine's busy and total ticks
+    {
+        for stat in /proc/[0-9]*/stat; do cat "$stat" 2>/dev/null; echo; done | awk 'NF {
+            # the name is in parentheses and may hold spaces: fields count from its end
+            close_at = 0
+            for (i = length($0); i > 0; i--) if (substr($0, i, 1) == ")") { close_at = i; break }
+            name = substr($0, index($0, "(") + 1, close_at - index($0, "(") - 1)
+            split(substr($0, close_at + 2), rest, " ")
+            gsub(/[\t ]/, "_", name)
+            print $1 "\t" name "\t" rest[12] + rest[13]
+        }'
+        awk '/^cpu / { total = 0; for (i = 2; i <= NF; i++) total += $i
+            print "0\tmachine:busy\t" total - $5 - $6; print "0\tmachine:total\t" total }' /proc/stat
+    } >"$1"
+}
+
+cpu_share() { # cpu_share BEFORE AFTER SECONDS: cores used per program between two snapshots
+    python3 - "$@" <<'PY'
+import os, sys
+before, after, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+def read(path):
+    rows = (line.rstrip("\n").split("\t") for line in open(path) if line.strip())
+    return {(pid, name) if pid == "0" else pid: (name, int(ticks)) for pid, name, ticks in rows}
+b, a = read(before), read(after)
+hz = os.sysconf("SC_CLK_TCK")
+used = {}
+for key, (name, ticks) in a.items():
+    if name.startswith("machine:"):
+        continue
+    # a process that started meanwhile used all of its ticks in the window
+    used[name] = used.get(name, 0) + (ticks - b.get(key, (name, 0))[1]) / hz / secs
+busy = (a[("0", "machine:busy")][1] - b[("0", "machine:busy")][1]) / hz / secs
+top = sorted(((v, k) for k, v in used.items() if v >= 0.02), reverse=True)[:5]
+named = sum(v for v, _ in top)
+print("   CPU, in cores: " + ", ".join(f"{k} {v:.2f}" for v, k in top)
+      + f", the rest (wrk, processes that exited) {max(busy - named, 0):.2f}; machine busy {busy:.2f} of {os.cpu_count()}")
+PY
+}
