@@ -6,7 +6,7 @@ mod writer;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::db::Db;
 use crate::domain::Click;
@@ -47,8 +47,6 @@ pub struct ClickQueue {
     sender: mpsc::Sender<Command>,
     metrics: Metrics,
     dropped: Arc<writer::DropLog>,
-    /// Cuts the writer's wait for a batch to fill short (the flush is in the queue).
-    flush_requested: Arc<Notify>,
 }
 
 impl ClickQueue {
@@ -71,7 +69,6 @@ impl ClickQueue {
     pub async fn flush(&self) {
         let (done, written) = oneshot::channel();
         if self.sender.send(Command::Flush(done)).await.is_ok() {
-            self.flush_requested.notify_one();
             let _ = written.await;
         }
     }
@@ -84,20 +81,11 @@ pub fn pipeline(db: Db, settings: &ClickSettings, metrics: Metrics) -> (ClickQue
     let queue_slots = settings.capacity.saturating_sub(settings.max_batch).max(1);
     let (sender, receiver) = mpsc::channel(queue_slots);
     let dropped = Arc::new(writer::DropLog::default());
-    let flush_requested = Arc::new(Notify::new());
     let queue = ClickQueue {
         sender,
         metrics: metrics.clone(),
         dropped: dropped.clone(),
-        flush_requested: flush_requested.clone(),
     };
-    let writer = ClickWriter::new(
-        db,
-        receiver,
-        settings.clone(),
-        metrics,
-        dropped,
-        flush_requested,
-    );
+    let writer = ClickWriter::new(db, receiver, settings.clone(), metrics, dropped);
     (queue, writer)
 }

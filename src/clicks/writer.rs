@@ -7,8 +7,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures_util::FutureExt;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -45,7 +44,6 @@ pub struct ClickWriter {
     settings: ClickSettings,
     metrics: Metrics,
     dropped: std::sync::Arc<DropLog>,
-    flush_requested: std::sync::Arc<Notify>,
     batch: Vec<Click>,
     waiting: Vec<oneshot::Sender<()>>,
     last_drop_log: Instant,
@@ -58,7 +56,6 @@ impl ClickWriter {
         settings: ClickSettings,
         metrics: Metrics,
         dropped: std::sync::Arc<DropLog>,
-        flush_requested: std::sync::Arc<Notify>,
     ) -> Self {
         Self {
             db,
@@ -67,7 +64,6 @@ impl ClickWriter {
             settings,
             metrics,
             dropped,
-            flush_requested,
             waiting: Vec::new(),
             last_drop_log: Instant::now(),
         }
@@ -77,7 +73,8 @@ impl ClickWriter {
     /// after `drain_deadline` (what could not be written is counted and logged).
     pub async fn run(mut self, stop: CancellationToken, drain_deadline: Duration) {
         loop {
-            let stopping = self.collect(&stop).await;
+            let deadline = Instant::now() + self.settings.flush_interval;
+            let stopping = self.collect_until(deadline, &stop).await;
             self.write_batch(&stop).await;
             self.report_drops();
             if stopping {
@@ -87,49 +84,26 @@ impl ClickWriter {
         self.drain(drain_deadline).await;
     }
 
-    /// Fills the batch: waits for the first click, lets the queue fill for up to the
-    /// flush interval, then takes what has queued, up to a batch. Returns true when
-    /// `stop` fires or the queue is closed.
-    ///
-    /// The writer waits on the queue only while it is empty, so the redirects that enqueue
-    /// during the interval wake nobody: one wake-up per batch, not one per click. A flush
-    /// asked for meanwhile ends the wait, and is answered with the batch it lands in.
-    async fn collect(&mut self, stop: &CancellationToken) -> bool {
-        let first = tokio::select! {
-            biased;
-            () = stop.cancelled() => return true,
-            command = self.receiver.recv() => command,
-        };
-        match first {
-            Some(Command::Record(click)) => self.batch.push(click),
-            Some(Command::Flush(done)) => {
-                self.waiting.push(done);
-                return false;
-            }
-            None => return true,
-        }
-        let mut stopping = false;
-        if self.receiver.len() + self.batch.len() < self.settings.max_batch {
-            tokio::select! {
-                biased;
-                () = stop.cancelled() => stopping = true,
-                () = self.flush_requested.notified() => {}
-                () = tokio::time::sleep(self.settings.flush_interval) => {}
-            }
-        }
-        self.take_queued();
-        stopping
-    }
-
-    /// Moves what is queued into the batch, up to a batch.
-    fn take_queued(&mut self) {
+    /// Fills the batch until it is full, the deadline passes, a flush is asked for, or
+    /// `stop` fires (then returns true).
+    async fn collect_until(&mut self, deadline: Instant, stop: &CancellationToken) -> bool {
         while self.batch.len() < self.settings.max_batch {
-            match self.receiver.try_recv() {
-                Ok(Command::Record(click)) => self.batch.push(click),
-                Ok(Command::Flush(done)) => self.waiting.push(done),
-                Err(_) => break,
+            let command = tokio::select! {
+                biased;
+                () = stop.cancelled() => return true,
+                () = tokio::time::sleep_until(deadline) => return false,
+                command = self.receiver.recv() => command,
+            };
+            match command {
+                Some(Command::Record(click)) => self.batch.push(click),
+                Some(Command::Flush(done)) => {
+                    self.waiting.push(done);
+                    return false;
+                }
+                None => return true,
             }
         }
+        false
     }
 
     /// Writes the batch, retrying with back-off until it succeeds or `stop` fires.
@@ -147,7 +121,9 @@ impl ClickWriter {
             }
             delay = (delay * 2).min(MAX_RETRY_DELAY);
         }
-        self.answer_flushes();
+        for done in self.waiting.drain(..) {
+            let _ = done.send(());
+        }
     }
 
     /// Writes the whole batch; `false` when a transient error (Postgres away, a lost
@@ -232,7 +208,13 @@ impl ClickWriter {
         self.receiver.close();
         let give_up = Instant::now() + deadline;
         loop {
-            self.take_queued();
+            while self.batch.len() < self.settings.max_batch {
+                match self.receiver.try_recv() {
+                    Ok(Command::Record(click)) => self.batch.push(click),
+                    Ok(Command::Flush(done)) => self.waiting.push(done),
+                    Err(_) => break,
+                }
+            }
             if self.batch.is_empty() {
                 break;
             }
@@ -256,7 +238,9 @@ impl ClickWriter {
                 return;
             }
         }
-        self.answer_flushes();
+        for done in self.waiting.drain(..) {
+            let _ = done.send(());
+        }
         self.report_drops();
         let totals = &self.metrics;
         tracing::info!(
@@ -266,19 +250,6 @@ impl ClickWriter {
             dropped = totals.clicks_dropped.get(),
             "click queue drained; the pipeline's totals over this process's life"
         );
-    }
-
-    /// Tells every waiting `flush` that its clicks are written.
-    fn answer_flushes(&mut self) {
-        if self.waiting.is_empty() {
-            return;
-        }
-        for done in self.waiting.drain(..) {
-            let _ = done.send(());
-        }
-        // A flush that reached the writer through the queue while it was not waiting for
-        // one left a wake-up behind; used later, it would cut a batch's gathering short.
-        let _ = self.flush_requested.notified().now_or_never();
     }
 
     fn report_drops(&mut self) {
