@@ -12,6 +12,46 @@
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+fresh_database() { # fresh_database NAME: an empty database on the shared Postgres
+    psql -qX -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" \
+        -c "CREATE DATABASE $1" >/dev/null 2>&1
+    export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$1"
+}
+
+start_private_redis() { # start_private_redis DIR -> prints "PID PORT" (nothing kept on disk)
+    local port
+    port=$(free_port)
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$1" \
+        >"$1/redis.log" 2>&1 &
+    echo "$! $port"
+}
+
+start_ceiling() { # start_ceiling DIR -> prints "PID PORT": the machine's ceiling, Nginx
+    # answering a static `return 302` with one worker, no upstream, no access log
+    local port pid
+    port=$(free_port)
+    cat >"$1/ceiling.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $1/ceiling.pid;
+error_log $1/ceiling.err warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    server_tokens off;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$port;
+        location / { return 302 https://example.com/bench; }
+    }
+}
+NGINX
+    nginx -p "$1" -c "$1/ceiling.conf" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break; sleep 0.1; done
+    echo "$pid $port"
+}
+
 start_replica() { # start_replica BIN LOGFILE [ENV=VALUE...] -> prints "PID PORT"
     local bin=$1 log=$2 port pid
     shift 2
