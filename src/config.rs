@@ -122,7 +122,9 @@ pub struct CacheArgs {
     /// How long opening a Redis connection may take, in milliseconds.
     #[arg(long, env = "REDIS_CONNECT_TIMEOUT_MS", default_value_t = 100)]
     pub redis_connect_timeout_ms: u64,
-    /// How long one Redis command may take (including waiting for a connection), in milliseconds.
+    /// How long one Redis command may take, in milliseconds. Waiting for a free pooled
+    /// connection has the same bound; a wait that runs out skips Redis (load) without
+    /// counting as a breaker failure.
     #[arg(long, env = "REDIS_COMMAND_TIMEOUT_MS", default_value_t = 50)]
     pub redis_command_timeout_ms: u64,
     /// Consecutive Redis failures that open the circuit breaker.

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use deadpool_redis::redis::AsyncCommands;
-use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use deadpool_redis::{Config, Pool, PoolConfig, PoolError, Runtime, TimeoutType, Timeouts};
 
 use super::CacheEntry;
 use super::breaker::{Breaker, BreakerState};
@@ -166,7 +166,13 @@ impl SharedCache {
         Ok(Some(generation))
     }
 
-    /// Runs one command through the breaker with the command timeout; `None` when skipped or failed.
+    /// Runs one command through the breaker; `None` when skipped or failed.
+    ///
+    /// Waiting for a pooled connection and running the command have a command timeout
+    /// each. A wait that runs out means every connection is busy: load, not a sick Redis,
+    /// so it skips Redis without telling the breaker (counted in
+    /// `shortener_redis_pool_exhausted_total`). Only a failed connect, a failed command or
+    /// a command past its timeout count as failures.
     async fn call<T, F, Fut>(&self, command: F) -> Option<T>
     where
         F: FnOnce(deadpool_redis::Connection) -> Fut,
@@ -176,11 +182,22 @@ impl SharedCache {
             return None;
         }
         let started = Instant::now();
-        let outcome = tokio::time::timeout(self.command_timeout, async {
-            let conn = self.pool.get().await.map_err(|error| error.to_string())?;
-            command(conn).await.map_err(|error| error.to_string())
-        })
-        .await;
+        let conn = match self.pool.get().await {
+            Ok(conn) => conn,
+            Err(PoolError::Timeout(TimeoutType::Wait)) => {
+                self.metrics.redis_pool_exhausted.inc();
+                // Half-open, this skipped call was the probe: the next one after the
+                // cool-down probes instead (Breaker::allow).
+                tracing::debug!("every redis connection busy; skipping redis");
+                return None;
+            }
+            Err(error) => {
+                tracing::debug!(%error, "cannot get a redis connection");
+                self.breaker.record_failure();
+                return None;
+            }
+        };
+        let outcome = tokio::time::timeout(self.command_timeout, command(conn)).await;
         self.metrics
             .redis_command_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -201,5 +218,59 @@ impl SharedCache {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shared Redis of the test machine (`REDIS_URL`, as in `scripts/test`).
+    fn settings(pool_size: usize) -> RedisSettings {
+        RedisSettings {
+            url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+            pool_size,
+            connect_timeout: Duration::from_millis(500),
+            command_timeout: Duration::from_millis(20),
+            breaker_failures: 3,
+            breaker_cooldown: Duration::from_secs(60),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_pool_skips_redis_without_opening_the_breaker() {
+        let metrics = Metrics::default();
+        let cache = SharedCache::new(&settings(1), metrics.clone()).unwrap();
+        assert!(
+            matches!(cache.get("warm-up").await, SharedLookup::Miss),
+            "the test needs a reachable Redis at REDIS_URL"
+        );
+        // Every connection of the pool is taken, as under a burst of load.
+        let held = cache.pool.get().await.unwrap();
+        for _ in 0..10 {
+            assert!(matches!(cache.get("busy").await, SharedLookup::Unavailable));
+        }
+        assert_eq!(cache.breaker_state(), BreakerState::Closed);
+        assert_eq!(metrics.redis_pool_exhausted.get(), 10);
+        drop(held);
+        assert!(matches!(cache.get("free").await, SharedLookup::Miss));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_still_opens_the_breaker() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let unreachable = RedisSettings {
+            url: format!("redis://127.0.0.1:{port}"),
+            ..settings(1)
+        };
+        let cache = SharedCache::new(&unreachable, Metrics::default()).unwrap();
+        for _ in 0..3 {
+            assert!(matches!(cache.get("x").await, SharedLookup::Unavailable));
+        }
+        assert_eq!(cache.breaker_state(), BreakerState::Open);
     }
 }

@@ -54,6 +54,9 @@ pub struct MetricSet {
     pub cache_lookups: IntCounterVec,
     /// Redis command latency.
     pub redis_command_seconds: Histogram,
+    /// Redis commands skipped because every pooled connection was busy for the whole
+    /// wait (load, not a Redis failure: the breaker does not count them).
+    pub redis_pool_exhausted: IntCounter,
     /// Redis circuit breaker state: 0 closed, 1 half-open, 2 open.
     pub breaker_state: IntGauge,
     /// Breaker transitions by the state entered.
@@ -186,6 +189,10 @@ impl MetricSet {
                 "shortener_redis_command_seconds",
                 "Latency of Redis commands, including timeouts",
                 FAST_BUCKETS.to_vec(),
+            ),
+            redis_pool_exhausted: counter(
+                "shortener_redis_pool_exhausted_total",
+                "Redis commands skipped because no pooled connection came free in time",
             ),
             breaker_state: gauge(
                 "shortener_cache_breaker_state",
