@@ -1,9 +1,9 @@
 //! The OpenAPI 3.1 document: a base (title, tags) that the routes fill in, served as JSON.
 
-use std::sync::Arc;
-
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::header;
 use axum::routing::get;
-use axum::{Json, Router};
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 
@@ -29,14 +29,19 @@ pub fn base() -> Document {
     BaseDoc::openapi()
 }
 
-/// `GET /openapi.json`.
+/// `GET /openapi.json`: the document is serialised once, when the router is built; each
+/// request shares those bytes (no copy of the document per request).
 pub fn routes(document: Document) -> Router<AppState> {
-    let document = Arc::new(document);
+    let body = Bytes::from(
+        document
+            .to_json()
+            .expect("the OpenAPI document is plain data and always serialises"),
+    );
     Router::new().route(
         "/openapi.json",
         get(move || {
-            let document = Arc::clone(&document);
-            async move { Json(document.as_ref().clone()) }
+            let body = body.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
         }),
     )
 }
