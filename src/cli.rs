@@ -57,8 +57,8 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
-        Command::Serve(args) => server::serve(args).await.map(|()| ExitCode::SUCCESS),
+    match cli.command.unwrap_or(Command::Serve(Box::new(cli.serve))) {
+        Command::Serve(args) => server::serve(*args).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate(args) => {
             let pool = server::connect(&args, "shortener-migrate").await?;
             db::migrate(&pool)

@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations, then exit.
     Migrate(DatabaseArgs),
     /// Import users.csv, urls.csv and events.csv from a folder (idempotent); print counts.
@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:8080")]
     pub listen_addr: SocketAddr,
+    /// Serve `/metrics` on this separate address instead of on LISTEN_ADDR (which then
+    /// answers 404 for it), so the scrape port can be kept off the public network.
+    #[arg(long, env = "METRICS_LISTEN_ADDR")]
+    pub metrics_listen_addr: Option<SocketAddr>,
     #[command(flatten)]
     pub cache: CacheArgs,
     #[command(flatten)]
@@ -75,7 +79,9 @@ pub struct ServeArgs {
     /// (time for a load balancer to notice).
     #[arg(long, env = "SHUTDOWN_DELAY_MS", default_value_t = 0)]
     pub shutdown_delay_ms: u64,
-    /// After the listener closes, how long in-flight requests may take to finish, in seconds.
+    /// After the listener closes, how long shutdown may take, in seconds: in-flight
+    /// requests finish (those still running near the end are cut off), then the queued
+    /// clicks are written in what is left (what cannot be is counted as dropped).
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
     /// This replica's name in log lines and `shortener_build_info` (default: the host name).

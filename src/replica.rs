@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, AppState, Lifecycle};
 use crate::cache::{CacheSettings, LinkCache, invalidation};
-use crate::clicks::{self, ClickSettings};
+use crate::clicks::{self, ClickSettings, DrainBudget};
 use crate::db::Db;
 use crate::domain::ShortCodeGenerator;
 use crate::metrics::Metrics;
@@ -24,7 +24,8 @@ pub struct AppSettings {
     pub short_code_length: usize,
     pub cache: CacheSettings,
     pub clicks: ClickSettings,
-    /// How long shutdown may spend writing queued clicks.
+    /// How long shutdown may spend writing queued clicks, unless
+    /// [`Replica::shutdown_within`] hands it another budget.
     pub click_drain_deadline: Duration,
     /// This process's name in logs and `shortener_build_info` (`REPLICA_NAME`).
     pub replica: String,
@@ -54,6 +55,7 @@ pub struct Replica {
     listener: Option<JoinHandle<()>>,
     upkeep: Option<JoinHandle<()>>,
     writer: Option<JoinHandle<()>>,
+    drain_budget: DrainBudget,
     listening: watch::Receiver<bool>,
 }
 
@@ -87,7 +89,8 @@ impl Replica {
             stop_listener.clone(),
             listening_tx,
         ));
-        let writer = tokio::spawn(writer.run(stop_writer.clone(), settings.click_drain_deadline));
+        let drain_budget = DrainBudget::new(settings.click_drain_deadline);
+        let writer = tokio::spawn(writer.run(stop_writer.clone(), drain_budget.clone()));
         let stop_upkeep = CancellationToken::new();
         let upkeep = tokio::spawn(upkeep::run(
             state.db.clone(),
@@ -103,6 +106,7 @@ impl Replica {
             listener: Some(listener),
             upkeep: Some(upkeep),
             writer: Some(writer),
+            drain_budget,
             listening,
         })
     }
@@ -112,12 +116,28 @@ impl Replica {
         crate::http::router(self.state.clone())
     }
 
+    /// The routers when `/metrics` has its own listener: the public one without it, and
+    /// the metrics one.
+    pub fn split_routers(&self) -> (Router, Router) {
+        (
+            crate::http::router_without_metrics(self.state.clone()),
+            crate::http::metrics_router(self.state.clone()),
+        )
+    }
+
     /// Waits until the invalidation listener is subscribed (at most `timeout`); `false` if not.
     pub async fn wait_for_invalidations(&self, timeout: Duration) -> bool {
         let mut listening = self.listening.clone();
         tokio::time::timeout(timeout, listening.wait_for(|up| *up))
             .await
             .is_ok_and(|result| result.is_ok())
+    }
+
+    /// [`Self::shutdown`] with `budget` for writing the queued clicks: what is left of
+    /// the shutdown's grace period once the connections have closed.
+    pub async fn shutdown_within(self, budget: Duration) {
+        self.drain_budget.set(budget);
+        self.shutdown().await;
     }
 
     /// Stops the upkeep and the listener, then writes every queued click (bounded by the

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::db::Db;
 use crate::domain::Click;
 use crate::metrics::Metrics;
-pub use writer::ClickWriter;
+pub use writer::{ClickWriter, DrainBudget};
 
 /// Sizing and timing of the pipeline.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 //! retrying them for ever.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -70,8 +71,9 @@ impl ClickWriter {
     }
 
     /// Writes batches until `stop` is cancelled, then writes what is left, giving up
-    /// after `drain_deadline` (what could not be written is counted and logged).
-    pub async fn run(mut self, stop: CancellationToken, drain_deadline: Duration) {
+    /// after the drain budget read at that moment (what could not be written is counted
+    /// and logged).
+    pub async fn run(mut self, stop: CancellationToken, drain_budget: DrainBudget) {
         loop {
             let deadline = Instant::now() + self.settings.flush_interval;
             let stopping = self.collect_until(deadline, &stop).await;
@@ -81,7 +83,7 @@ impl ClickWriter {
                 break;
             }
         }
-        self.drain(drain_deadline).await;
+        self.drain(drain_budget.get()).await;
     }
 
     /// Fills the batch until it is full, the deadline passes, a flush is asked for, or
@@ -265,5 +267,28 @@ impl ClickWriter {
                 "click queue full; clicks dropped"
             );
         }
+    }
+}
+
+/// How long the drain after `stop` may take; shared, so shutdown can hand the writer
+/// whatever is left of its grace period when it stops it.
+#[derive(Debug, Clone)]
+pub struct DrainBudget(Arc<AtomicU64>);
+
+impl DrainBudget {
+    pub fn new(budget: Duration) -> Self {
+        let shared = Self(Arc::new(AtomicU64::new(0)));
+        shared.set(budget);
+        shared
+    }
+
+    /// Replaces the budget (takes effect if the drain has not begun).
+    pub fn set(&self, budget: Duration) {
+        let millis = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
+        self.0.store(millis, Ordering::SeqCst);
+    }
+
+    pub fn get(&self) -> Duration {
+        Duration::from_millis(self.0.load(Ordering::SeqCst))
     }
 }

@@ -30,12 +30,34 @@ pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 /// Largest CSV upload accepted.
 pub const UPLOAD_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
-/// The whole application: every route, its middleware, and `/openapi.json`.
+/// The whole application: every route, its middleware, `/openapi.json` and `/metrics`.
 pub fn router(state: AppState) -> Router {
-    let (router, api) = api_router().split_for_parts();
-    let router = router
-        .merge(openapi::routes(api))
+    with_fallbacks_and_middleware(
+        public_routes().route("/metrics", axum::routing::get(metrics)),
+        state,
+    )
+}
+
+/// The application without `/metrics`, for when the metrics have their own listener.
+pub fn router_without_metrics(state: AppState) -> Router {
+    with_fallbacks_and_middleware(public_routes(), state)
+}
+
+/// `/metrics` alone, for its own listener (`METRICS_LISTEN_ADDR`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
         .route("/metrics", axum::routing::get(metrics))
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .with_state(state)
+}
+
+fn public_routes() -> Router<AppState> {
+    let (router, api) = api_router().split_for_parts();
+    router.merge(openapi::routes(api))
+}
+
+fn with_fallbacks_and_middleware(router: Router<AppState>, state: AppState) -> Router {
+    let router = router
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

@@ -19,6 +19,7 @@ mod outage;
 mod redirect;
 mod robustness;
 mod saturation;
+mod shutdown;
 mod telemetry;
 mod urls;
 mod users;

@@ -1,10 +1,14 @@
 //! Start-up and shutdown of the HTTP server: checks that fail fast, then serve until SIGTERM.
 
+pub mod connections;
+
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db;
@@ -41,10 +45,23 @@ pub async fn connect(args: &DatabaseArgs, application_name: &str) -> anyhow::Res
 }
 
 /// Runs the server until SIGTERM or Ctrl-C, then drains and returns.
+///
+/// Shutdown: `/ready` answers 503 for `SHUTDOWN_DELAY_MS`; then the listeners close and
+/// one deadline, `SHUTDOWN_GRACE_SECS` later, bounds the rest. In-flight requests may run
+/// until [`drain_reserve`] before it and are cut off then; the queued clicks are written
+/// in the time left. So the process is gone within delay + grace of the signal.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = TcpListener::bind(args.listen_addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen_addr))?;
+    let metrics_listener = match args.metrics_listen_addr {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (METRICS_LISTEN_ADDR)"))?,
+        ),
+        None => None,
+    };
     let replica = args.replica();
     let pool = connect(&args.database, &db::replica_application_name(&replica)).await?;
     if args.run_migrations {
@@ -62,42 +79,68 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         upkeep: args.clicks.upkeep(),
     };
     let app = Replica::start(pool.clone(), settings).map_err(anyhow::Error::msg)?;
-    let router = app.router();
+    let (closed_tx, closed_rx) = watch::channel(false);
+    let mut servers = Vec::new();
+    match metrics_listener {
+        Some(metrics_listener) => {
+            let (public, metrics) = app.split_routers();
+            servers.push(tokio::spawn(connections::accept_until_closed(
+                listener,
+                public,
+                closed_rx.clone(),
+            )));
+            servers.push(tokio::spawn(connections::accept_until_closed(
+                metrics_listener,
+                metrics,
+                closed_rx,
+            )));
+        }
+        None => servers.push(tokio::spawn(connections::accept_until_closed(
+            listener,
+            app.router(),
+            closed_rx,
+        ))),
+    }
     tracing::info!(
         addr = %args.listen_addr,
+        metrics_addr = args.metrics_listen_addr.map(|addr| addr.to_string()),
         database = %args.database.database_url,
         redis = app.state.cache.shared().is_some(),
         "listening"
     );
 
-    let state = app.state.clone();
-    let delay = Duration::from_millis(args.shutdown_delay_ms);
-    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
-    let shutdown = async move {
-        shutdown_signal().await;
-        tracing::info!("shutdown signal received; draining");
-        state.lifecycle.start_draining();
-        tokio::time::sleep(delay).await;
-        let _ = closed_tx.send(());
-    };
-    let server = std::pin::pin!(
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .into_future()
-    );
-    let grace_over = async {
-        // The grace period starts once the listener closes.
-        let _ = closed_rx.await;
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        result = server => result.context("server failed")?,
-        () = grace_over => tracing::warn!(?grace, "in-flight requests did not finish in time"),
+    shutdown_signal().await;
+    tracing::info!("shutdown signal received; draining");
+    app.state.lifecycle.start_draining();
+    tokio::time::sleep(Duration::from_millis(args.shutdown_delay_ms)).await;
+    let _ = closed_tx.send(true);
+    let deadline = Instant::now() + grace;
+    let mut cut = 0;
+    for server in servers {
+        let open = server.await.context("the accept loop failed")?;
+        let still_open = open.len();
+        cut += open.finish_by(deadline - drain_reserve(grace)).await;
+        tracing::debug!(still_open, "listener closed");
     }
-    app.shutdown().await;
+    if cut > 0 {
+        tracing::warn!(
+            cut,
+            ?grace,
+            "requests still running at the end of the grace period were cut off"
+        );
+    }
+    app.shutdown_within(deadline.saturating_duration_since(Instant::now()))
+        .await;
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The end of the grace period kept for writing the queued clicks after the requests:
+/// a quarter of it, at most 2 s. The writer flushes every `CLICK_FLUSH_INTERVAL_MS` all
+/// along, so what is left to write then is one interval's worth, unless Postgres is down.
+pub fn drain_reserve(grace: Duration) -> Duration {
+    (grace / 4).min(Duration::from_secs(2))
 }
 
 async fn shutdown_signal() {
