@@ -39,10 +39,9 @@ HTTP_METRICS_SRC = os.path.join(ROOT, "src", "metrics", "http.rs")
 # Seconds kept free after the drain's worst case, for the upkeep and invalidation
 # listener tasks to stop (Replica::shutdown) and the process to exit.
 GRACE_MARGIN_SECS = 5
-# Replica::shutdown (src/replica.rs) gives the click writer its own drain deadline, equal
-# to SHUTDOWN_GRACE_SECS, after the in-flight requests had theirs (src/server.rs): the
-# grace is spent at most twice.
-GRACE_PHASES = 2
+# The in-flight requests and the click drain share one deadline, SHUTDOWN_GRACE_SECS after
+# the listener closes (src/server/mod.rs): the grace is spent once.
+GRACE_PHASES = 1
 # Postgres keeps superuser_reserved_connections (default 3) out of max_connections.
 SUPERUSER_RESERVED = 3
 
