@@ -70,9 +70,13 @@ pub struct LinkCache {
     local: LocalCache,
     shared: Option<Arc<SharedCache>>,
     settings: Arc<CacheSettings>,
-    /// Bumped by every invalidation: a database read that overlapped one is not cached,
-    /// since it may have read the value just replaced.
+    /// Bumped when an invalidation starts and again when its Redis delete has landed: a
+    /// read that overlapped one is not kept in the in-process tier, since it may have read
+    /// the value just replaced (from Postgres, or from Redis before the delete).
     invalidations: Arc<AtomicU64>,
+    /// Invalidations between their start and their Redis delete; while any runs, nothing
+    /// read from Redis or Postgres is kept in the in-process tier.
+    invalidating: Arc<AtomicU64>,
     metrics: Metrics,
 }
 
@@ -92,6 +96,7 @@ impl LinkCache {
             shared,
             settings: Arc::new(settings),
             invalidations: Arc::new(AtomicU64::new(0)),
+            invalidating: Arc::new(AtomicU64::new(0)),
             metrics,
         })
     }
@@ -114,15 +119,13 @@ impl LinkCache {
         hot.l1_miss.inc();
         // Any invalidation from here on may concern what the reads below return: then
         // their answer is used but not kept.
-        let seen = self.invalidations.load(Ordering::SeqCst);
+        let seen = self.quiet_since();
         if let Some(shared) = &self.shared {
             match shared.get(code).await {
                 SharedLookup::Hit(entry) => {
                     let entry = Arc::new(entry);
                     self.count("l2", hit_label(&entry));
-                    if self.invalidations.load(Ordering::SeqCst) == seen {
-                        self.local.insert(code, entry.clone());
-                    }
+                    self.keep_locally(code, &entry, seen);
                     return Ok(entry);
                 }
                 SharedLookup::Miss => self.count("l2", "miss"),
@@ -143,8 +146,7 @@ impl LinkCache {
             None => CacheEntry::Missing,
         });
         self.count("db", hit_label(&entry));
-        if self.invalidations.load(Ordering::SeqCst) == seen {
-            self.local.insert(code, entry.clone());
+        if self.keep_locally(code, &entry, seen) {
             if let Some(shared) = &self.shared {
                 let ttl = match entry.as_ref() {
                     CacheEntry::Link(_) => self.settings.shared_ttl,
@@ -153,7 +155,7 @@ impl LinkCache {
                 shared.set(code, &entry, ttl).await;
                 // An invalidation that landed while the write was in flight may have
                 // deleted the key before it was written: undo the fill.
-                if self.invalidations.load(Ordering::SeqCst) != seen {
+                if self.quiet_since() != seen {
                     shared.delete(code).await;
                     self.local.remove(code);
                 }
@@ -171,6 +173,9 @@ impl LinkCache {
         if codes.is_empty() {
             return;
         }
+        // Until the Redis delete below has landed, a read may still find the old entry
+        // there: no read keeps anything in the in-process tier meanwhile.
+        let _in_progress = self.begin_invalidation();
         self.forget_local(codes);
         let Some(shared) = &self.shared else {
             return;
@@ -223,6 +228,41 @@ impl LinkCache {
                 cache.count_invalidations("l2", codes.len());
             }
         });
+    }
+
+    /// The invalidation counter when no invalidation is in progress; `None` while one is
+    /// (then nothing read now may be kept in the in-process tier).
+    fn quiet_since(&self) -> Option<u64> {
+        let seen = self.invalidations.load(Ordering::SeqCst);
+        (self.invalidating.load(Ordering::SeqCst) == 0).then_some(seen)
+    }
+
+    /// Puts `entry`, read after [`Self::quiet_since`] said `seen`, into the in-process
+    /// tier unless an invalidation overlapped the read; `true` when it stays there.
+    /// Insert first, check after: an invalidation bumps the counter before it evicts, so
+    /// either this check sees the bump and takes the entry out again, or the eviction
+    /// comes after the insert and removes it.
+    fn keep_locally(&self, code: &str, entry: &Arc<CacheEntry>, seen: Option<u64>) -> bool {
+        let Some(seen) = seen else {
+            return false;
+        };
+        self.local.insert(code, entry.clone());
+        if self.quiet_since() == Some(seen) {
+            return true;
+        }
+        self.local.remove(code);
+        false
+    }
+
+    /// Marks an invalidation as running until the returned guard is dropped (its Redis
+    /// delete has landed, failed, or the caller was cancelled).
+    fn begin_invalidation(&self) -> InvalidationInProgress {
+        self.invalidating.fetch_add(1, Ordering::SeqCst);
+        self.invalidations.fetch_add(1, Ordering::SeqCst);
+        InvalidationInProgress {
+            invalidations: self.invalidations.clone(),
+            invalidating: self.invalidating.clone(),
+        }
     }
 
     /// Forgets `codes` in this replica's tier only (another replica owns the Redis
@@ -281,9 +321,129 @@ impl LinkCache {
     }
 }
 
+/// An invalidation between its start and its Redis delete (see [`LinkCache::invalidate`]).
+struct InvalidationInProgress {
+    invalidations: Arc<AtomicU64>,
+    invalidating: Arc<AtomicU64>,
+}
+
+impl Drop for InvalidationInProgress {
+    fn drop(&mut self) {
+        // Bump before leaving: a read that started while this ran sees a new count.
+        self.invalidations.fetch_add(1, Ordering::SeqCst);
+        self.invalidating.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 fn hit_label(entry: &CacheEntry) -> &'static str {
     match entry {
         CacheEntry::Link(_) => "hit",
         CacheEntry::Missing => "negative_hit",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::postgres::PgPoolOptions;
+
+    use super::*;
+
+    fn link(url: &str) -> CacheEntry {
+        CacheEntry::Link(CachedLink {
+            url_id: 1,
+            original_url: url.to_owned(),
+            is_active: true,
+            expires_at: None,
+        })
+    }
+
+    /// A cache on the machine's Redis (`REDIS_URL`), in a generation of its own so that
+    /// parallel runs do not meet; its database is never reached (lazy pool).
+    fn cache_and_db() -> (LinkCache, Db) {
+        let redis = RedisSettings {
+            url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+            pool_size: 2,
+            connect_timeout: Duration::from_millis(500),
+            command_timeout: Duration::from_millis(500),
+            breaker_failures: 5,
+            breaker_cooldown: Duration::from_secs(60),
+        };
+        let settings = CacheSettings {
+            redis: Some(redis),
+            ..CacheSettings::default()
+        };
+        let cache = LinkCache::new(settings, Metrics::default()).unwrap();
+        let generation = i64::from(std::process::id()) * 1000 + i64::from(rand_suffix());
+        cache.adopt_generation(generation);
+        let pool = PgPoolOptions::new()
+            .connect_lazy("postgres://nobody@127.0.0.1:1/never")
+            .unwrap();
+        (cache, Db::new(pool, Metrics::default().db.clone()))
+    }
+
+    fn rand_suffix() -> u16 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        (nanos % 1000) as u16
+    }
+
+    /// The interleaving an outside run hit on a hot link: the edit's invalidation has
+    /// evicted the in-process entry but its Redis delete has not landed, and a redirect
+    /// reads the old entry from Redis in between. Before the fix that read was kept in
+    /// the in-process tier for CACHE_LOCAL_TTL_SECS; now it is served but not kept.
+    #[tokio::test]
+    async fn a_redis_read_between_the_eviction_and_the_delete_is_not_kept_in_process() {
+        let (cache, db) = cache_and_db();
+        let shared = cache.shared().unwrap();
+        shared
+            .set(
+                "hot",
+                &link("https://old.example/"),
+                Duration::from_secs(60),
+            )
+            .await;
+        assert_eq!(
+            *cache.resolve(&db, "hot").await.unwrap(),
+            link("https://old.example/"),
+            "the test needs a reachable Redis at REDIS_URL"
+        );
+        assert!(cache.local.get("hot").is_some(), "a quiet read is kept");
+
+        // The edit has committed; its invalidation starts and evicts the local entry...
+        let in_progress = cache.begin_invalidation();
+        cache.forget_local(&["hot"]);
+        // ...and a redirect runs before the Redis delete lands.
+        let during = cache.resolve(&db, "hot").await.unwrap();
+        assert_eq!(*during, link("https://old.example/"));
+        assert!(
+            cache.local.get("hot").is_none(),
+            "a read that overlapped the invalidation stays out of the in-process tier"
+        );
+        // The delete lands and the invalidation ends: nothing stale is left anywhere.
+        assert!(shared.delete("hot").await);
+        drop(in_progress);
+        assert!(cache.local.get("hot").is_none());
+        assert!(matches!(shared.get("hot").await, SharedLookup::Miss));
+    }
+
+    /// The fill's check-then-insert: an invalidation that lands between a read and its
+    /// insert must win, whichever order the two steps interleave in.
+    #[tokio::test]
+    async fn an_invalidation_that_starts_after_the_read_wins_over_its_insert() {
+        let (cache, _db) = cache_and_db();
+        let entry = Arc::new(link("https://old.example/"));
+        let seen = cache.quiet_since();
+        let in_progress = cache.begin_invalidation();
+        assert!(!cache.keep_locally("code", &entry, seen));
+        assert!(cache.local.get("code").is_none());
+        drop(in_progress);
+        // Once it has ended, a read that started afterwards is kept again.
+        let seen = cache.quiet_since();
+        assert!(cache.keep_locally("code", &entry, seen));
+        assert!(cache.local.get("code").is_some());
     }
 }

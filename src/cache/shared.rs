@@ -191,7 +191,12 @@ impl SharedCache {
                 tracing::debug!("every redis connection busy; skipping redis");
                 return None;
             }
+            // A failed connect, or a pooled connection that failed its recycle check
+            // (with a hung Redis that takes the recycle timeout): a Redis failure.
             Err(error) => {
+                self.metrics
+                    .redis_command_seconds
+                    .observe(started.elapsed().as_secs_f64());
                 tracing::debug!(%error, "cannot get a redis connection");
                 self.breaker.record_failure();
                 return None;
