@@ -175,12 +175,14 @@ impl LinkCache {
         }
         // Until the Redis delete below has landed, a read may still find the old entry
         // there: no read keeps anything in the in-process tier meanwhile.
-        let _in_progress = self.begin_invalidation();
+        let in_progress = self.begin_invalidation();
         self.forget_local(codes);
         let Some(shared) = &self.shared else {
             return;
         };
         if shared.delete_all(codes).await {
+            // Over before it is counted: whoever waits for the count finds reads cached again.
+            drop(in_progress);
             self.count_invalidations("l2", codes.len());
             return;
         }
