@@ -182,43 +182,33 @@ impl SharedCache {
             return None;
         }
         let started = Instant::now();
-        let conn = match self.pool.get().await {
-            Ok(conn) => conn,
+        let outcome = match self.pool.get().await {
+            Ok(conn) => match tokio::time::timeout(self.command_timeout, command(conn)).await {
+                Ok(result) => result.map_err(|error| error.to_string()),
+                Err(_elapsed) => Err(format!("timed out after {:?}", self.command_timeout)),
+            },
             Err(PoolError::Timeout(TimeoutType::Wait)) => {
-                self.metrics.redis_pool_exhausted.inc();
                 // Half-open, this skipped call was the probe: the next one after the
                 // cool-down probes instead (Breaker::allow).
+                self.metrics.redis_pool_exhausted.inc();
                 tracing::debug!("every redis connection busy; skipping redis");
                 return None;
             }
             // A failed connect, or a pooled connection that failed its recycle check
-            // (with a hung Redis that takes the recycle timeout): a Redis failure.
-            Err(error) => {
-                self.metrics
-                    .redis_command_seconds
-                    .observe(started.elapsed().as_secs_f64());
-                tracing::debug!(%error, "cannot get a redis connection");
-                self.breaker.record_failure();
-                return None;
-            }
+            // (a hung Redis takes the recycle timeout): a Redis failure.
+            Err(error) => Err(error.to_string()),
         };
-        let outcome = tokio::time::timeout(self.command_timeout, command(conn)).await;
         self.metrics
             .redis_command_seconds
             .observe(started.elapsed().as_secs_f64());
         match outcome {
-            Ok(Ok(value)) => {
+            Ok(value) => {
                 self.breaker.record_success();
                 self.bumped_since_success.store(false, Ordering::SeqCst);
                 Some(value)
             }
-            Ok(Err(error)) => {
-                tracing::debug!(%error, "redis command failed");
-                self.breaker.record_failure();
-                None
-            }
-            Err(_elapsed) => {
-                tracing::debug!(timeout = ?self.command_timeout, "redis command timed out");
+            Err(error) => {
+                tracing::debug!(%error, "redis call failed");
                 self.breaker.record_failure();
                 None
             }

@@ -277,18 +277,19 @@ pub struct DrainBudget(Arc<AtomicU64>);
 
 impl DrainBudget {
     pub fn new(budget: Duration) -> Self {
-        let shared = Self(Arc::new(AtomicU64::new(0)));
-        shared.set(budget);
-        shared
+        Self(Arc::new(AtomicU64::new(millis(budget))))
     }
 
     /// Replaces the budget (takes effect if the drain has not begun).
     pub fn set(&self, budget: Duration) {
-        let millis = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
-        self.0.store(millis, Ordering::SeqCst);
+        self.0.store(millis(budget), Ordering::SeqCst);
     }
 
     pub fn get(&self) -> Duration {
         Duration::from_millis(self.0.load(Ordering::SeqCst))
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

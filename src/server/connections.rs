@@ -12,8 +12,12 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-/// A client that sends its request head slower than this is disconnected (slow-loris).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// hyper's header-read timeout, which also closes a keep-alive connection left idle this
+/// long. Longer than the upstream keep-alive of Nginx and ingress-nginx (60 s by default),
+/// so the proxy always closes an idle connection first: a replica closing one as the
+/// proxy reuses it would fail that request (a POST with a 502). It still reaps
+/// connections that bypass the proxy and stall.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(75);
 
 /// The connections still open when the listener closed; each has been asked to finish
 /// its current request and close.

@@ -79,28 +79,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         upkeep: args.clicks.upkeep(),
     };
     let app = Replica::start(pool.clone(), settings).map_err(anyhow::Error::msg)?;
-    let (closed_tx, closed_rx) = watch::channel(false);
-    let mut servers = Vec::new();
-    match metrics_listener {
+    let listeners = match metrics_listener {
         Some(metrics_listener) => {
             let (public, metrics) = app.split_routers();
-            servers.push(tokio::spawn(connections::accept_until_closed(
-                listener,
-                public,
-                closed_rx.clone(),
-            )));
-            servers.push(tokio::spawn(connections::accept_until_closed(
-                metrics_listener,
-                metrics,
-                closed_rx,
-            )));
+            vec![(listener, public), (metrics_listener, metrics)]
         }
-        None => servers.push(tokio::spawn(connections::accept_until_closed(
-            listener,
-            app.router(),
-            closed_rx,
-        ))),
-    }
+        None => vec![(listener, app.router())],
+    };
+    let (closed_tx, closed_rx) = watch::channel(false);
+    let servers: Vec<_> = listeners
+        .into_iter()
+        .map(|(listener, router)| {
+            tokio::spawn(connections::accept_until_closed(
+                listener,
+                router,
+                closed_rx.clone(),
+            ))
+        })
+        .collect();
     tracing::info!(
         addr = %args.listen_addr,
         metrics_addr = args.metrics_listen_addr.map(|addr| addr.to_string()),
@@ -118,9 +114,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut cut = 0;
     for server in servers {
         let open = server.await.context("the accept loop failed")?;
-        let still_open = open.len();
         cut += open.finish_by(deadline - drain_reserve(grace)).await;
-        tracing::debug!(still_open, "listener closed");
     }
     if cut > 0 {
         tracing::warn!(
