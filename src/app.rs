@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::cache::LinkCache;
 use crate::clicks::ClickQueue;
 use crate::db::Db;
-use crate::domain::ShortCodeGenerator;
+use crate::domain::{ApiKeys, LinkPolicy, ShortCodeGenerator};
 use crate::metrics::Metrics;
 
 /// The database handle, caches, queues and flags of one replica.
@@ -19,6 +19,10 @@ pub struct App {
     pub clicks: ClickQueue,
     pub metrics: Metrics,
     pub lifecycle: Lifecycle,
+    /// The keys that may call the API (none: open).
+    pub api_keys: ApiKeys,
+    /// Where links may not point.
+    pub link_policy: LinkPolicy,
     /// This process's name in log lines (`REPLICA_NAME`).
     pub replica: String,
 }

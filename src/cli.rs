@@ -9,7 +9,7 @@ use clap::Parser;
 use crate::config::{Cli, Command, GenerateSeedArgs, SeedArgs};
 use crate::metrics::Metrics;
 use crate::service::imports;
-use crate::{db, healthcheck, seedgen, server, telemetry};
+use crate::{db, domain, healthcheck, seedgen, server, telemetry};
 
 /// Entry point of the `shortener` binary.
 pub fn main() -> ExitCode {
@@ -73,6 +73,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::GenerateSeed(args) => generate_seed(&args),
+        Command::ApiKey(args) => {
+            // 40 characters of nanoid's 64-letter alphabet from a CSPRNG: 240 bits.
+            let secret = format!("sk_{}", nanoid::nanoid!(40));
+            println!("{secret}");
+            println!(
+                "{}",
+                domain::api_key_file_line(&args.name, args.scope, &secret)
+            );
+            eprintln!(
+                "shortener: the first line is the key, shown only now; add the second to API_KEYS_FILE"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::app::{App, AppState, Lifecycle};
 use crate::cache::{CacheSettings, LinkCache, invalidation};
 use crate::clicks::{self, ClickSettings, DrainBudget};
 use crate::db::Db;
-use crate::domain::ShortCodeGenerator;
+use crate::domain::{ApiKeys, LinkPolicy, ShortCodeGenerator};
 use crate::metrics::Metrics;
 use crate::upkeep::{self, UpkeepSettings};
 
@@ -31,6 +31,10 @@ pub struct AppSettings {
     pub replica: String,
     /// Partitions ahead and click retention.
     pub upkeep: UpkeepSettings,
+    /// The keys that may call the API (default: none, the API is open).
+    pub api_keys: ApiKeys,
+    /// Blocked destinations and the service's own hosts.
+    pub link_policy: LinkPolicy,
 }
 
 impl Default for AppSettings {
@@ -42,6 +46,8 @@ impl Default for AppSettings {
             click_drain_deadline: Duration::from_secs(10),
             replica: "test".to_owned(),
             upkeep: UpkeepSettings::default(),
+            api_keys: ApiKeys::default(),
+            link_policy: LinkPolicy::default(),
         }
     }
 }
@@ -78,6 +84,8 @@ impl Replica {
             clicks,
             metrics,
             lifecycle: Lifecycle::default(),
+            api_keys: settings.api_keys,
+            link_policy: settings.link_policy,
             replica: settings.replica.clone(),
         }));
         let stop_listener = CancellationToken::new();

@@ -19,7 +19,10 @@ export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8000').replace(/\/$
 const LINKS = Number(__ENV.LINKS || 200);
 const THINK = Number(__ENV.THINK === undefined ? 1 : __ENV.THINK);
 
-const JSON_HEADERS = { 'Content-Type': 'application/json' };
+// API_KEY: the Bearer token when the service has API keys (scripts/loadtest passes the
+// stack's); empty against an open development instance.
+const AUTH_HEADERS = __ENV.API_KEY ? { Authorization: `Bearer ${__ENV.API_KEY}` } : {};
+const JSON_HEADERS = Object.assign({ 'Content-Type': 'application/json' }, AUTH_HEADERS);
 
 // The options every tier shares: no redirects followed, per-kind trends in the summary.
 export const common = {
@@ -94,7 +97,7 @@ export function action(data, think = THINK) {
       'redirect: Location set': (r) => Boolean(r.headers.Location),
     });
   } else if (roll < 0.88) {
-    const response = http.get(`${BASE_URL}/urls?per_page=20`, { tags: { kind: 'list', name: 'GET /urls' } });
+    const response = http.get(`${BASE_URL}/urls?per_page=20`, { headers: AUTH_HEADERS, tags: { kind: 'list', name: 'GET /urls' } });
     check(response, {
       'list: 200': (r) => r.status === 200,
       'list: JSON array': (r) => isJson(r) && Array.isArray(r.json()),
@@ -111,7 +114,7 @@ export function action(data, think = THINK) {
     });
   } else if (roll < 0.97) {
     const link = pick(data.links);
-    const response = http.get(`${BASE_URL}/urls/${link.id}/stats`, { tags: { kind: 'stats', name: 'GET /urls/{id}/stats' } });
+    const response = http.get(`${BASE_URL}/urls/${link.id}/stats`, { headers: AUTH_HEADERS, tags: { kind: 'stats', name: 'GET /urls/{id}/stats' } });
     check(response, {
       'stats: 200': (r) => r.status === 200,
       'stats: JSON': (r) => isJson(r),

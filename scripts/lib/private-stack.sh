@@ -10,6 +10,8 @@
 #     private_stack_down          # put it in the caller's EXIT trap; BENCH_KEEP=1 keeps
 #                                 # the directory and its logs
 #
+# Sets STACK_API_KEY, the key writes and API reads through the stack need
+# (`-H "Authorization: Bearer $STACK_API_KEY"`).
 # Needs SHORTENER_BIN (a built binary) and sets the stack's port variables unless the
 # caller set them. The per-IP rate limit is the caller's choice (NGINX_RATE_LIMIT,
 # NGINX_RATE_BURST), inherited by scripts/stack.
@@ -34,6 +36,8 @@ private_stack_up() { # private_stack_up REPLICAS
     STACK_BASE="http://127.0.0.1:$STACK_HTTP_PORT"
     # shellcheck disable=SC1091
     source "$STACK_DIR/stack.env"
+    # The stack's API key (scripts/stack makes one): clients send it as a Bearer token.
+    export STACK_API_KEY=${STACK_API_KEYS%%,*}
     PRIVATE_STACK_DB="postgres://postgres@127.0.0.1:$STACK_POSTGRES_PORT/${STACK_DB_NAME:-shortener_stack}"
 }
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::PageError;
+use crate::domain::{PageError, Scope};
 use crate::service::DbFailure;
 use crate::service::ServiceError;
 use crate::service::imports::ImportError;
@@ -40,6 +40,12 @@ pub enum ApiError {
     /// The body is larger than the route accepts.
     #[error("request body is too large (limit {limit_bytes} bytes)")]
     PayloadTooLarge { limit_bytes: usize },
+    /// No API key, or one that is not configured.
+    #[error("a valid API key is required: send Authorization: Bearer <key>")]
+    Unauthorized,
+    /// The API key is known but lacks the scope the route needs.
+    #[error("this API key lacks the {0} scope")]
+    Forbidden(Scope),
     /// The route exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -119,6 +125,8 @@ impl ApiError {
             Self::Gone(_) => StatusCode::GONE,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable { .. } | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -132,6 +140,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(resource) => Self::NotFound(format!("{resource} not found")),
             ServiceError::Expired => Self::Gone(error.to_string()),
             ServiceError::Conflict { field, message } => Self::conflict(field, message),
+            ServiceError::Destination(refused) => {
+                Self::invalid_field("original_url", refused.to_string())
+            }
             ServiceError::Unstorable => Self::bad_request(error.to_string()),
             ServiceError::NoFreeShortCode { .. } => Self::Busy(error.to_string()),
             ServiceError::Import(import) => import_error(import),
@@ -198,7 +209,14 @@ impl IntoResponse for ApiError {
             error: self.to_string(),
             details,
         };
+        let challenge = matches!(self, Self::Unauthorized);
         let mut response = (status, axum::Json(body)).into_response();
+        if challenge {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"shortener\""),
+            );
+        }
         // Counted by the access-log middleware, which owns the metrics.
         if let Some(kind) = db_error {
             response.extensions_mut().insert(kind);

@@ -199,3 +199,22 @@ pub fn parse_field<T, E: std::fmt::Display>(
         .map_err(|e| errors.insert(field.to_owned(), e.to_string()))
         .ok()
 }
+
+/// The host a request was addressed to (its `Host` header, else the URI's authority):
+/// the service's own host, as the client knows it.
+#[derive(Debug)]
+pub struct RequestHost(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestHost {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let host = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| parts.uri.authority().map(|authority| authority.to_string()));
+        Ok(Self(host))
+    }
+}

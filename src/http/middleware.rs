@@ -1,18 +1,21 @@
-//! Request ids, RED metrics and one access-log line per request, and panic containment.
+//! Request ids, RED metrics and one access-log line per request, panic containment and
+//! the security headers of every response.
 
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderName;
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::IntGauge;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
 
+use super::auth::KeyName;
 use super::error::ApiError;
 use super::request_id::ProcessRequestIds;
 use crate::app::AppState;
@@ -20,9 +23,21 @@ use crate::service::DbFailure;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Sent on every response (unless a handler set its own): the API serves JSON and
+/// redirects only, so nothing may be sniffed, framed, run as a page, or leak a referrer.
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
+
 /// Wraps every route (and the fallback) in the middleware, outermost first.
 pub fn apply(router: Router, state: AppState) -> Router {
-    router.layer(
+    let router = router.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID, ProcessRequestIds))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -32,7 +47,16 @@ pub fn apply(router: Router, state: AppState) -> Router {
                     ApiError::internal("handler panicked").into_response()
                 },
             )),
-    )
+    );
+    // Outermost, so even a contained panic's answer carries them.
+    SECURITY_HEADERS
+        .into_iter()
+        .fold(router, |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::if_not_present(
+                name,
+                HeaderValue::from_static(value),
+            ))
+        })
 }
 
 /// Runs the request inside its span (so every line a handler logs carries the request
@@ -58,6 +82,10 @@ async fn access_log(State(telemetry): State<AppState>, request: Request, next: N
     let latency = started.elapsed();
     let status = response.status();
     http.observe(route, &method, status, latency);
+    let key = response
+        .extensions()
+        .get::<KeyName>()
+        .map(|name| name.0.as_str());
     if let Some(failure) = response.extensions().get::<DbFailure>() {
         telemetry.metrics.db.count_error(failure.label());
     }
@@ -68,6 +96,7 @@ async fn access_log(State(telemetry): State<AppState>, request: Request, next: N
         status = status.as_u16(),
         latency_ms = latency.as_micros() as f64 / 1000.0,
         replica = &*telemetry.replica,
+        key,
         "request"
     );
     response

@@ -2,6 +2,7 @@
 //! the OpenAPI document generated from them. Handlers parse into domain types, call the
 //! service layer and map its answer to a response; nothing here touches SQL or a cache.
 
+mod auth;
 mod bulk;
 pub mod error;
 mod events;
@@ -61,7 +62,11 @@ fn with_fallbacks_and_middleware(router: Router<AppState>, state: AppState) -> R
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
     middleware::apply(router, state)
 }
 

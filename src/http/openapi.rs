@@ -2,11 +2,13 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::routing::get;
 use utoipa::OpenApi;
-use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 
+use super::auth;
 use super::error::ErrorBody;
 use crate::app::AppState;
 
@@ -31,7 +33,8 @@ pub fn base() -> Document {
 
 /// `GET /openapi.json`: the document is serialised once, when the router is built; each
 /// request shares those bytes (no copy of the document per request).
-pub fn routes(document: Document) -> Router<AppState> {
+pub fn routes(mut document: Document) -> Router<AppState> {
+    document_access(&mut document);
     let body = Bytes::from(
         document
             .to_json()
@@ -44,4 +47,56 @@ pub fn routes(document: Document) -> Router<AppState> {
             async move { ([(header::CONTENT_TYPE, "application/json")], body) }
         }),
     )
+}
+
+/// The name of the bearer scheme in the document.
+const API_KEY_SCHEME: &str = "api_key";
+
+/// Documents the API keys from the table the middleware enforces: the bearer scheme, and
+/// on each operation that needs a key, its scope and the 401 and 403 it may answer.
+fn document_access(document: &mut Document) {
+    document
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            API_KEY_SCHEME,
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    for (path, item) in &mut document.paths.paths {
+        let operations = [
+            (Method::GET, &mut item.get),
+            (Method::PUT, &mut item.put),
+            (Method::POST, &mut item.post),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            let Some(scope) = auth::required_scope(&method, Some(path)) else {
+                continue;
+            };
+            operation.security = Some(vec![SecurityRequirement::new(
+                API_KEY_SCHEME,
+                [scope.as_str()],
+            )]);
+            for (status, description) in [
+                (
+                    "401",
+                    "No API key, or one that is not configured (when keys are set)",
+                ),
+                ("403", "The API key lacks the scope this operation needs"),
+            ] {
+                let error = Content::new(Some(Ref::from_schema_name("ErrorBody")));
+                let response = ResponseBuilder::new()
+                    .description(description)
+                    .content("application/json", error)
+                    .build();
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert(RefOr::T(response));
+            }
+        }
+    }
 }

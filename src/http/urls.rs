@@ -8,7 +8,9 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, FieldErrors};
-use super::extract::{ApiId, ApiJson, ApiQuery, nullable, parse_field, parse_param, parse_present};
+use super::extract::{
+    ApiId, ApiJson, ApiQuery, RequestHost, nullable, parse_field, parse_param, parse_present,
+};
 use super::list::{Listed, PageParams};
 use super::views::{Event, Link, LinkStats};
 use crate::app::AppState;
@@ -62,6 +64,7 @@ pub struct LinkListParams {
     responses((status = 201, body = Link), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
+    RequestHost(via): RequestHost,
     ApiJson(body): ApiJson<CreateLink>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut errors = FieldErrors::new();
@@ -94,7 +97,7 @@ pub async fn create(
         expires_at: expires_at.flatten(),
         code: code.flatten(),
     };
-    let link = links::create(&state, new).await?;
+    let link = links::create(&state, new, via.as_deref()).await?;
     Ok((StatusCode::CREATED, axum::Json(Link::from(link))))
 }
 
@@ -134,6 +137,7 @@ pub async fn get(
     responses((status = 200, body = Link), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
+    RequestHost(via): RequestHost,
     ApiId(id): ApiId,
     ApiJson(body): ApiJson<UpdateLink>,
 ) -> Result<axum::Json<Link>, ApiError> {
@@ -162,7 +166,11 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    Ok(axum::Json(links::update(&state, id, changes).await?.into()))
+    Ok(axum::Json(
+        links::update(&state, id, changes, via.as_deref())
+            .await?
+            .into(),
+    ))
 }
 
 /// Soft-delete a link; a `deleted` event is written.

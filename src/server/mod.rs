@@ -51,6 +51,8 @@ pub async fn connect(args: &DatabaseArgs, application_name: &str) -> anyhow::Res
 /// until [`drain_reserve`] before it and are cut off then; the queued clicks are written
 /// in the time left. So the process is gone within delay + grace of the signal.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let api_keys = args.access.api_keys().map_err(anyhow::Error::msg)?;
+    let link_policy = args.access.link_policy().map_err(anyhow::Error::msg)?;
     let listener = TcpListener::bind(args.listen_addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen_addr))?;
@@ -69,6 +71,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .context("applying migrations failed")?;
     }
+    // Said once start-up can no longer fail, so a failure stays one line.
+    if api_keys.is_open() {
+        tracing::warn!(
+            "no API keys configured (API_KEYS, API_KEYS_FILE): the API is open to anyone, \
+             which is for development only"
+        );
+    } else {
+        tracing::info!(keys = api_keys.len(), "API keys loaded");
+    }
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let settings = AppSettings {
         short_code_length: usize::from(args.short_code_length),
@@ -77,6 +88,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         click_drain_deadline: grace,
         replica,
         upkeep: args.clicks.upkeep(),
+        api_keys,
+        link_policy,
     };
     let app = Replica::start(pool.clone(), settings).map_err(anyhow::Error::msg)?;
     let listeners = match metrics_listener {

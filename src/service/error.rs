@@ -2,6 +2,7 @@
 //! violations by name, bad values by SQLSTATE class, the rest by [`DbFailure`].
 
 use crate::db::DbFailure;
+use crate::domain::LinkPolicyError;
 use crate::import::ImportError;
 
 /// What a use case can be asked about that may not exist.
@@ -37,6 +38,9 @@ pub enum ServiceError {
         field: &'static str,
         message: &'static str,
     },
+    /// The destination is blocked or is the service itself.
+    #[error(transparent)]
+    Destination(#[from] LinkPolicyError),
     /// A value cannot be stored (SQLSTATE class 22: NUL bytes, out of range).
     #[error("a value in the request cannot be stored (invalid characters or out of range)")]
     Unstorable,

@@ -42,8 +42,10 @@ pub struct LinkChanges {
     pub expires_at: Option<Option<DateTime<Utc>>>,
 }
 
-/// Creates a link and its `created` event in one transaction.
-pub async fn create(app: &App, new: NewLink) -> Result<Link, ServiceError> {
+/// Creates a link and its `created` event in one transaction. `via` is the host the
+/// request came in on: a link to it would redirect to the service itself.
+pub async fn create(app: &App, new: NewLink, via: Option<&str>) -> Result<Link, ServiceError> {
+    app.link_policy.check(&new.original_url, via)?;
     let mut tx = app.db.begin("links.create").await?;
     if let Some(user_id) = new.user_id
         && !urls::lock_live_owner(&mut tx, user_id).await?
@@ -106,8 +108,16 @@ pub async fn list(
 }
 
 /// Applies the changes that differ from the stored link, writing one `updated` event
-/// per changed field, in one transaction.
-pub async fn update(app: &App, id: i64, changes: LinkChanges) -> Result<Link, ServiceError> {
+/// per changed field, in one transaction. A new destination is checked as on create.
+pub async fn update(
+    app: &App,
+    id: i64,
+    changes: LinkChanges,
+    via: Option<&str>,
+) -> Result<Link, ServiceError> {
+    if let Some(url) = &changes.original_url {
+        app.link_policy.check(url, via)?;
+    }
     let mut tx = app.db.begin("links.update").await?;
     let mut link = urls::find_for_update(&mut tx, id)
         .await?

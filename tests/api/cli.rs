@@ -165,6 +165,40 @@ fn a_click_retention_that_is_not_a_number_of_days_fails_in_one_line() {
 }
 
 #[test]
+fn bad_access_settings_fail_in_one_line_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::write(&keys, "# ok\nops admin sha256:abc\n").unwrap();
+    let missing = dir.path().join("absent");
+    for (setting, value, says) in [
+        (
+            "API_KEYS_FILE",
+            keys.to_str().unwrap(),
+            "API_KEYS_FILE line 2",
+        ),
+        (
+            "API_KEYS_FILE",
+            missing.to_str().unwrap(),
+            "API_KEYS_FILE: cannot read",
+        ),
+        ("BLOCKED_DOMAINS", "fine.example,bad:80", "BLOCKED_DOMAINS"),
+        ("PUBLIC_HOSTS", "sho.rt/path", "PUBLIC_HOSTS"),
+    ] {
+        let output = run(shortener(&["serve"])
+            .env(setting, value)
+            .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")
+            .env("DB_CONNECT_WAIT_SECS", "30"));
+        let line = expect_one_line_failure(&output);
+        assert!(line.contains(says), "{setting}={value}: {line}");
+    }
+    let output = run(&mut shortener(&[
+        "api-key", "--name", "x", "--scope", "root",
+    ]));
+    let line = expect_one_line_failure(&output);
+    assert!(line.contains("read, write, admin"), "{line}");
+}
+
+#[test]
 fn unreachable_database_fails_in_one_line() {
     let started = Instant::now();
     let output = run(shortener(&["serve"])

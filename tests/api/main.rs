@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod access;
 mod cache;
 mod cli;
 mod click_writes;

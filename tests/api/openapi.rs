@@ -222,3 +222,53 @@ async fn every_documented_operation_is_routed(pool: PgPool) {
         "{operations} operations documented"
     );
 }
+
+/// The scope each documented operation needs; `None` for the public ones.
+const SCOPES: &[(&str, &str, Option<&str>)] = &[
+    ("/health", "get", None),
+    ("/{short_code}", "get", None),
+    ("/urls/{short_code}/redirect", "get", None),
+    ("/urls", "get", Some("read")),
+    ("/urls", "post", Some("write")),
+    ("/urls/{id}", "delete", Some("write")),
+    ("/events", "post", Some("write")),
+    ("/users", "get", Some("read")),
+    ("/users", "post", Some("admin")),
+    ("/users/{id}", "put", Some("admin")),
+    ("/users/bulk", "post", Some("admin")),
+];
+
+#[sqlx::test]
+async fn the_document_states_which_operations_need_a_key_of_which_scope(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let document = document(&app).await;
+    let scheme = &document["components"]["securitySchemes"]["api_key"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+    for (path, method, scope) in SCOPES {
+        let operation = &document["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is documented");
+        let security = &operation["security"];
+        let responses = &operation["responses"];
+        match scope {
+            None => {
+                assert!(security.is_null(), "{method} {path} is public: {security}");
+                assert!(responses["401"].is_null(), "{method} {path}");
+            }
+            Some(scope) => {
+                assert_eq!(
+                    security,
+                    &serde_json::json!([{"api_key": [scope]}]),
+                    "{method} {path}"
+                );
+                for status in ["401", "403"] {
+                    assert_eq!(
+                        responses[status]["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} documents its {status}"
+                    );
+                }
+            }
+        }
+    }
+}

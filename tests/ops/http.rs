@@ -13,7 +13,11 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap};
 pub struct Client {
     base: String,
     inner: blocking::Client,
+    bearer: Option<String>,
 }
+
+/// The API key every native stack of these suites runs with (`API_KEYS`).
+pub const STACK_API_KEY: &str = "ops-suite-stack-key-0123456789";
 
 /// A whole response: status, headers, body.
 pub struct Response {
@@ -53,6 +57,15 @@ impl Client {
         Self {
             base: format!("http://{addr}"),
             inner,
+            bearer: None,
+        }
+    }
+
+    /// A client of the stack's API: every request carries [`STACK_API_KEY`].
+    pub fn for_stack(addr: SocketAddr) -> Self {
+        Self {
+            bearer: Some(format!("Bearer {STACK_API_KEY}")),
+            ..Self::new(addr)
         }
     }
 
@@ -65,6 +78,9 @@ impl Client {
     ) -> reqwest::Result<Response> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
         let mut request = self.inner.request(method, format!("{}{path}", self.base));
+        if let Some(bearer) = &self.bearer {
+            request = request.header(reqwest::header::AUTHORIZATION, bearer);
+        }
         if let Some(body) = body {
             request = request
                 .header(CONTENT_TYPE, "application/json")

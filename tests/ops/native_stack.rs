@@ -119,6 +119,7 @@ impl Stack {
                 "STACK_REDIS_EXPORTER_PORT",
                 ports.redis_exporter.to_string(),
             ),
+            ("API_KEYS", crate::http::STACK_API_KEY.to_owned()),
             ("PROM_SCRAPE_INTERVAL", "2s".to_owned()),
             ("PROM_EVAL_INTERVAL", "2s".to_owned()),
         ];

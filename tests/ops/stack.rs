@@ -77,8 +77,18 @@ fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
         assert!(names.contains(name), "status lists {name}: {processes:?}");
     }
 
+    // Without the stack's key a write is refused through Nginx too (the stack is never open).
+    let anonymous = Client::new(entry)
+        .request(
+            "POST",
+            "/urls",
+            Some(r#"{"url": "https://example.com/anon"}"#),
+        )
+        .expect("POST /urls through nginx");
+    assert_eq!(anonymous.status, 401, "{}", anonymous.text());
+
     // Links created and followed through Nginx.
-    let client = Client::new(entry);
+    let client = Client::for_stack(entry);
     let mut links = Vec::new();
     for i in 0..LINKS {
         let target = format!("https://example.com/e2e/{i}");
@@ -138,7 +148,7 @@ fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
         .map(|t| {
             let (stop, failures, codes) = (stop.clone(), failures.clone(), codes.clone());
             thread::spawn(move || {
-                let client = Client::new(entry);
+                let client = Client::for_stack(entry);
                 let mut sent = 0_usize;
                 while !stop.load(Ordering::SeqCst) {
                     let code = &codes[(t + sent * STREAM_THREADS) % codes.len()];

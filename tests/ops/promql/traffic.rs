@@ -7,7 +7,7 @@ use super::*;
 /// an unknown path, a rejected body, and the list endpoints; returns the live codes and
 /// how many requests were sent.
 pub(super) fn seed_traffic(entry: SocketAddr) -> (Vec<String>, usize) {
-    let client = Client::new(entry);
+    let client = Client::for_stack(entry);
     let mut sent = 0;
     let mut send = |method: &str, path: &str, body: Option<&str>| {
         sent += 1;
@@ -73,7 +73,7 @@ pub(super) fn seed_traffic(entry: SocketAddr) -> (Vec<String>, usize) {
 
 /// Redirects, a few unknown codes and list pages, every 20 ms until `stop`; the count sent.
 pub(super) fn trickle(entry: SocketAddr, codes: &[String], stop: &AtomicBool) -> usize {
-    let client = Client::new(entry);
+    let client = Client::for_stack(entry);
     let mut sent = 0;
     while !stop.load(Ordering::SeqCst) {
         let path = match sent % 10 {

@@ -1,5 +1,9 @@
 //! Command-line flags and their environment variables: `--help` is the reference.
 
+mod access;
+
+pub use access::{AccessArgs, ApiKeyArgs, Secret};
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +50,9 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Write a deterministic seed set in the platform's CSV format.
     GenerateSeed(GenerateSeedArgs),
+    /// Make a new API key: prints the secret (for the client; kept nowhere) and its
+    /// API_KEYS_FILE line (which holds only its SHA-256).
+    ApiKey(ApiKeyArgs),
 }
 
 /// Log output format.
@@ -69,6 +76,8 @@ pub struct ServeArgs {
     pub cache: CacheArgs,
     #[command(flatten)]
     pub clicks: ClickArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
     /// Apply pending migrations at start (true/false).
     #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = ArgAction::Set)]
     pub run_migrations: bool,
@@ -85,7 +94,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
     /// This replica's name in log lines and `shortener_build_info` (default: the host name).
-    #[arg(long, env = "REPLICA_NAME", value_parser = parse_replica_name)]
+    #[arg(long, env = "REPLICA_NAME", value_parser = parse_label)]
     pub replica_name: Option<String>,
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -97,14 +106,14 @@ impl ServeArgs {
         self.replica_name.clone().unwrap_or_else(|| {
             std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .ok()
-                .and_then(|name| parse_replica_name(name.trim()).ok())
+                .and_then(|name| parse_label(name.trim()).ok())
                 .unwrap_or_else(|| "unknown".to_owned())
         })
     }
 }
 
 /// 1 to 64 characters of letters, digits, `-`, `_` and `.` (it becomes a label value).
-fn parse_replica_name(name: &str) -> Result<String, String> {
+fn parse_label(name: &str) -> Result<String, String> {
     let valid = (1..=64).contains(&name.len())
         && name
             .chars()

@@ -1,0 +1,105 @@
+//! Who may call the API and where links may point: API keys, the destination blocklist
+//! and the service's own hosts.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use clap::Args;
+
+use crate::domain::{ApiKeys, LinkPolicy, Scope};
+
+/// Access control and link safety.
+#[derive(Debug, Clone, Args)]
+pub struct AccessArgs {
+    /// Comma-separated API keys, each with every scope. With no key here or in
+    /// API_KEYS_FILE the API is open to anyone: for development only.
+    #[arg(long, env = "API_KEYS", hide_env_values = true)]
+    pub api_keys: Option<Secret>,
+    /// A file of scoped keys, one `name scope sha256:<hex>` per line (`shortener api-key`
+    /// makes them); scopes are read, write and admin, each including the ones before it.
+    #[arg(long, env = "API_KEYS_FILE")]
+    pub api_keys_file: Option<PathBuf>,
+    /// Comma-separated domains (each with its subdomains) and IPs that links may not
+    /// point to.
+    #[arg(long, env = "BLOCKED_DOMAINS")]
+    pub blocked_domains: Option<String>,
+    /// A file of blocked domains, one per line (`#` starts a comment), added to
+    /// BLOCKED_DOMAINS.
+    #[arg(long, env = "BLOCKED_DOMAINS_FILE")]
+    pub blocked_domains_file: Option<PathBuf>,
+    /// Comma-separated hosts (`host` for any port, or `host:port`) this service answers
+    /// at; links to them are refused as loops, as are links to the Host a request came in on.
+    #[arg(long, env = "PUBLIC_HOSTS")]
+    pub public_hosts: Option<String>,
+}
+
+impl AccessArgs {
+    /// The configured keys, reading API_KEYS_FILE; the error is one line naming the problem.
+    pub fn api_keys(&self) -> Result<ApiKeys, String> {
+        let file = self
+            .api_keys_file
+            .as_deref()
+            .map(|path| read("API_KEYS_FILE", path))
+            .transpose()?;
+        ApiKeys::from_config(
+            self.api_keys.as_ref().map(|secret| secret.0.as_str()),
+            file.as_deref(),
+        )
+        .map_err(|error| error.to_string())
+    }
+
+    /// The link policy, reading BLOCKED_DOMAINS_FILE.
+    pub fn link_policy(&self) -> Result<LinkPolicy, String> {
+        let file = self
+            .blocked_domains_file
+            .as_deref()
+            .map(|path| read("BLOCKED_DOMAINS_FILE", path))
+            .transpose()?
+            .unwrap_or_default();
+        let listed = self.blocked_domains.as_deref().unwrap_or("").split(',');
+        let from_file = file
+            .lines()
+            .map(|line| line.split('#').next().unwrap_or(""));
+        let own = self.public_hosts.as_deref().unwrap_or("").split(',');
+        LinkPolicy::new(listed.chain(from_file), own).map_err(|error| error.to_string())
+    }
+}
+
+fn read(setting: &str, path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map_err(|error| format!("{setting}: cannot read {}: {error}", path.display()))
+}
+
+/// A setting that must never reach a log: `Debug` shows only that it is set.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Settings of `api-key`.
+#[derive(Debug, Clone, Args)]
+pub struct ApiKeyArgs {
+    /// The key's name in logs: 1 to 64 letters, digits, '-', '_' or '.'.
+    #[arg(long, value_parser = super::parse_label)]
+    pub name: String,
+    /// What it may do: read, write (includes read) or admin (includes both).
+    #[arg(long, value_parser = parse_scope, default_value = "write")]
+    pub scope: Scope,
+}
+
+fn parse_scope(name: &str) -> Result<Scope, String> {
+    Scope::from_name(name).ok_or_else(|| "one of read, write, admin".to_owned())
+}

@@ -1,0 +1,124 @@
+//! API-key access: which scope each route needs, and the check of the request's
+//! `Authorization: Bearer <key>` against the configured keys.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::domain::Scope;
+
+/// The routes anyone may call, whatever the keys: redirects, probes and the API document.
+const PUBLIC_ROUTES: &[&str] = &[
+    "/{short_code}",
+    "/urls/{short_code}/redirect",
+    "/health",
+    "/live",
+    "/ready",
+    "/openapi.json",
+    "/metrics",
+];
+
+/// The name of the key a request was let in with, for its access-log line.
+#[derive(Debug, Clone)]
+pub struct KeyName(pub String);
+
+/// The scope a request needs, or `None` for a public one. Anything not listed as public
+/// needs a key: reads need `read`, user management and imports `admin`, and every other
+/// write `write`, so a new route is closed until it is placed here.
+pub fn required_scope(method: &Method, route: Option<&str>) -> Option<Scope> {
+    // No route matched: the answer is a 404 that reveals nothing.
+    let route = route?;
+    let reads = matches!(*method, Method::GET | Method::HEAD);
+    if reads && PUBLIC_ROUTES.contains(&route) {
+        return None;
+    }
+    Some(if reads {
+        Scope::Read
+    } else if route == "/users" || route.starts_with("/users/") {
+        Scope::Admin
+    } else {
+        Scope::Write
+    })
+}
+
+/// Lets a request through when its key grants the scope its route needs: 401 without a
+/// known key, 403 with one whose scope is too low. Open when no key is configured.
+pub async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.api_keys.is_open() {
+        return next.run(request).await;
+    }
+    let route = request.extensions().get::<MatchedPath>();
+    let Some(needed) = required_scope(request.method(), route.map(MatchedPath::as_str)) else {
+        return next.run(request).await;
+    };
+    let key = bearer_token(request.headers()).and_then(|token| state.api_keys.authenticate(token));
+    let Some(key) = key else {
+        return ApiError::Unauthorized.into_response();
+    };
+    if !key.grants(needed) {
+        return ApiError::Forbidden(needed).into_response();
+    }
+    let name = KeyName(key.name().to_owned());
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(name);
+    response
+}
+
+/// The token of an `Authorization: Bearer <token>` header (the scheme in any case).
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_need_the_scope_of_what_they_do() {
+        let cases = [
+            (Method::GET, "/{short_code}", None),
+            (Method::HEAD, "/urls/{short_code}/redirect", None),
+            (Method::GET, "/ready", None),
+            (Method::GET, "/openapi.json", None),
+            (Method::POST, "/{short_code}", Some(Scope::Write)),
+            (Method::GET, "/urls", Some(Scope::Read)),
+            (Method::GET, "/users/{id}", Some(Scope::Read)),
+            (Method::POST, "/urls", Some(Scope::Write)),
+            (Method::DELETE, "/urls/{id}", Some(Scope::Write)),
+            (Method::POST, "/events", Some(Scope::Write)),
+            (Method::POST, "/users", Some(Scope::Admin)),
+            (Method::PUT, "/users/{id}", Some(Scope::Admin)),
+            (Method::POST, "/users/bulk", Some(Scope::Admin)),
+            (Method::PATCH, "/urls/{id}", Some(Scope::Write)),
+        ];
+        for (method, route, needed) in cases {
+            assert_eq!(
+                required_scope(&method, Some(route)),
+                needed,
+                "{method} {route}"
+            );
+        }
+        assert_eq!(required_scope(&Method::POST, None), None);
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_needs_a_token() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+            bearer_token(&headers).map(str::to_owned)
+        };
+        assert_eq!(with("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(with("bearer  abc ").as_deref(), Some("abc"));
+        assert_eq!(with("Basic abc"), None);
+        assert_eq!(with("Bearer "), None);
+        assert_eq!(with("Bearerabc"), None);
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
+}

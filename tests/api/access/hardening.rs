@@ -1,0 +1,58 @@
+//! Response hardening: every answer (success, redirect, error, refusal) carries the
+//! security headers and names no server software.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::helpers::TestResponse;
+
+#[track_caller]
+fn assert_hardened(response: &TestResponse, what: &str) {
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        assert_eq!(response.header(name), Some(value), "{what}: {name}");
+    }
+    assert_eq!(response.header("server"), None, "{what} names no server");
+    assert_eq!(response.header("x-powered-by"), None, "{what}");
+}
+
+#[sqlx::test]
+async fn every_kind_of_answer_carries_the_security_headers(pool: PgPool) {
+    let app = super::app_with_keys(pool);
+    let created = app
+        .send(super::request(
+            "POST",
+            "/urls",
+            Some(super::ADMIN),
+            Some(json!({"original_url": "https://example.com/h"})),
+        ))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_hardened(&created, "201");
+    let code = created.json()["short_code"].as_str().unwrap().to_owned();
+    let redirect = app.get(&format!("/{code}")).await;
+    assert_eq!(redirect.status, StatusCode::FOUND);
+    assert_hardened(&redirect, "302");
+    for (path, status) in [
+        ("/health", StatusCode::OK),
+        ("/openapi.json", StatusCode::OK),
+        ("/nope/nope", StatusCode::NOT_FOUND),
+        ("/urls", StatusCode::UNAUTHORIZED),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status, status, "{path}");
+        assert_hardened(&response, path);
+    }
+    let bad = app
+        .raw(axum::http::Method::POST, "/urls", Some("text/plain"), "x")
+        .await;
+    assert_hardened(&bad, "refused body");
+}
