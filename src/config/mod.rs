@@ -128,7 +128,8 @@ fn parse_label(name: &str) -> Result<String, String> {
 /// The redirect cache: in-process tier, and the optional shared Redis tier.
 #[derive(Clone, Args)]
 pub struct CacheArgs {
-    /// Redis for the shared redirect cache (redis:// or rediss://); unset: no shared tier.
+    /// Redis for the shared redirect cache; unset: no shared tier. `rediss://` is TLS,
+    /// verified against the system's roots (or the file SSL_CERT_FILE names).
     #[arg(long, env = "REDIS_URL", value_parser = parse_redis_url, hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Connections to Redis per process.
@@ -237,7 +238,8 @@ impl ClickArgs {
 /// How to reach Postgres.
 #[derive(Clone, Args)]
 pub struct DatabaseArgs {
-    /// Postgres connection URL.
+    /// Postgres connection URL. TLS with `?sslmode=require`, or `verify-full` (add
+    /// `&sslrootcert=/path/ca.pem` for a private CA).
     #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/shortener", value_parser = parse_database_url, hide_env_values = true)]
     pub database_url: DatabaseUrl,
     /// Largest number of pooled connections per process.

@@ -22,5 +22,6 @@ mod robustness;
 mod saturation;
 mod shutdown;
 mod telemetry;
+mod tls;
 mod urls;
 mod users;

@@ -15,9 +15,11 @@ use tempfile::TempDir;
 
 use super::process::free_port;
 
+mod certs;
 mod pg_cluster;
 mod redis_server;
 
+pub use certs::TestCerts;
 pub use pg_cluster::PgCluster;
 pub use redis_server::RedisServer;
 

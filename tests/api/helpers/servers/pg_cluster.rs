@@ -7,6 +7,8 @@ use super::*;
 /// stopped on drop.
 pub struct PgCluster {
     port: u16,
+    /// More `postgres` options (`-c name=value ...`), e.g. for TLS.
+    options: String,
     bin: PathBuf,
     dir: TempDir,
     _watchdog: Watchdog,
@@ -17,6 +19,35 @@ impl PgCluster {
     /// `pg_ctl start -w` on a free port with fsync off and 50 connections; creates nothing else.
     /// initdb and postgres refuse to run as root, so both run as the `postgres` OS user.
     pub fn start() -> Self {
+        Self::start_with(|_| String::new())
+    }
+
+    /// [`Self::start`] with TLS on (`ssl=on`, the certificate and key of `certs`): clients
+    /// may use `sslmode=verify-full` with `certs.ca()`; plain connections still work.
+    pub fn start_with_tls(certs: &super::TestCerts) -> Self {
+        Self::start_with(|dir| {
+            let (uid, gid) = (postgres_id("-u"), postgres_id("-g"));
+            // postgres refuses a key file that others can read.
+            for (from, name, mode) in [
+                (certs.cert(), "server.pem", 0o644),
+                (certs.key(), "server.key", 0o600),
+            ] {
+                let to = dir.join(name);
+                fs::copy(&from, &to).expect("copy the server certificate");
+                std::os::unix::fs::chown(&to, Some(uid), Some(gid)).expect("chown it");
+                fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                    .expect("chmod it");
+            }
+            format!(
+                " -c ssl=on -c ssl_cert_file={0}/server.pem -c ssl_key_file={0}/server.key",
+                dir.display()
+            )
+        })
+    }
+
+    /// Starts a cluster; `configure` gets its directory once initdb has run and returns
+    /// more server options.
+    fn start_with(configure: impl FnOnce(&Path) -> String) -> Self {
         let bin = pg_bin_dir();
         // In /tmp, not $TMPDIR: the socket path must stay under 108 bytes and the postgres user
         // must be able to reach the directory.
@@ -40,9 +71,11 @@ impl PgCluster {
         initdb.args(["-A", "trust", "-U", "postgres", "--no-sync"]);
         initdb.args(["-E", "UTF8", "--locale=C.UTF-8"]);
         run(&mut initdb);
+        let options = configure(dir.path());
 
         let mut cluster = Self {
             port: 0,
+            options,
             bin,
             dir,
             _watchdog: watchdog,
@@ -110,9 +143,10 @@ impl PgCluster {
         let log = self.dir.path().join("postgres.log");
         let log_start = fs::metadata(&log).map_or(0, |m| m.len());
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.options
         );
         let mut command = self.pg_ctl(&["start", "-l", &log.to_string_lossy(), "-o", &options]);
         try_run(&mut command)

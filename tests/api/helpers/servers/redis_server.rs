@@ -6,6 +6,8 @@ use super::*;
 /// A private redis-server on a free port, killed on drop.
 pub struct RedisServer {
     port: u16,
+    /// With TLS, the CA and server certificate's directory: the port speaks TLS only.
+    tls: Option<(PathBuf, PathBuf, PathBuf)>,
     dir: TempDir,
     child: Option<Child>,
     watchdog: Option<Watchdog>,
@@ -16,12 +18,23 @@ impl RedisServer {
     /// Starts `redis-server --port P --bind 127.0.0.1 --save "" --appendonly no` in the foreground
     /// with its own temp dir, and waits until it answers PING; panics with its log otherwise.
     pub fn start() -> Self {
+        Self::start_on(None)
+    }
+
+    /// A server whose port speaks TLS only, with the certificate of `certs` (clients are
+    /// not asked for one).
+    pub fn start_with_tls(certs: &super::TestCerts) -> Self {
+        Self::start_on(Some((certs.ca(), certs.cert(), certs.key())))
+    }
+
+    fn start_on(tls: Option<(PathBuf, PathBuf, PathBuf)>) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("redis-")
             .tempdir()
             .expect("create a temp dir for redis");
         let mut server = Self {
             port: 0,
+            tls,
             dir,
             child: None,
             watchdog: None,
@@ -49,9 +62,14 @@ impl RedisServer {
         self.port
     }
 
-    /// `redis://127.0.0.1:PORT`
+    /// `redis://127.0.0.1:PORT`, or `rediss://` with TLS.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// SIGSTOP: the server keeps its data and its port but answers nothing (a hung or partitioned
@@ -98,9 +116,11 @@ impl RedisServer {
     /// gets no answer within 10 s (a paused server).
     pub fn cli(&self, args: &[&str]) -> String {
         let mut command = bounded(10, "redis-cli");
-        command
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(args);
+        command.args(["-h", "127.0.0.1", "-p", &self.port.to_string()]);
+        if let Some((ca, ..)) = &self.tls {
+            command.arg("--tls").arg("--cacert").arg(ca);
+        }
+        command.args(args);
         run(&mut command).trim().to_owned()
     }
 
@@ -121,8 +141,21 @@ impl RedisServer {
             .append(true)
             .open(&log_path)
             .expect("open redis.log");
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        let mut command = Command::new("redis-server");
+        match &self.tls {
+            None => command.args(["--port", &self.port.to_string()]),
+            Some((ca, cert, key)) => command
+                .args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .arg("--tls-ca-cert-file")
+                .arg(ca)
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key)
+                .args(["--tls-auth-clients", "no"]),
+        };
+        let child = command
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .args(["--daemonize", "no", "--logfile", ""])
             .arg("--dir")
@@ -143,7 +176,9 @@ impl RedisServer {
         loop {
             let log = read_from(&log_path, log_start);
             // The log line tells our server from another one that took the same port meanwhile.
-            if log.contains("Ready to accept connections") && redis_answers_ping(self.port) {
+            // A TLS port cannot take the plain PING; its log line must do.
+            let answers = self.tls.is_some() || redis_answers_ping(self.port);
+            if log.contains("Ready to accept connections") && answers {
                 return Ok(());
             }
             if let Some(status) = self
