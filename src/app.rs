@@ -9,6 +9,7 @@ use crate::cache::LinkCache;
 use crate::clicks::ClickQueue;
 use crate::db::Db;
 use crate::domain::{ApiKeys, LinkPolicy, ShortCodeGenerator};
+use crate::limits::CreateQuota;
 use crate::metrics::Metrics;
 
 /// The database handle, caches, queues and flags of one replica.
@@ -23,6 +24,8 @@ pub struct App {
     pub api_keys: ApiKeys,
     /// Where links may not point.
     pub link_policy: LinkPolicy,
+    /// The creates each API key may make (none: unlimited).
+    pub create_quota: Option<CreateQuota>,
     /// This process's name in log lines (`REPLICA_NAME`).
     pub replica: String,
 }

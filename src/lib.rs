@@ -14,6 +14,7 @@ pub mod domain;
 pub mod healthcheck;
 pub mod http;
 pub mod import;
+pub mod limits;
 pub mod metrics;
 pub mod replica;
 pub mod seedgen;

@@ -15,6 +15,7 @@ use crate::cache::{CacheSettings, LinkCache, invalidation};
 use crate::clicks::{self, ClickSettings, DrainBudget};
 use crate::db::Db;
 use crate::domain::{ApiKeys, LinkPolicy, ShortCodeGenerator};
+use crate::limits::{CreateQuota, CreateQuotaSettings};
 use crate::metrics::Metrics;
 use crate::upkeep::{self, UpkeepSettings};
 
@@ -35,6 +36,8 @@ pub struct AppSettings {
     pub api_keys: ApiKeys,
     /// Blocked destinations and the service's own hosts.
     pub link_policy: LinkPolicy,
+    /// The creates each API key may make per replica (default: unlimited).
+    pub create_quota: Option<CreateQuotaSettings>,
 }
 
 impl Default for AppSettings {
@@ -48,6 +51,7 @@ impl Default for AppSettings {
             upkeep: UpkeepSettings::default(),
             api_keys: ApiKeys::default(),
             link_policy: LinkPolicy::default(),
+            create_quota: None,
         }
     }
 }
@@ -86,6 +90,7 @@ impl Replica {
             lifecycle: Lifecycle::default(),
             api_keys: settings.api_keys,
             link_policy: settings.link_policy,
+            create_quota: settings.create_quota.map(CreateQuota::new),
             replica: settings.replica.clone(),
         }));
         let stop_listener = CancellationToken::new();

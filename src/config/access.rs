@@ -2,12 +2,14 @@
 //! and the service's own hosts.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use clap::Args;
 
 use crate::domain::{ApiKeys, LinkPolicy, Scope};
+use crate::limits::CreateQuotaSettings;
 
 /// Access control and link safety.
 #[derive(Debug, Clone, Args)]
@@ -32,6 +34,14 @@ pub struct AccessArgs {
     /// at; links to them are refused as loops, as are links to the Host a request came in on.
     #[arg(long, env = "PUBLIC_HOSTS")]
     pub public_hosts: Option<String>,
+    /// Creates (POST) each API key may make per second, per replica; 0: no limit. Over
+    /// it the answer is 429 with Retry-After. Requests without a key (an open API) are not
+    /// limited here.
+    #[arg(long, env = "CREATE_RATE_PER_KEY", default_value_t = 50)]
+    pub create_rate_per_key: u32,
+    /// Creates a key may make at once above that rate (the bucket's size).
+    #[arg(long, env = "CREATE_BURST_PER_KEY", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub create_burst_per_key: u32,
 }
 
 impl AccessArgs {
@@ -47,6 +57,14 @@ impl AccessArgs {
             file.as_deref(),
         )
         .map_err(|error| error.to_string())
+    }
+
+    /// The per-key create quota, or `None` when CREATE_RATE_PER_KEY is 0.
+    pub fn create_quota(&self) -> Option<CreateQuotaSettings> {
+        Some(CreateQuotaSettings::per_second(
+            NonZeroU32::new(self.create_rate_per_key)?,
+            NonZeroU32::new(self.create_burst_per_key)?,
+        ))
     }
 
     /// The link policy, reading BLOCKED_DOMAINS_FILE.

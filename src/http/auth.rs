@@ -62,6 +62,9 @@ pub async fn require_key(State(state): State<AppState>, request: Request, next: 
         return ApiError::Forbidden(needed).into_response();
     }
     let name = KeyName(key.name().to_owned());
+    // For the create quota inside, and for the access log outside.
+    let mut request = request;
+    request.extensions_mut().insert(name.clone());
     let mut response = next.run(request).await;
     response.extensions_mut().insert(name);
     response

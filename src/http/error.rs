@@ -46,6 +46,9 @@ pub enum ApiError {
     /// The API key is known but lacks the scope the route needs.
     #[error("this API key lacks the {0} scope")]
     Forbidden(Scope),
+    /// The API key's create quota is spent for now.
+    #[error("too many creates for this API key; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     /// The route exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -127,6 +130,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable { .. } | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -210,12 +214,21 @@ impl IntoResponse for ApiError {
             details,
         };
         let challenge = matches!(self, Self::Unauthorized);
+        let retry_after = match self {
+            Self::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
         let mut response = (status, axum::Json(body)).into_response();
         if challenge {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer realm=\"shortener\""),
             );
+        }
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         // Counted by the access-log middleware, which owns the metrics.
         if let Some(kind) = db_error {

@@ -11,6 +11,7 @@ mod health;
 mod list;
 mod middleware;
 mod openapi;
+mod rate_limit;
 mod redirect;
 mod request_id;
 mod urls;
@@ -63,6 +64,11 @@ fn with_fallbacks_and_middleware(router: Router<AppState>, state: AppState) -> R
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .with_state(state.clone())
+        // Inner first: the key check runs before the quota that counts by key.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_creates,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,

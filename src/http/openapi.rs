@@ -79,13 +79,20 @@ fn document_access(document: &mut Document) {
                 API_KEY_SCHEME,
                 [scope.as_str()],
             )]);
-            for (status, description) in [
+            let mut answers = vec![
                 (
                     "401",
                     "No API key, or one that is not configured (when keys are set)",
                 ),
                 ("403", "The API key lacks the scope this operation needs"),
-            ] {
+            ];
+            if method == Method::POST {
+                answers.push((
+                    "429",
+                    "The API key's create quota is spent (Retry-After says for how long)",
+                ));
+            }
+            for (status, description) in answers {
                 let error = Content::new(Some(Ref::from_schema_name("ErrorBody")));
                 let response = ResponseBuilder::new()
                     .description(description)

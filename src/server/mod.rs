@@ -90,6 +90,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         upkeep: args.clicks.upkeep(),
         api_keys,
         link_policy,
+        create_quota: args.access.create_quota(),
     };
     let app = Replica::start(pool.clone(), settings).map_err(anyhow::Error::msg)?;
     let listeners = match metrics_listener {

@@ -261,7 +261,12 @@ async fn the_document_states_which_operations_need_a_key_of_which_scope(pool: Pg
                     &serde_json::json!([{"api_key": [scope]}]),
                     "{method} {path}"
                 );
-                for status in ["401", "403"] {
+                let statuses: &[&str] = if *method == "post" {
+                    &["401", "403", "429"]
+                } else {
+                    &["401", "403"]
+                };
+                for status in statuses {
                     assert_eq!(
                         responses[status]["content"]["application/json"]["schema"]["$ref"],
                         "#/components/schemas/ErrorBody",

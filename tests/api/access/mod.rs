@@ -4,6 +4,7 @@
 mod binary;
 mod hardening;
 mod link_safety;
+mod rate_limit;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -12,6 +13,7 @@ use sqlx::PgPool;
 
 use crate::helpers::{TestApp, TestResponse};
 use shortener::domain::{ApiKeys, Scope, api_key_file_line};
+use shortener::limits::CreateQuotaSettings;
 use shortener::replica::AppSettings;
 
 const ADMIN: &str = "admin-secret-0123456789";
@@ -20,6 +22,11 @@ const READER: &str = "reader-secret-0123456789";
 
 /// The app with one plain key (every scope) and a file key per lower scope.
 fn app_with_keys(pool: PgPool) -> TestApp {
+    app_with(pool, None)
+}
+
+/// [`app_with_keys`] with a per-key create quota.
+fn app_with(pool: PgPool, create_quota: Option<CreateQuotaSettings>) -> TestApp {
     let file = format!(
         "{}\n{}\n",
         api_key_file_line("writer", Scope::Write, WRITER),
@@ -27,6 +34,7 @@ fn app_with_keys(pool: PgPool) -> TestApp {
     );
     let settings = AppSettings {
         api_keys: ApiKeys::from_config(Some(ADMIN), Some(&file)).unwrap(),
+        create_quota,
         ..AppSettings::default()
     };
     TestApp::with_settings(pool, settings)

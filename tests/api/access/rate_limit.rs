@@ -1,0 +1,88 @@
+//! The per-key create quota: a burst of creates is allowed and described in `RateLimit`
+//! fields, the next is 429 with `Retry-After` and writes nothing, and other keys, reads
+//! and keyless requests are not counted.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::{ADMIN, WRITER, app_with, request};
+use shortener::limits::CreateQuotaSettings;
+
+#[sqlx::test]
+async fn creates_past_a_keys_burst_are_429_with_retry_after_and_write_nothing(pool: PgPool) {
+    // One create a minute refills: a slow machine cannot change what the test sees.
+    let quota = CreateQuotaSettings {
+        refill_every: Duration::from_secs(60),
+        burst: NonZeroU32::new(2).unwrap(),
+    };
+    let app = app_with(pool.clone(), Some(quota));
+    let create = |key: &'static str, n: u32| {
+        request(
+            "POST",
+            "/urls",
+            Some(key),
+            Some(json!({"original_url": format!("https://example.com/q/{key}/{n}")})),
+        )
+    };
+    let first = app.send(create(WRITER, 1)).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert_eq!(
+        first.header("ratelimit-policy"),
+        Some("\"creates\";q=2;w=120")
+    );
+    assert_eq!(first.header("ratelimit"), Some("\"creates\";r=1;t=60"));
+    let second = app.send(create(WRITER, 2)).await;
+    assert_eq!(second.status, StatusCode::CREATED);
+    assert_eq!(second.header("ratelimit"), Some("\"creates\";r=0;t=120"));
+    let refused = app.send(create(WRITER, 3)).await;
+    let body = refused.expect_error(StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        body["error"].as_str().unwrap().contains("retry in"),
+        "{body}"
+    );
+    let retry_after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((55..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        refused.header("ratelimit"),
+        Some(format!("\"creates\";r=0;t={retry_after}").as_str())
+    );
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM urls WHERE original_url LIKE '%/q/%'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 2, "the refused create wrote nothing");
+
+    // Another key has a quota of its own; reads are not counted and carry no fields.
+    assert_eq!(app.send(create(ADMIN, 1)).await.status, StatusCode::CREATED);
+    let read = app.send(request("GET", "/urls", Some(WRITER), None)).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.header("ratelimit"), None);
+}
+
+#[sqlx::test]
+async fn an_open_api_has_no_per_key_quota(pool: PgPool) {
+    let quota = CreateQuotaSettings {
+        refill_every: Duration::from_secs(60),
+        burst: NonZeroU32::new(1).unwrap(),
+    };
+    let settings = shortener::replica::AppSettings {
+        create_quota: Some(quota),
+        ..shortener::replica::AppSettings::default()
+    };
+    let app = crate::helpers::TestApp::with_settings(pool, settings);
+    for n in 0..3 {
+        let created = app
+            .post_json(
+                "/urls",
+                json!({"original_url": format!("https://example.com/o/{n}")}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED);
+        assert_eq!(created.header("ratelimit"), None);
+    }
+}
