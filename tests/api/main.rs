@@ -17,6 +17,7 @@ mod import;
 mod lists;
 mod openapi;
 mod outage;
+mod properties;
 mod redirect;
 mod robustness;
 mod saturation;
