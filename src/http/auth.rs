@@ -7,6 +7,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
+use super::rate_limit;
 use crate::app::AppState;
 use crate::domain::Scope;
 
@@ -45,8 +46,10 @@ pub fn required_scope(method: &Method, route: Option<&str>) -> Option<Scope> {
 }
 
 /// Lets a request through when its key grants the scope its route needs: 401 without a
-/// known key, 403 with one whose scope is too low. Open when no key is configured.
-pub async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// known key, 403 with one whose scope is too low, 429 past the key's create quota
+/// ([`super::rate_limit`]). Open when no key is configured. Only the guarded routes pass
+/// here; the redirects and probes never pay for it.
+pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if state.api_keys.is_open() {
         return next.run(request).await;
     }
@@ -61,11 +64,15 @@ pub async fn require_key(State(state): State<AppState>, request: Request, next: 
     if !key.grants(needed) {
         return ApiError::Forbidden(needed).into_response();
     }
+    let quota = match rate_limit::admit(state.create_quota.as_ref(), request.method(), key) {
+        Ok(quota) => quota,
+        Err(refused) => return refused.into_response(),
+    };
     let name = KeyName(key.name().to_owned());
-    // For the create quota inside, and for the access log outside.
-    let mut request = request;
     request.extensions_mut().insert(name.clone());
     let mut response = next.run(request).await;
+    quota.describe(response.headers_mut());
+    // For the access log's `key` field.
     response.extensions_mut().insert(name);
     response
 }

@@ -12,7 +12,6 @@ use prometheus::IntGauge;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
 
 use super::auth::KeyName;
@@ -37,7 +36,7 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 
 /// Wraps every route (and the fallback) in the middleware, outermost first.
 pub fn apply(router: Router, state: AppState) -> Router {
-    let router = router.layer(
+    router.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID, ProcessRequestIds))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -47,20 +46,14 @@ pub fn apply(router: Router, state: AppState) -> Router {
                     ApiError::internal("handler panicked").into_response()
                 },
             )),
-    );
-    // Outermost, so even a contained panic's answer carries them.
-    SECURITY_HEADERS
-        .into_iter()
-        .fold(router, |router, (name, value)| {
-            router.layer(SetResponseHeaderLayer::if_not_present(
-                name,
-                HeaderValue::from_static(value),
-            ))
-        })
+    )
 }
 
 /// Runs the request inside its span (so every line a handler logs carries the request
-/// id and route), counts and times it, and writes its one access-log line.
+/// id and route), counts and times it, adds the security headers (here, outside the
+/// panic containment, so a contained panic's answer has them too; and in the one
+/// middleware every request passes anyway, rather than a layer each), and writes its one
+/// access-log line.
 async fn access_log(State(telemetry): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -79,6 +72,13 @@ async fn access_log(State(telemetry): State<AppState>, request: Request, next: N
         let _in_flight = InFlight::enter(&http.in_flight);
         next.run(request).instrument(span).await
     };
+    let mut response = response;
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    }
     let latency = started.elapsed();
     let status = response.status();
     http.observe(route, &method, status, latency);

@@ -35,14 +35,14 @@ pub const UPLOAD_BODY_LIMIT: usize = 64 * 1024 * 1024;
 /// The whole application: every route, its middleware, `/openapi.json` and `/metrics`.
 pub fn router(state: AppState) -> Router {
     with_fallbacks_and_middleware(
-        public_routes().route("/metrics", axum::routing::get(metrics)),
+        public_routes(&state).route("/metrics", axum::routing::get(metrics)),
         state,
     )
 }
 
 /// The application without `/metrics`, for when the metrics have their own listener.
 pub fn router_without_metrics(state: AppState) -> Router {
-    with_fallbacks_and_middleware(public_routes(), state)
+    with_fallbacks_and_middleware(public_routes(&state), state)
 }
 
 /// `/metrics` alone, for its own listener (`METRICS_LISTEN_ADDR`).
@@ -53,8 +53,8 @@ pub fn metrics_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn public_routes() -> Router<AppState> {
-    let (router, api) = api_router().split_for_parts();
+fn public_routes(state: &AppState) -> Router<AppState> {
+    let (router, api) = api_router(state).split_for_parts();
     router.merge(openapi::routes(api))
 }
 
@@ -63,16 +63,7 @@ fn with_fallbacks_and_middleware(router: Router<AppState>, state: AppState) -> R
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .with_state(state.clone())
-        // Inner first: the key check runs before the quota that counts by key.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::limit_creates,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_key,
-        ));
+        .with_state(state.clone());
     middleware::apply(router, state)
 }
 
@@ -89,15 +80,27 @@ async fn metrics(
     )
 }
 
-/// The documented routes.
-fn api_router() -> OpenApiRouter<AppState> {
-    let bulk_upload = OpenApiRouter::new()
-        .routes(routes!(bulk::import_users))
-        .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT));
-    OpenApiRouter::with_openapi(openapi::base())
+/// The documented routes: the public ones (redirects and probes), which no key check
+/// touches, and the rest behind [`auth::guard`].
+fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
+    let public = OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
+        .routes(routes!(redirect::follow_prefixed))
+        .routes(routes!(redirect::follow));
+    public.merge(guarded_router().layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::guard,
+    )))
+}
+
+/// Every route that needs an API key when keys are configured.
+fn guarded_router() -> OpenApiRouter<AppState> {
+    let bulk_upload = OpenApiRouter::new()
+        .routes(routes!(bulk::import_users))
+        .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT));
+    OpenApiRouter::new()
         .routes(routes!(users::create, users::list))
         .routes(routes!(users::get, users::update, users::delete))
         .merge(bulk_upload)
@@ -105,7 +108,5 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(urls::get, urls::update, urls::delete))
         .routes(routes!(urls::link_events))
         .routes(routes!(urls::link_stats))
-        .routes(routes!(redirect::follow_prefixed))
         .routes(routes!(events::create, events::list))
-        .routes(routes!(redirect::follow))
 }

@@ -1,17 +1,14 @@
 //! The per-key create quota at the edge: a `POST` made with an API key takes one unit
-//! of that key's quota, and every such answer says what is left in the IETF draft's
+//! of that key's quota, and its answer says what is left in the IETF draft's
 //! `RateLimit` and `RateLimit-Policy` fields; over quota it is 429 with `Retry-After`.
 
 use std::time::Duration;
 
-use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::auth::KeyName;
 use super::error::ApiError;
-use crate::app::AppState;
+use crate::domain::ApiKey;
 use crate::limits::{CreateQuota, Decision};
 
 const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -19,35 +16,63 @@ const RATE_LIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy"
 /// The policy's name in the fields.
 const POLICY: &str = "creates";
 
-/// Counts a keyed `POST` against its key's quota (after [`super::auth::require_key`],
-/// which names the key). Requests without a key, and other methods, pass untouched.
-pub async fn limit_creates(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(quota) = &state.create_quota else {
-        return next.run(request).await;
-    };
-    if request.method() != Method::POST {
-        return next.run(request).await;
-    }
-    let Some(KeyName(key)) = request.extensions().get::<KeyName>() else {
-        return next.run(request).await;
-    };
-    match quota.check(key) {
-        Decision::Refused { retry_after } => {
-            let mut response = ApiError::TooManyRequests {
-                retry_after_secs: whole_seconds(retry_after),
-            }
-            .into_response();
-            describe(response.headers_mut(), quota, 0, retry_after);
-            response
+/// What the quota let through, to describe on the answer.
+pub enum Admitted<'a> {
+    /// Not counted: no quota, or not a create.
+    Uncounted,
+    Counted {
+        quota: &'a CreateQuota,
+        remaining: u32,
+        full_in: Duration,
+    },
+}
+
+/// A create past its key's quota: answered 429 with `Retry-After`.
+pub struct Refused<'a> {
+    quota: &'a CreateQuota,
+    retry_after: Duration,
+}
+
+impl IntoResponse for Refused<'_> {
+    fn into_response(self) -> Response {
+        let mut response = ApiError::TooManyRequests {
+            retry_after_secs: whole_seconds(self.retry_after),
         }
-        Decision::Allowed { remaining, full_in } => {
-            let mut response = next.run(request).await;
-            describe(response.headers_mut(), quota, remaining, full_in);
-            response
+        .into_response();
+        describe(response.headers_mut(), self.quota, 0, self.retry_after);
+        response
+    }
+}
+
+/// Counts a `POST` by `key` against its quota.
+pub fn admit<'a>(
+    quota: Option<&'a CreateQuota>,
+    method: &Method,
+    key: &ApiKey,
+) -> Result<Admitted<'a>, Refused<'a>> {
+    let Some(quota) = quota.filter(|_| method == Method::POST) else {
+        return Ok(Admitted::Uncounted);
+    };
+    match quota.check(key.name()) {
+        Decision::Allowed { remaining, full_in } => Ok(Admitted::Counted {
+            quota,
+            remaining,
+            full_in,
+        }),
+        Decision::Refused { retry_after } => Err(Refused { quota, retry_after }),
+    }
+}
+
+impl Admitted<'_> {
+    /// Adds the `RateLimit` fields of a counted create.
+    pub fn describe(&self, headers: &mut HeaderMap) {
+        if let Self::Counted {
+            quota,
+            remaining,
+            full_in,
+        } = self
+        {
+            describe(headers, quota, *remaining, *full_in);
         }
     }
 }
