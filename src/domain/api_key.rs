@@ -134,13 +134,8 @@ impl ApiKeys {
     }
 
     /// How many keys are configured.
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.keys.len()
-    }
-
-    /// Whether no key is configured.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 
     /// The key whose secret is `presented`. Every configured digest is compared, in
@@ -219,7 +214,7 @@ mod tests {
     #[test]
     fn plain_keys_have_every_scope_and_unknown_ones_are_refused() {
         let keys = ApiKeys::from_config(Some(" alpha, beta ,"), None).unwrap();
-        assert_eq!(keys.len(), 2);
+        assert_eq!(keys.count(), 2);
         let beta = keys.authenticate("beta").unwrap();
         assert_eq!(beta.name(), "env-2");
         assert!(beta.grants(Scope::Admin) && beta.grants(Scope::Read));

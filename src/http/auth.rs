@@ -11,52 +11,36 @@ use super::rate_limit;
 use crate::app::AppState;
 use crate::domain::Scope;
 
-/// The routes anyone may call, whatever the keys: redirects, probes and the API document.
-const PUBLIC_ROUTES: &[&str] = &[
-    "/{short_code}",
-    "/urls/{short_code}/redirect",
-    "/health",
-    "/live",
-    "/ready",
-    "/openapi.json",
-    "/metrics",
-];
-
 /// The name of the key a request was let in with, for its access-log line.
 #[derive(Debug, Clone)]
 pub struct KeyName(pub String);
 
-/// The scope a request needs, or `None` for a public one. Anything not listed as public
-/// needs a key: reads need `read`, user management and imports `admin`, and every other
-/// write `write`, so a new route is closed until it is placed here.
-pub fn required_scope(method: &Method, route: Option<&str>) -> Option<Scope> {
-    // No route matched: the answer is a 404 that reveals nothing.
-    let route = route?;
-    let reads = matches!(*method, Method::GET | Method::HEAD);
-    if reads && PUBLIC_ROUTES.contains(&route) {
-        return None;
-    }
-    Some(if reads {
+/// The scope a guarded route needs: reads need `read`, user management and imports
+/// `admin`, and every other write `write`. Which routes are guarded is the router's
+/// choice (`http::api_router`): all but the redirects and probes.
+pub fn required_scope(method: &Method, route: &str) -> Scope {
+    if matches!(*method, Method::GET | Method::HEAD) {
         Scope::Read
     } else if route == "/users" || route.starts_with("/users/") {
         Scope::Admin
     } else {
         Scope::Write
-    })
+    }
 }
 
 /// Lets a request through when its key grants the scope its route needs: 401 without a
 /// known key, 403 with one whose scope is too low, 429 past the key's create quota
 /// ([`super::rate_limit`]). Open when no key is configured. Only the guarded routes pass
 /// here; the redirects and probes never pay for it.
-pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if state.api_keys.is_open() {
         return next.run(request).await;
     }
-    let route = request.extensions().get::<MatchedPath>();
-    let Some(needed) = required_scope(request.method(), route.map(MatchedPath::as_str)) else {
+    let Some(route) = request.extensions().get::<MatchedPath>() else {
+        // No route matched: the answer is a 404 or 405 that reveals nothing.
         return next.run(request).await;
     };
+    let needed = required_scope(request.method(), route.as_str());
     let key = bearer_token(request.headers()).and_then(|token| state.api_keys.authenticate(token));
     let Some(key) = key else {
         return ApiError::Unauthorized.into_response();
@@ -69,7 +53,6 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         Err(refused) => return refused.into_response(),
     };
     let name = KeyName(key.name().to_owned());
-    request.extensions_mut().insert(name.clone());
     let mut response = next.run(request).await;
     quota.describe(response.headers_mut());
     // For the access log's `key` field.
@@ -92,29 +75,20 @@ mod tests {
     #[test]
     fn routes_need_the_scope_of_what_they_do() {
         let cases = [
-            (Method::GET, "/{short_code}", None),
-            (Method::HEAD, "/urls/{short_code}/redirect", None),
-            (Method::GET, "/ready", None),
-            (Method::GET, "/openapi.json", None),
-            (Method::POST, "/{short_code}", Some(Scope::Write)),
-            (Method::GET, "/urls", Some(Scope::Read)),
-            (Method::GET, "/users/{id}", Some(Scope::Read)),
-            (Method::POST, "/urls", Some(Scope::Write)),
-            (Method::DELETE, "/urls/{id}", Some(Scope::Write)),
-            (Method::POST, "/events", Some(Scope::Write)),
-            (Method::POST, "/users", Some(Scope::Admin)),
-            (Method::PUT, "/users/{id}", Some(Scope::Admin)),
-            (Method::POST, "/users/bulk", Some(Scope::Admin)),
-            (Method::PATCH, "/urls/{id}", Some(Scope::Write)),
+            (Method::GET, "/urls", Scope::Read),
+            (Method::HEAD, "/urls/{id}", Scope::Read),
+            (Method::GET, "/users/{id}", Scope::Read),
+            (Method::POST, "/urls", Scope::Write),
+            (Method::DELETE, "/urls/{id}", Scope::Write),
+            (Method::POST, "/events", Scope::Write),
+            (Method::POST, "/users", Scope::Admin),
+            (Method::PUT, "/users/{id}", Scope::Admin),
+            (Method::POST, "/users/bulk", Scope::Admin),
+            (Method::PATCH, "/urls/{id}", Scope::Write),
         ];
         for (method, route, needed) in cases {
-            assert_eq!(
-                required_scope(&method, Some(route)),
-                needed,
-                "{method} {route}"
-            );
+            assert_eq!(required_scope(&method, route), needed, "{method} {route}");
         }
-        assert_eq!(required_scope(&Method::POST, None), None);
     }
 
     #[test]

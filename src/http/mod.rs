@@ -89,7 +89,9 @@ fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(health::ready))
         .routes(routes!(redirect::follow_prefixed))
         .routes(routes!(redirect::follow));
-    public.merge(guarded_router().layer(axum::middleware::from_fn_with_state(
+    let mut guarded = guarded_router();
+    openapi::require_key(guarded.get_openapi_mut());
+    public.merge(guarded.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         auth::guard,
     )))

@@ -33,8 +33,7 @@ pub fn base() -> Document {
 
 /// `GET /openapi.json`: the document is serialised once, when the router is built; each
 /// request shares those bytes (no copy of the document per request).
-pub fn routes(mut document: Document) -> Router<AppState> {
-    document_access(&mut document);
+pub fn routes(document: Document) -> Router<AppState> {
     let body = Bytes::from(
         document
             .to_json()
@@ -52,9 +51,10 @@ pub fn routes(mut document: Document) -> Router<AppState> {
 /// The name of the bearer scheme in the document.
 const API_KEY_SCHEME: &str = "api_key";
 
-/// Documents the API keys from the table the middleware enforces: the bearer scheme, and
-/// on each operation that needs a key, its scope and the 401 and 403 it may answer.
-fn document_access(document: &mut Document) {
+/// Documents the API keys on the guarded routes' document: the bearer scheme, and on each
+/// operation its scope (from the table the middleware enforces) and the 401 and 403 it
+/// may answer (and 429 on a create).
+pub fn require_key(document: &mut Document) {
     document
         .components
         .get_or_insert_with(Default::default)
@@ -72,9 +72,7 @@ fn document_access(document: &mut Document) {
         ];
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };
-            let Some(scope) = auth::required_scope(&method, Some(path)) else {
-                continue;
-            };
+            let scope = auth::required_scope(&method, path);
             operation.security = Some(vec![SecurityRequirement::new(
                 API_KEY_SCHEME,
                 [scope.as_str()],

@@ -78,7 +78,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
              which is for development only"
         );
     } else {
-        tracing::info!(keys = api_keys.len(), "API keys loaded");
+        tracing::info!(keys = api_keys.count(), "API keys loaded");
     }
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let settings = AppSettings {
