@@ -170,7 +170,7 @@ fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
         .collect();
     let stream_started = Instant::now();
     thread::sleep(KILL_AFTER);
-    let kill = stack.run(&["kill-replica", "2"], COMMAND_TIMEOUT);
+    let kill = stack.run(&["kill-replica", "2", "--keep-down"], COMMAND_TIMEOUT);
     println!(
         "{} at {:.1}s into the stream",
         String::from_utf8_lossy(&kill.stderr).trim(),

@@ -86,7 +86,10 @@ fn killed_replica_pages_discord_email_and_pagerduty_then_resolves_while_a_warnin
 
     // 1. A replica crashes: the critical ServiceDown reaches all three receivers in time.
     let killed = Instant::now();
-    let kill = stack.run(&["kill-replica", &VICTIM.to_string()], COMMAND_TIMEOUT);
+    let kill = stack.run(
+        &["kill-replica", &VICTIM.to_string(), "--keep-down"],
+        COMMAND_TIMEOUT,
+    );
     println!("{}", String::from_utf8_lossy(&kill.stderr).trim());
     let (discord, mail, page) = expect_service_down_page(&sinks, &stack, killed);
     println!(
@@ -236,7 +239,10 @@ fn killed_replica_pages_everyone_within_60s_on_the_shipped_timings() {
     stack.run(&["up", "--replicas", &REPLICAS.to_string()], UP_TIMEOUT);
     stack.wait_for_prometheus_targets(Duration::from_secs(45));
     let killed = Instant::now();
-    stack.run(&["kill-replica", &VICTIM.to_string()], COMMAND_TIMEOUT);
+    stack.run(
+        &["kill-replica", &VICTIM.to_string(), "--keep-down"],
+        COMMAND_TIMEOUT,
+    );
     let (discord, mail, page) = expect_service_down_page(&sinks, &stack, killed);
     println!(
         "time to page on the shipped timings, from SIGKILL: discord {}, email {}, pagerduty {}",
