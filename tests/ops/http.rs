@@ -46,12 +46,17 @@ impl Response {
 
 impl Client {
     pub fn new(addr: SocketAddr) -> Self {
+        Self::with_timeout(addr, Duration::from_secs(10))
+    }
+
+    /// As [`Client::new`], with `timeout` for a whole exchange instead of 10 s.
+    pub fn with_timeout(addr: SocketAddr, timeout: Duration) -> Self {
         let inner = blocking::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .retry(reqwest::retry::never())
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
+            .timeout(timeout)
             .build()
             .expect("an HTTP client");
         Self {
@@ -63,9 +68,14 @@ impl Client {
 
     /// A client of the stack's API: every request carries [`STACK_API_KEY`].
     pub fn for_stack(addr: SocketAddr) -> Self {
+        Self::new(addr).with_stack_key()
+    }
+
+    /// This client, with every request carrying [`STACK_API_KEY`].
+    pub fn with_stack_key(self) -> Self {
         Self {
             bearer: Some(format!("Bearer {STACK_API_KEY}")),
-            ..Self::new(addr)
+            ..self
         }
     }
 

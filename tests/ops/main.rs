@@ -6,12 +6,13 @@
 //! self-tests of the suites' own helpers (the alert sinks, the PromQL extractor) run in every
 //! `cargo test`.
 //!
-//! The chaos suite to come (faults injected at the network: a TCP proxy between the service
-//! and its database that adds latency, drops or cuts connections) belongs here too, as a
-//! module of its own whose tests are `#[ignore]`d like the stack's.
+//! The chaos suite (`chaos/`) injects faults into the native stack under load: replicas
+//! killed and restarted, Redis killed, PostgreSQL stopped; its tests are `#[ignore]`d like
+//! the stack's, and `scripts/chaos` runs them at full length.
 
 mod alert_sinks;
 mod alerts;
+mod chaos;
 mod http;
 mod native_stack;
 mod promql;

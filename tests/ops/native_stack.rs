@@ -30,6 +30,8 @@ pub struct Ports {
     pub nginx_exporter: u16,
     pub postgres_exporter: u16,
     pub redis_exporter: u16,
+    /// The stack's private PostgreSQL cluster.
+    pub postgres: u16,
     /// app-1; app-I is `app + I - 1`.
     pub app: u16,
 }
@@ -38,7 +40,7 @@ impl Ports {
     /// Ports below Linux's ephemeral range (32768..), so no outgoing connection takes one
     /// between this check and the bind.
     fn free(replicas: u16) -> Self {
-        let count = 9 + replicas;
+        let count = 10 + replicas;
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -59,7 +61,8 @@ impl Ports {
                     nginx_exporter: base + 6,
                     postgres_exporter: base + 7,
                     redis_exporter: base + 8,
-                    app: base + 9,
+                    postgres: base + 9,
+                    app: base + 10,
                 };
             }
         }
@@ -104,6 +107,7 @@ impl Stack {
             ("STACK_INTERNAL_PORT", ports.internal.to_string()),
             ("STACK_APP_PORT", ports.app.to_string()),
             ("STACK_REDIS_PORT", ports.redis.to_string()),
+            ("STACK_POSTGRES_PORT", ports.postgres.to_string()),
             ("STACK_PROMETHEUS_PORT", ports.prometheus.to_string()),
             ("STACK_ALERTMANAGER_PORT", ports.alertmanager.to_string()),
             ("STACK_NODE_EXPORTER_PORT", ports.node_exporter.to_string()),
@@ -164,6 +168,57 @@ impl Stack {
             std::fs::read_to_string(self.dir.path().join("logs").join(file)).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// The stack's database, as the replicas reach it without a proxy.
+    pub fn database_url(&self) -> String {
+        let name = &self
+            .env
+            .iter()
+            .find(|(k, _)| *k == "STACK_DB_NAME")
+            .unwrap()
+            .1;
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{name}",
+            self.ports.postgres
+        )
+    }
+
+    /// Runs one SQL statement on the stack's database with `psql`; its unaligned output.
+    pub fn psql(&self, sql: &str) -> Result<String, String> {
+        let output = Command::new("psql")
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(self.database_url())
+            .args(["-c", sql])
+            .env("PGCONNECT_TIMEOUT", "2")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("run psql: {e}"))?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+        }
+    }
+
+    /// `redis-cli ARGS` against the stack's Redis; its output.
+    pub fn redis_cli(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.ports.redis.to_string()])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run redis-cli");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// Every line of `logs/FILE` in the state directory (empty when absent).
+    pub fn log_lines(&self, file: &str) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("logs").join(file))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     fn script() -> PathBuf {
