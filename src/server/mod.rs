@@ -108,6 +108,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 listener,
                 router,
                 closed_rx.clone(),
+                connections::IDLE_LINGER,
             ))
         })
         .collect();
