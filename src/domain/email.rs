@@ -2,6 +2,19 @@
 
 use validator::ValidateEmail;
 
+/// Longest address accepted, in characters.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Addresses the published schema describes: HTML's valid e-mail address (what
+/// `validator` checks first) with a local part of at most 64 characters. Every address
+/// of at most [`MAX_EMAIL_CHARS`] characters it matches is accepted; the parser also
+/// takes a few forms it leaves out (internationalised domains, IP literals).
+pub const EMAIL_PATTERN: &str = concat!(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@",
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$",
+);
+
 /// A syntactically valid email address, trimmed, at most 254 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
@@ -13,7 +26,7 @@ impl Email {
         if trimmed.is_empty() {
             return Err(EmailError::Empty);
         }
-        if trimmed.chars().count() > 254 {
+        if trimmed.chars().count() > MAX_EMAIL_CHARS {
             return Err(EmailError::TooLong);
         }
         if !trimmed.validate_email() {
@@ -33,7 +46,7 @@ impl Email {
 pub enum EmailError {
     #[error("must not be empty")]
     Empty,
-    #[error("must be at most 254 characters")]
+    #[error("must be at most {MAX_EMAIL_CHARS} characters")]
     TooLong,
     #[error("must be a valid email address")]
     Invalid,

@@ -7,22 +7,25 @@ use super::timestamp::{self, TimestampError};
 /// Longest title accepted, in characters.
 pub const MAX_TITLE_CHARS: usize = 255;
 
-/// A title, trimmed, at most [`MAX_TITLE_CHARS`] characters; never empty.
+/// A title of at most [`MAX_TITLE_CHARS`] characters as sent, kept trimmed; never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);
 
-/// A title that is too long.
+/// A title that is too long or holds a NUL character (which Postgres cannot store).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("must be at most {MAX_TITLE_CHARS} characters")]
+#[error("must be at most {MAX_TITLE_CHARS} characters, with no NUL")]
 pub struct TitleError;
+
+/// The title rule as a regex (with lengths 0 to [`MAX_TITLE_CHARS`]).
+pub const TITLE_PATTERN: &str = r"^[^\x00]*$";
 
 impl Title {
     /// Parses a title; blank means no title (`None`).
     pub fn parse(raw: &str) -> Result<Option<Self>, TitleError> {
-        let trimmed = raw.trim();
-        if trimmed.chars().count() > MAX_TITLE_CHARS {
+        if raw.chars().count() > MAX_TITLE_CHARS || raw.contains('\0') {
             return Err(TitleError);
         }
+        let trimmed = raw.trim();
         Ok((!trimmed.is_empty()).then(|| Self(trimmed.to_owned())))
     }
 
@@ -34,6 +37,16 @@ impl Title {
         self.0
     }
 }
+
+/// Expiries the published schema describes: the API format, or RFC 3339 with `Z` or an
+/// offset, in the years 2100 to 8999 and on days 1 to 28. Narrower than what is accepted
+/// (any valid time in the future) so that every text it matches is valid and in the
+/// future, whenever it is read.
+pub const FUTURE_EXPIRY_PATTERN: &str = concat!(
+    r"^(?:2[1-9]|[3-8][0-9])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])",
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]",
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$",
+);
 
 /// Why a text is not an acceptable expiry for a new link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -65,6 +78,12 @@ mod tests {
         assert_eq!(
             Title::parse(&"é".repeat(MAX_TITLE_CHARS + 1)),
             Err(TitleError)
+        );
+        let padded = format!("{} ", "é".repeat(MAX_TITLE_CHARS));
+        assert_eq!(
+            Title::parse(&padded),
+            Err(TitleError),
+            "the length as sent counts"
         );
     }
 

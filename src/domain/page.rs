@@ -1,6 +1,8 @@
-//! Pagination of list endpoints: `per_page` 1..=1000 (default 100), and where a page
-//! starts: a page number from 1 (offsets up to [`MAX_OFFSET`] rows), or a keyset cursor,
-//! `after` an id, which costs the same at any depth.
+//! Pagination of list endpoints: `per_page` 1..=1000 (default 100), a page number from
+//! 1 to [`MAX_PAGE`] (so an offset skips at most [`MAX_OFFSET`] rows), counted from the
+//! start or from a keyset cursor, `after` an id, which costs the same at any depth.
+//! Each parameter has its own range, with no rule across them, so the published schema
+//! states all of it.
 
 /// Largest page a client may ask for.
 pub const MAX_PER_PAGE: u32 = 1000;
@@ -9,21 +11,19 @@ pub const DEFAULT_PER_PAGE: u32 = 100;
 /// Most rows a numbered page may skip: an offset is read and thrown away row by row, so
 /// deeper pages are served through the `after` cursor instead (docs/api.md).
 pub const MAX_OFFSET: u64 = 10_000;
+/// Highest page number: the pages before it skip at most [`MAX_OFFSET`] rows even at
+/// the largest page size, whatever size is asked for.
+pub const MAX_PAGE: u32 = (MAX_OFFSET / MAX_PER_PAGE as u64) as u32 + 1;
 
-/// A validated page window.
+/// A validated page window: page `number` of `per_page` rows, counted from the start or
+/// from the rows after the cursor `after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub per_page: u32,
-    pub start: PageStart,
-}
-
-/// Where a page starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageStart {
-    /// The page with this number, from 1.
-    Number(u32),
-    /// The rows whose id is greater than this one.
-    After(i64),
+    /// From 1 to [`MAX_PAGE`].
+    pub number: u32,
+    /// Only the rows whose id is greater than this one.
+    pub after: Option<i64>,
 }
 
 /// Which pagination parameters are out of range, and why.
@@ -35,7 +35,8 @@ pub struct PageError {
 }
 
 impl Page {
-    /// Checks the raw parameters; absent ones take their defaults (the first page).
+    /// Checks the raw parameters, each against its own range; absent ones take their
+    /// defaults (the first page from the start).
     pub fn parse(
         page: Option<&str>,
         per_page: Option<&str>,
@@ -45,37 +46,33 @@ impl Page {
         let per_page = bounded(per_page, DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
             .map_err(|e| problems.push(("per_page", e)))
             .ok();
-        let start = match (page, after) {
-            (Some(_), Some(_)) => {
-                problems.push(("after", "cannot be combined with page".to_owned()));
-                None
-            }
-            (_, Some(after)) => match after.trim().parse::<i64>() {
-                Ok(id) if id >= 0 => Some(PageStart::After(id)),
+        let number = bounded(page, 1, 1, MAX_PAGE)
+            .map_err(|e| {
+                problems.push((
+                    "page",
+                    format!(
+                        "{e}: deeper pages are read with the after cursor \
+                         (the Link header's rel=\"next\")"
+                    ),
+                ))
+            })
+            .ok();
+        let after = match after.map(str::trim) {
+            None => Some(None),
+            Some(after) => match after.parse::<i64>() {
+                Ok(id) if id >= 0 => Some(Some(id)),
                 _ => {
                     problems.push(("after", "must be an id: an integer from 0".to_owned()));
                     None
                 }
             },
-            (page, None) => bounded(page, 1, 1, u32::MAX)
-                .map_err(|e| problems.push(("page", e)))
-                .ok()
-                .map(PageStart::Number),
         };
-        if let (Some(per_page), Some(PageStart::Number(number))) = (per_page, start) {
-            let deepest = MAX_OFFSET / u64::from(per_page) + 1;
-            if u64::from(number) > deepest {
-                problems.push((
-                    "page",
-                    format!(
-                        "must be at most {deepest} with per_page={per_page}: deeper pages are \
-                         read with the after cursor (the Link header's rel=\"next\")"
-                    ),
-                ));
-            }
-        }
-        match (per_page, start) {
-            (Some(per_page), Some(start)) if problems.is_empty() => Ok(Self { per_page, start }),
+        match (per_page, number, after) {
+            (Some(per_page), Some(number), Some(after)) => Ok(Self {
+                per_page,
+                number,
+                after,
+            }),
             _ => Err(PageError { problems }),
         }
     }
@@ -85,20 +82,14 @@ impl Page {
         i64::from(self.per_page)
     }
 
-    /// SQL `OFFSET` (zero for a cursor page).
+    /// SQL `OFFSET`: the pages before this one, at most [`MAX_OFFSET`] rows.
     pub fn offset(&self) -> i64 {
-        match self.start {
-            PageStart::Number(number) => (i64::from(number) - 1) * i64::from(self.per_page),
-            PageStart::After(_) => 0,
-        }
+        (i64::from(self.number) - 1) * i64::from(self.per_page)
     }
 
     /// The cursor: rows after this id.
     pub fn after(&self) -> Option<i64> {
-        match self.start {
-            PageStart::After(id) => Some(id),
-            PageStart::Number(_) => None,
-        }
+        self.after
     }
 }
 
@@ -148,19 +139,20 @@ mod tests {
     }
 
     #[test]
-    fn offsets_stop_at_the_maximum() {
-        let deepest = parse(Some("101"), Some("100")).unwrap();
+    fn offsets_stop_at_the_maximum_whatever_the_page_size() {
+        assert_eq!(MAX_PAGE, 11);
+        let deepest = parse(Some("11"), Some("1000")).unwrap();
         assert_eq!(deepest.offset(), 10_000);
-        let error = parse(Some("102"), Some("100")).unwrap_err();
-        assert_eq!(problem_fields(&error), ["page"]);
-        assert!(error.problems[0].1.contains("at most 101"));
-        assert!(parse(Some("11"), Some("1000")).is_ok());
-        assert!(parse(Some("12"), Some("1000")).is_err());
+        for per_page in ["1", "100", "1000"] {
+            let error = parse(Some("12"), Some(per_page)).unwrap_err();
+            assert_eq!(problem_fields(&error), ["page"]);
+            assert!(error.problems[0].1.contains("from 1 to 11"), "{error:?}");
+        }
         assert!(parse(Some("4294967295"), Some("1")).is_err());
     }
 
     #[test]
-    fn a_cursor_page_starts_after_an_id() {
+    fn a_cursor_page_starts_after_an_id_and_pages_count_from_it() {
         let page = Page::parse(None, Some("50"), Some("123456789")).unwrap();
         assert_eq!((page.limit(), page.offset()), (50, 0));
         assert_eq!(page.after(), Some(123_456_789));
@@ -169,7 +161,7 @@ mod tests {
             let error = Page::parse(None, None, Some(bad)).unwrap_err();
             assert_eq!(problem_fields(&error), ["after"], "{bad}");
         }
-        let both = Page::parse(Some("2"), None, Some("10")).unwrap_err();
-        assert_eq!(problem_fields(&both), ["after"]);
+        let second = Page::parse(Some("2"), Some("10"), Some("10")).unwrap();
+        assert_eq!((second.offset(), second.after()), (10, Some(10)));
     }
 }

@@ -17,8 +17,9 @@ pub const RESERVED_CODES: &[&str] = &[
     "robots.txt",
 ];
 
-const MIN_LEN: usize = 3;
-const MAX_LEN: usize = 32;
+/// Shortest and longest code, in characters.
+pub const MIN_LEN: usize = 3;
+pub const MAX_LEN: usize = 32;
 
 /// Alphabet of generated codes (base62).
 const BASE62: [char; 62] = [
@@ -68,6 +69,35 @@ impl ShortCode {
             .iter()
             .any(|reserved| reserved.eq_ignore_ascii_case(raw))
             .then_some(Problem::Reserved)
+    }
+
+    /// The rule as a regex: the alphabet and the lengths, and a negative lookahead for
+    /// each reserved path that the alphabet can spell, case-insensitively (as
+    /// `[Hh][Ee]...`: ECMA-262 has no inline `(?i)`). Matches exactly what
+    /// [`ShortCode::parse`] accepts.
+    pub fn pattern() -> String {
+        let reserved: Vec<String> = RESERVED_CODES
+            .iter()
+            .filter(|code| {
+                code.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            })
+            .map(|code| {
+                code.chars()
+                    .map(|c| {
+                        if c.is_ascii_alphabetic() {
+                            format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        format!(
+            "^(?!(?:{})$)[A-Za-z0-9_-]{{{MIN_LEN},{MAX_LEN}}}$",
+            reserved.join("|")
+        )
     }
 
     /// The code.

@@ -5,6 +5,20 @@ use url::Url;
 /// Longest destination accepted, in characters.
 pub const MAX_URL_CHARS: usize = 2048;
 
+/// Destinations the published schema describes: http(s), a host name of letters and
+/// digits ending in an alphabetic top-level label, an optional port, path, query and
+/// fragment of URL characters. Every such URL of at most [`MAX_URL_CHARS`] characters is
+/// accepted; the parser takes far more (IP hosts, userinfo, any non-ASCII text), which a
+/// pattern cannot state exactly. The top-level label must not be numeric (WHATWG URL
+/// parsing would read such a host as an IPv4 address), and labels have no `-`, which
+/// leaves out the `xn--` punycode labels the parser would check.
+pub const TARGET_URL_PATTERN: &str = concat!(
+    r"^https?://(?:[A-Za-z0-9]{1,63}\.)+[A-Za-z]{2,63}(?::[0-9]{1,4})?",
+    r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?",
+    r"(?:\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?",
+    r"(?:#[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?$",
+);
+
 /// An absolute `http`/`https` URL with a host, at most 2048 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetUrl(String);

@@ -18,6 +18,11 @@ pub fn format(at: &DateTime<Utc>) -> String {
 /// offset. Years must have four digits, as the API writes them.
 pub fn parse(raw: &str) -> Result<DateTime<Utc>, TimestampError> {
     let raw = raw.trim();
+    // chrono reads `%S` (and the other fields) from one digit on; the API's forms have
+    // fixed widths, which is also what the published pattern says.
+    if !has_fixed_width_date_and_time(raw) {
+        return Err(TimestampError);
+    }
     let parsed = DateTime::parse_from_rfc3339(raw)
         .map(|with_offset| with_offset.with_timezone(&Utc))
         .ok()
@@ -31,6 +36,19 @@ pub fn parse(raw: &str) -> Result<DateTime<Utc>, TimestampError> {
         Some(at) if (1..=9999).contains(&at.year()) => Ok(at),
         _ => Err(TimestampError),
     }
+}
+
+/// Whether `raw` starts with `YYYY-MM-DD`, `T` or a space, and `HH:MM:SS`, every field
+/// its full width.
+fn has_fixed_width_date_and_time(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    bytes.len() >= 19
+        && bytes[..19].iter().enumerate().all(|(at, &byte)| match at {
+            4 | 7 => byte == b'-',
+            10 => matches!(byte, b'T' | b't' | b' '),
+            13 | 16 => byte == b':',
+            _ => byte.is_ascii_digit(),
+        })
 }
 
 /// A text that is not a timestamp the API accepts.
@@ -77,5 +95,20 @@ mod tests {
         ] {
             assert!(parse(out_of_range).is_err(), "{out_of_range}");
         }
+    }
+
+    #[test]
+    fn every_field_has_its_full_width() {
+        for short in [
+            "2100-01-01T00:00:0",
+            "2100-1-01T00:00:00",
+            "2100-01-1 00:00:00",
+            "2100-01-01T0:00:00",
+            "2100-01-01T00:0:00Z",
+            "210-01-01T00:00:00",
+        ] {
+            assert!(parse(short).is_err(), "{short}");
+        }
+        assert!(parse("2100-01-01T00:00:00.250").is_ok());
     }
 }

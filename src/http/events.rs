@@ -8,8 +8,11 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, FieldErrors};
-use super::extract::{ApiJson, ApiQuery, parse_field, parse_param};
+use super::extract::{
+    ApiJson, ApiQuery, json_integer, json_integer_or_null, parse_field, parse_param,
+};
 use super::list::{Listed, PageParams};
+use super::schema::{EventDetailsObject, EventTypeText};
 use super::views::Event;
 use crate::app::AppState;
 use crate::domain::{EventDetails, EventType};
@@ -18,22 +21,29 @@ use crate::service::events::{self, NewClientEvent};
 /// Body of `POST /events`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateEvent {
+    #[serde(deserialize_with = "json_integer")]
     pub url_id: i64,
+    #[serde(default, deserialize_with = "json_integer_or_null")]
     pub user_id: Option<i64>,
-    /// 1–32 characters.
+    #[schema(value_type = EventTypeText)]
     pub event_type: String,
-    /// A JSON object (default `{}`).
-    #[schema(value_type = Option<Object>)]
+    /// Default `{}`.
+    #[schema(value_type = Option<EventDetailsObject>)]
     pub details: Option<Value>,
 }
 
 /// Filters of `GET /events`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventListParams {
-    #[param(value_type = Option<i64>)]
+    /// Only this link's events.
+    #[param(value_type = i64, required = false)]
     pub url_id: Option<String>,
-    #[param(value_type = Option<i64>)]
+    /// Only this user's events.
+    #[param(value_type = i64, required = false)]
     pub user_id: Option<String>,
+    /// Only events of this type (empty: any).
+    #[param(required = false)]
     pub event_type: Option<String>,
 }
 

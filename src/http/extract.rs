@@ -12,6 +12,8 @@ use serde_json::Value;
 use super::error::{ApiError, FieldErrors};
 
 /// A JSON object body deserialized into `T`; anything else is a 400 (413 when too large).
+/// Fields the handler ignores are not looked at; what it stores goes through a domain
+/// parser, which refuses what Postgres cannot store (NUL in text or jsonb).
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -38,42 +40,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !value.is_object() {
             return Err(ApiError::bad_request("request body must be a JSON object"));
         }
-        if let Some(field) = field_with_nul(&value, "") {
-            // Postgres can store NUL in neither text nor jsonb.
-            return Err(ApiError::invalid_field(
-                &field,
-                "must not contain NUL characters",
-            ));
-        }
         serde_path_to_error::deserialize(value)
             .map(ApiJson)
             .map_err(|error| field_error(&error))
-    }
-}
-
-/// The path of the first string (or key) holding a NUL character, if any.
-fn field_with_nul(value: &Value, path: &str) -> Option<String> {
-    let join = |key: &str| {
-        if path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{path}.{key}")
-        }
-    };
-    match value {
-        Value::String(text) if text.contains('\0') => Some(path.to_owned()),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(index, item)| field_with_nul(item, &join(&index.to_string()))),
-        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
-            if key.contains('\0') {
-                Some(join(key))
-            } else {
-                field_with_nul(item, &join(key))
-            }
-        }),
-        _ => None,
     }
 }
 
@@ -138,7 +107,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiId {
                 .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
         // Digits only: Rust's parser would also take "+1", an id spelled two ways.
         match raw.parse::<i64>() {
-            Ok(id) if raw.bytes().all(|b| b.is_ascii_digit()) => Ok(ApiId(id)),
+            Ok(id) if id > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(ApiId(id)),
             _ => Err(ApiError::invalid_field("id", "must be a positive integer")),
         }
     }
@@ -158,6 +127,42 @@ pub fn parse_param<T: std::str::FromStr>(
             errors.insert(field.to_owned(), format!("must be {expected}"));
             None
         }
+    }
+}
+
+/// serde `deserialize_with` for an integer field: a JSON integer, or a number with no
+/// fraction (`405.0`), which JSON Schema also counts as an integer, within `i64`.
+pub fn json_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    integer_of(&number).ok_or_else(|| {
+        serde::de::Error::custom(format!("invalid value: {number}, expected an integer"))
+    })
+}
+
+/// [`json_integer`] for an optional field (`null` or absent is `None`).
+pub fn json_integer_or_null<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    integer_of(&number).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!("invalid value: {number}, expected an integer"))
+    })
+}
+
+fn integer_of(number: &serde_json::Number) -> Option<i64> {
+    if let Some(integer) = number.as_i64() {
+        return Some(integer);
+    }
+    // Beyond ±2^53 a float is not exact, so only smaller integral values are taken.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let float = number.as_f64()?;
+    if float.fract() == 0.0 && float.abs() <= EXACT {
+        // Integral and within ±2^53: the cast is exact.
+        Some(float as i64)
+    } else {
+        None
     }
 }
 

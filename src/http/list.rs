@@ -13,17 +13,18 @@ use crate::service::Listing;
 
 /// Raw pagination query parameters, as the client sent them.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// Page number, from 1; a page may skip at most 10,000 rows (deeper: `after`).
-    #[param(value_type = Option<u32>, minimum = 1)]
+    /// Page number (default 1), counted from the cursor when `after` is given. The pages
+    /// before it skip at most 10,000 rows; deeper lists are read with `after`.
+    #[param(value_type = u32, required = false, minimum = 1, maximum = 11)]
     pub page: Option<String>,
-    /// Items per page, 1 to 1000 (default 100).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    /// Items per page (default 100).
+    #[param(value_type = u32, required = false, minimum = 1, maximum = 1000)]
     pub per_page: Option<String>,
     /// Keyset cursor: the items whose id is greater than this one, at the same cost at
-    /// any depth. The `Link: <…>; rel="next"` header of a full page carries it. Not
-    /// combined with `page`.
-    #[param(value_type = Option<i64>, minimum = 0)]
+    /// any depth. The `Link: <…>; rel="next"` header of a full page carries it.
+    #[param(value_type = i64, required = false, minimum = 0)]
     pub after: Option<String>,
 }
 

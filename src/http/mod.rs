@@ -14,6 +14,7 @@ mod openapi;
 mod rate_limit;
 mod redirect;
 mod request_id;
+mod schema;
 mod urls;
 mod users;
 pub mod views;
@@ -54,7 +55,8 @@ pub fn metrics_router(state: AppState) -> Router {
 }
 
 fn public_routes(state: &AppState) -> Router<AppState> {
-    let (router, api) = api_router(state).split_for_parts();
+    let (router, mut api) = api_router(state).split_for_parts();
+    openapi::document_body_limits(&mut api);
     router.merge(openapi::routes(api))
 }
 

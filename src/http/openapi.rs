@@ -48,6 +48,36 @@ pub fn routes(document: Document) -> Router<AppState> {
     )
 }
 
+/// Documents the 413 of every operation that takes a body: the limits are layers of the
+/// router (`JSON_BODY_LIMIT`, and `UPLOAD_BODY_LIMIT` on the CSV import), not of each
+/// handler, so no handler's annotation states them.
+pub fn document_body_limits(document: &mut Document) {
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if operation.request_body.is_none() {
+                continue;
+            }
+            let error = Content::new(Some(Ref::from_schema_name("ErrorBody")));
+            let response = ResponseBuilder::new()
+                .description("The body is larger than the limit (1 MiB of JSON; 64 MiB of CSV)")
+                .content("application/json", error)
+                .build();
+            operation
+                .responses
+                .responses
+                .entry("413".to_owned())
+                .or_insert(RefOr::T(response));
+        }
+    }
+}
+
 /// The name of the bearer scheme in the document.
 const API_KEY_SCHEME: &str = "api_key";
 

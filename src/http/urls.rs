@@ -2,6 +2,7 @@
 
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
+use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use chrono::Utc;
 use serde::Deserialize;
@@ -9,9 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, FieldErrors};
 use super::extract::{
-    ApiId, ApiJson, ApiQuery, RequestHost, nullable, parse_field, parse_param, parse_present,
+    ApiId, ApiJson, ApiQuery, RequestHost, json_integer_or_null, nullable, parse_field,
+    parse_param, parse_present,
 };
 use super::list::{Listed, PageParams};
+use super::schema::{ExpiryText, RowId, ShortCodeText, TargetUrlText, TitleText};
 use super::views::{Event, Link, LinkStats};
 use crate::app::AppState;
 use crate::domain::{ShortCode, TargetUrl, Title, parse_future_expiry, timestamp};
@@ -20,48 +23,58 @@ use crate::service::links::{self, LinkChanges, NewLink};
 /// Body of `POST /urls`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateLink {
-    /// Absolute http(s) URL with a host, at most 2048 characters (alias: `url`).
+    /// The destination (alias: `url`).
     #[serde(alias = "url")]
+    #[schema(value_type = TargetUrlText)]
     pub original_url: String,
     /// Owner; must be an existing user.
+    #[serde(default, deserialize_with = "json_integer_or_null")]
     pub user_id: Option<i64>,
+    #[schema(value_type = Option<TitleText>)]
     pub title: Option<String>,
-    /// Custom code: 3–32 of `[A-Za-z0-9_-]`, not a reserved path. Generated when absent.
+    /// Custom code; generated when absent.
+    #[schema(value_type = Option<ShortCodeText>)]
     pub short_code: Option<String>,
-    /// UTC, `YYYY-MM-DDTHH:MM:SS` (or RFC 3339 with an offset); must be in the future.
-    #[schema(value_type = Option<String>, example = "2026-12-31T23:59:59")]
+    /// When the link stops redirecting; never when absent.
+    #[schema(value_type = Option<ExpiryText>)]
     pub expires_at: Option<String>,
 }
 
 /// Body of `PUT /urls/{id}`: only the fields present change; `null` clears title or expiry.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateLink {
+    /// A new destination (not `null`).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = TargetUrlText, required = false)]
     pub original_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<TitleText>, required = false)]
     pub title: Option<Option<String>>,
+    /// Whether the link redirects (not `null`).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool, required = false)]
     pub is_active: Option<Option<bool>>,
+    /// A new expiry; `null` removes it. A past time is accepted here: it ends the link.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, example = "2026-12-31T23:59:59")]
+    #[schema(value_type = Option<ExpiryText>, required = false)]
     pub expires_at: Option<Option<String>>,
 }
 
 /// Filters of `GET /urls`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkListParams {
-    #[param(value_type = Option<i64>)]
+    /// Only this user's links.
+    #[param(value_type = i64, required = false)]
     pub user_id: Option<String>,
-    #[param(value_type = Option<bool>)]
+    /// Only active (`true`) or inactive (`false`) links.
+    #[param(value_type = bool, required = false)]
     pub is_active: Option<String>,
 }
 
 /// Shorten a URL.
 #[utoipa::path(post, path = "/urls", tag = "urls", request_body = CreateLink,
-    responses((status = 201, body = Link), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = Link, headers(("Location" = String, description = "The new link: /urls/{id}"))), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     RequestHost(via): RequestHost,
@@ -97,8 +110,13 @@ pub async fn create(
         expires_at: expires_at.flatten(),
         code: code.flatten(),
     };
-    let link = links::create(&state, new, via.as_deref()).await?;
-    Ok((StatusCode::CREATED, axum::Json(Link::from(link))))
+    let link = Link::from(links::create(&state, new, via.as_deref()).await?);
+    let location = format!("/urls/{}", link.id);
+    Ok((
+        StatusCode::CREATED,
+        [(LOCATION, location)],
+        axum::Json(link),
+    ))
 }
 
 /// List live links in id order, optionally by owner and state.
@@ -123,8 +141,8 @@ pub async fn list(
 }
 
 /// Get one link.
-#[utoipa::path(get, path = "/urls/{id}", tag = "urls", params(("id" = i64, Path)),
-    responses((status = 200, body = Link), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/urls/{id}", tag = "urls", params(("id" = inline(RowId), Path)),
+    responses((status = 200, body = Link), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     ApiId(id): ApiId,
@@ -133,7 +151,7 @@ pub async fn get(
 }
 
 /// Change a link's destination, title, state or expiry; one `updated` event per changed field.
-#[utoipa::path(put, path = "/urls/{id}", tag = "urls", params(("id" = i64, Path)), request_body = UpdateLink,
+#[utoipa::path(put, path = "/urls/{id}", tag = "urls", params(("id" = inline(RowId), Path)), request_body = UpdateLink,
     responses((status = 200, body = Link), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -174,8 +192,8 @@ pub async fn update(
 }
 
 /// Soft-delete a link; a `deleted` event is written.
-#[utoipa::path(delete, path = "/urls/{id}", tag = "urls", params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+#[utoipa::path(delete, path = "/urls/{id}", tag = "urls", params(("id" = inline(RowId), Path)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     ApiId(id): ApiId,
@@ -185,8 +203,8 @@ pub async fn delete(
 }
 
 /// A link's events in id order.
-#[utoipa::path(get, path = "/urls/{id}/events", tag = "urls", params(("id" = i64, Path), PageParams),
-    responses((status = 200, body = Vec<Event>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/urls/{id}/events", tag = "urls", params(("id" = inline(RowId), Path), PageParams),
+    responses((status = 200, body = Vec<Event>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn link_events(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
@@ -198,8 +216,8 @@ pub async fn link_events(
 }
 
 /// A link's clicks: total, last, per day over 30 days, top referrers.
-#[utoipa::path(get, path = "/urls/{id}/stats", tag = "urls", params(("id" = i64, Path)),
-    responses((status = 200, body = LinkStats), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/urls/{id}/stats", tag = "urls", params(("id" = inline(RowId), Path)),
+    responses((status = 200, body = LinkStats), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn link_stats(
     State(state): State<AppState>,
     ApiId(id): ApiId,

@@ -2,6 +2,7 @@
 
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
+use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -9,6 +10,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody, FieldErrors};
 use super::extract::{ApiId, ApiJson, ApiQuery, nullable, parse_field, parse_present};
 use super::list::{Listed, PageParams};
+use super::schema::{EmailText, RowId, UsernameText};
 use super::views::User;
 use crate::app::AppState;
 use crate::domain::{Email, Username};
@@ -17,26 +19,28 @@ use crate::service::users;
 /// Body of `POST /users`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUser {
-    /// 1–64 characters after trimming; need not be unique.
+    #[schema(value_type = UsernameText)]
     pub username: String,
-    /// A valid address, unique (case-insensitively) among users.
+    #[schema(value_type = EmailText)]
     pub email: String,
 }
 
 /// Body of `PUT /users/{id}`: only the fields present change.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateUser {
+    /// A new name (not `null`).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = UsernameText, required = false)]
     pub username: Option<Option<String>>,
+    /// A new address (not `null`).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = EmailText, required = false)]
     pub email: Option<Option<String>>,
 }
 
 /// Create a user.
 #[utoipa::path(post, path = "/users", tag = "users", request_body = CreateUser,
-    responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = User, headers(("Location" = String, description = "The new user: /users/{id}"))), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateUser>,
@@ -48,7 +52,13 @@ pub async fn create(
         return Err(ApiError::invalid_fields(errors));
     };
     let user = users::create(&state, &username, &email).await?;
-    Ok((StatusCode::CREATED, axum::Json(User::from(user))))
+    let user = User::from(user);
+    let location = format!("/users/{}", user.id);
+    Ok((
+        StatusCode::CREATED,
+        [(LOCATION, location)],
+        axum::Json(user),
+    ))
 }
 
 /// List live users in id order.
@@ -64,8 +74,8 @@ pub async fn list(
 }
 
 /// Get one user.
-#[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = i64, Path)),
-    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = inline(RowId), Path)),
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     ApiId(id): ApiId,
@@ -74,7 +84,7 @@ pub async fn get(
 }
 
 /// Change a user's username and/or email.
-#[utoipa::path(put, path = "/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UpdateUser,
+#[utoipa::path(put, path = "/users/{id}", tag = "users", params(("id" = inline(RowId), Path)), request_body = UpdateUser,
     responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -92,8 +102,8 @@ pub async fn update(
 }
 
 /// Soft-delete a user: they disappear from reads, their links are deactivated, events kept.
-#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = inline(RowId), Path)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     ApiId(id): ApiId,

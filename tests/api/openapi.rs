@@ -277,3 +277,48 @@ async fn the_document_states_which_operations_need_a_key_of_which_scope(pool: Pg
         }
     }
 }
+
+/// The list parameters are query parameters, optional, with the domain's own bounds (the
+/// attributes in src/http/list.rs spell the numbers, so this pins them to the constants).
+#[sqlx::test]
+async fn list_parameters_are_optional_query_parameters_with_the_domains_bounds(pool: PgPool) {
+    use shortener::domain::{MAX_PAGE, MAX_PER_PAGE};
+    let app = TestApp::new(pool);
+    let document = document(&app).await;
+    for path in ["/urls", "/users", "/events", "/urls/{id}/events"] {
+        let parameters = document["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let find = |name: &str| {
+            parameters
+                .iter()
+                .find(|parameter| parameter["name"] == name)
+                .unwrap_or_else(|| panic!("{path} documents {name}"))
+        };
+        for parameter in parameters.iter().filter(|p| p["name"] != "id") {
+            assert_eq!(parameter["in"], "query", "{path}: {parameter}");
+            assert_eq!(parameter["required"], false, "{path}: {parameter}");
+        }
+        assert_eq!(find("page")["schema"]["minimum"], 1);
+        assert_eq!(find("page")["schema"]["maximum"], MAX_PAGE);
+        assert_eq!(find("per_page")["schema"]["maximum"], MAX_PER_PAGE);
+        assert_eq!(find("after")["schema"]["minimum"], 0);
+    }
+    for path in ["/urls/{id}", "/users/{id}"] {
+        for method in ["get", "put", "delete"] {
+            let operation = &document["paths"][path][method];
+            assert_eq!(operation["parameters"][0]["schema"]["minimum"], 1);
+            assert!(operation["responses"]["400"].is_object(), "{method} {path}");
+        }
+    }
+    for (path, method) in [
+        ("/urls", "post"),
+        ("/urls/{id}", "put"),
+        ("/users/bulk", "post"),
+    ] {
+        assert!(
+            document["paths"][path][method]["responses"]["413"].is_object(),
+            "{method} {path} documents its body limit"
+        );
+    }
+}

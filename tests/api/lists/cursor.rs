@@ -1,5 +1,6 @@
 //! Keyset pagination: `after` pages in id order at any depth, the `Link` header leads
-//! from page to page keeping the filters, and `page=` offsets stop at 10,000 rows.
+//! from page to page keeping the filters, and `page=` stops at 11, so
+//! an offset skips at most 10,000 rows.
 
 use super::*;
 
@@ -74,6 +75,15 @@ async fn a_cursor_page_starts_after_the_id_and_the_next_link_names_the_path(pool
         next_link(response.header("link")).as_deref(),
         Some(format!("/urls?per_page=2&after={}", ids[3]).as_str())
     );
+    // With a cursor, page numbers count from it.
+    let response = app
+        .get(&format!("/urls?after={}&page=2&per_page=2", ids[0]))
+        .await;
+    assert_eq!(ids_of(&response.expect(StatusCode::OK)), [ids[3], ids[4]]);
+    assert_eq!(
+        next_link(response.header("link")).as_deref(),
+        Some(format!("/urls?per_page=2&after={}", ids[4]).as_str())
+    );
     let response = app.get(&format!("/urls?after={}", ids[4])).await;
     assert_eq!(response.expect(StatusCode::OK), json!([]));
     assert_eq!(response.header("link"), None);
@@ -89,10 +99,10 @@ async fn a_cursor_page_starts_after_the_id_and_the_next_link_names_the_path(pool
 }
 
 #[sqlx::test]
-async fn bad_cursors_and_offsets_past_ten_thousand_rows_are_400(pool: PgPool) {
+async fn bad_cursors_and_pages_past_eleven_are_400_whatever_the_page_size(pool: PgPool) {
     let app = TestApp::new(pool);
     for list in ["/urls", "/events", "/users"] {
-        for query in ["after=-1", "after=x", "after=1.5", "page=2&after=10"] {
+        for query in ["after=-1", "after=x", "after=1.5", "page=2&after=-5"] {
             let error = app
                 .get(&format!("{list}?{query}"))
                 .await
@@ -102,17 +112,19 @@ async fn bad_cursors_and_offsets_past_ten_thousand_rows_are_400(pool: PgPool) {
                 "{list}?{query}: {error}"
             );
         }
-        let error = app
-            .get(&format!("{list}?page=102&per_page=100"))
-            .await
-            .expect_error(StatusCode::BAD_REQUEST);
-        let problem = error["details"]["page"].as_str().unwrap();
-        assert!(
-            problem.contains("at most 101") && problem.contains("after"),
-            "{problem}"
-        );
-        app.get(&format!("{list}?page=101&per_page=100"))
-            .await
-            .expect(StatusCode::OK);
+        for per_page in [1, 100, 1000] {
+            let error = app
+                .get(&format!("{list}?page=12&per_page={per_page}"))
+                .await
+                .expect_error(StatusCode::BAD_REQUEST);
+            let problem = error["details"]["page"].as_str().unwrap();
+            assert!(
+                problem.contains("from 1 to 11") && problem.contains("after"),
+                "{problem}"
+            );
+            app.get(&format!("{list}?page=11&per_page={per_page}"))
+                .await
+                .expect(StatusCode::OK);
+        }
     }
 }

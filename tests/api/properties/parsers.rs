@@ -4,8 +4,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 
 use shortener::domain::{
-    ApiKeys, Email, LinkPolicy, MAX_OFFSET, MAX_PER_PAGE, Page, RESERVED_CODES, Scope, ShortCode,
-    TargetUrl, Title, Username, api_key_file_line, timestamp,
+    ApiKeys, EMAIL_PATTERN, Email, EventType, FUTURE_EXPIRY_PATTERN, LinkPolicy, MAX_EMAIL_CHARS,
+    MAX_EVENT_TYPE_CHARS, MAX_OFFSET, MAX_PAGE, MAX_PER_PAGE, MAX_TITLE_CHARS, MAX_URL_CHARS,
+    MAX_USERNAME_CHARS, Page, RESERVED_CODES, Scope, ShortCode, TARGET_URL_PATTERN, TITLE_PATTERN,
+    TargetUrl, Title, Username, api_key_file_line, parse_future_expiry, timestamp,
 };
 
 /// Text that is mostly plausible for a field, often not: ASCII, punctuation, controls,
@@ -85,8 +87,7 @@ proptest! {
 
     #[test]
     fn every_allowed_page_is_accepted(per_page in 1u32..=1000, page_seed in any::<u32>()) {
-        let deepest = MAX_OFFSET / u64::from(per_page) + 1;
-        let page = u64::from(page_seed) % deepest + 1;
+        let page = u64::from(page_seed % MAX_PAGE) + 1;
         let parsed = Page::parse(Some(&page.to_string()), Some(&per_page.to_string()), None).unwrap();
         prop_assert_eq!(parsed.limit(), i64::from(per_page));
         prop_assert_eq!(parsed.offset() as u64, (page - 1) * u64::from(per_page));
@@ -117,4 +118,49 @@ proptest! {
         prop_assert!(key.grants(scope));
         prop_assert!(Scope::ALL.iter().all(|s| key.grants(*s) == (*s <= scope)));
     }
+
+    // What /openapi.json publishes (src/http/schema.rs) must be a promise: every text a
+    // published pattern matches, within the published lengths, is accepted. (The
+    // reverse is schemathesis's negative phase, run by scripts/check-openapi.)
+
+    #[test]
+    fn every_url_the_schema_allows_is_accepted(raw in published(TARGET_URL_PATTERN)) {
+        prop_assume!(raw.chars().count() <= MAX_URL_CHARS);
+        prop_assert!(TargetUrl::parse(&raw).is_ok(), "{raw:?}: {:?}", TargetUrl::parse(&raw));
+    }
+
+    #[test]
+    fn every_email_the_schema_allows_is_accepted(raw in published(EMAIL_PATTERN)) {
+        prop_assume!(raw.chars().count() <= MAX_EMAIL_CHARS);
+        prop_assert!(Email::parse(&raw).is_ok(), "{raw:?}");
+    }
+
+    #[test]
+    fn every_username_the_schema_allows_is_accepted(raw in published(&Username::pattern())) {
+        prop_assume!(raw.chars().count() <= MAX_USERNAME_CHARS);
+        prop_assert!(Username::parse(&raw).is_ok(), "{raw:?}");
+    }
+
+    #[test]
+    fn every_event_type_the_schema_allows_is_accepted(raw in published(&EventType::pattern())) {
+        prop_assume!(raw.chars().count() <= MAX_EVENT_TYPE_CHARS);
+        prop_assert!(EventType::parse(&raw).is_ok(), "{raw:?}");
+    }
+
+    #[test]
+    fn every_title_the_schema_allows_is_accepted(raw in published(TITLE_PATTERN)) {
+        prop_assume!(raw.chars().count() <= MAX_TITLE_CHARS);
+        prop_assert!(Title::parse(&raw).is_ok(), "{raw:?}");
+    }
+
+    #[test]
+    fn every_expiry_the_schema_allows_is_accepted_now(raw in published(FUTURE_EXPIRY_PATTERN)) {
+        prop_assert!(parse_future_expiry(&raw, Utc::now()).is_ok(), "{raw:?}");
+    }
+}
+
+/// Texts matching a published pattern (anchors dropped: the generator matches whole).
+fn published(pattern: &str) -> impl Strategy<Value = String> {
+    let whole = pattern.trim_start_matches('^').trim_end_matches('$');
+    proptest::string::string_regex(whole).expect("a published pattern proptest can read")
 }

@@ -379,3 +379,25 @@ async fn create_writes_a_created_event_with_code_and_url(pool: PgPool) {
     );
     assert_api_timestamp(&event["timestamp"]);
 }
+
+#[sqlx::test]
+async fn a_new_link_and_a_new_user_are_located_by_the_location_header(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let response = app
+        .post_json(
+            "/users",
+            json!({"username": "ada", "email": "ada@example.com"}),
+        )
+        .await;
+    let user = response.expect(StatusCode::CREATED);
+    let location = response.header("location").unwrap().to_owned();
+    assert_eq!(location, format!("/users/{}", user["id"]));
+    assert_eq!(app.get(&location).await.expect(StatusCode::OK), user);
+    let response = app
+        .post_json("/urls", json!({"original_url": "https://example.com"}))
+        .await;
+    let link = response.expect(StatusCode::CREATED);
+    let location = response.header("location").unwrap().to_owned();
+    assert_eq!(location, format!("/urls/{}", link["id"]));
+    assert_eq!(app.get(&location).await.expect(StatusCode::OK), link);
+}
