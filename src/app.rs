@@ -4,6 +4,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use crate::cache::LinkCache;
 use crate::clicks::ClickQueue;
@@ -26,6 +27,8 @@ pub struct App {
     pub link_policy: LinkPolicy,
     /// The creates each API key may make (none: unlimited).
     pub create_quota: Option<CreateQuota>,
+    /// Longest a request may run before it is answered 503.
+    pub request_timeout: Duration,
     /// This process's name in log lines (`REPLICA_NAME`).
     pub replica: String,
 }

@@ -38,6 +38,8 @@ pub struct AppSettings {
     pub link_policy: LinkPolicy,
     /// The creates each API key may make per replica (default: unlimited).
     pub create_quota: Option<CreateQuotaSettings>,
+    /// Longest a request may run before it is answered 503 (`REQUEST_TIMEOUT_MS`).
+    pub request_timeout: Duration,
 }
 
 impl Default for AppSettings {
@@ -52,6 +54,7 @@ impl Default for AppSettings {
             api_keys: ApiKeys::default(),
             link_policy: LinkPolicy::default(),
             create_quota: None,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -91,6 +94,7 @@ impl Replica {
             api_keys: settings.api_keys,
             link_policy: settings.link_policy,
             create_quota: settings.create_quota.map(CreateQuota::new),
+            request_timeout: settings.request_timeout,
             replica: settings.replica.clone(),
         }));
         let stop_listener = CancellationToken::new();

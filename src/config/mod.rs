@@ -93,6 +93,12 @@ pub struct ServeArgs {
     /// clicks are written in what is left (what cannot be is counted as dropped).
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// Longest a request may run, in milliseconds, before it is answered 503 (the CSV
+    /// import excepted, which Nginx gives 300 s). Bounds a request whose database or Redis
+    /// stopped answering without closing the connection; keep it under the proxy's own
+    /// timeout (Nginx's proxy_read_timeout, 30 s), so the client gets this JSON answer.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_ms: u64,
     /// This replica's name in log lines and `shortener_build_info` (default: the host name).
     #[arg(long, env = "REPLICA_NAME", value_parser = parse_label)]
     pub replica_name: Option<String>,

@@ -40,13 +40,45 @@ pub fn apply(router: Router, state: AppState) -> Router {
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID, ProcessRequestIds))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(axum::middleware::from_fn_with_state(state, access_log))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                access_log,
+            ))
+            .layer(axum::middleware::from_fn_with_state(state, within_deadline))
             .layer(CatchPanicLayer::custom(
                 |_panic: Box<dyn std::any::Any + Send>| {
                     ApiError::internal("handler panicked").into_response()
                 },
             )),
     )
+}
+
+/// The route exempt from `REQUEST_TIMEOUT_MS`: a large CSV import legitimately runs for
+/// minutes (Nginx gives it 300 s), and it bounds itself per batch.
+const UNBOUNDED_ROUTE: &str = "/users/bulk";
+
+/// Answers 503 once a request has run for `REQUEST_TIMEOUT_MS` (its handler is dropped),
+/// so a request stuck on a store that stopped answering without closing the connection
+/// (a partition) ends here, with the JSON error, rather than at the proxy's timeout.
+async fn within_deadline(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path() == UNBOUNDED_ROUTE {
+        return next.run(request).await;
+    }
+    let limit = app.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_elapsed) => {
+            tracing::warn!(
+                timeout_ms = limit.as_millis(),
+                "request timed out; answered 503 (REQUEST_TIMEOUT_MS)"
+            );
+            ApiError::Busy(format!(
+                "the request did not finish within {} ms; try again",
+                limit.as_millis()
+            ))
+            .into_response()
+        }
+    }
 }
 
 /// Runs the request inside its span (so every line a handler logs carries the request

@@ -91,6 +91,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         api_keys,
         link_policy,
         create_quota: args.access.create_quota(),
+        request_timeout: Duration::from_millis(args.request_timeout_ms),
     };
     let app = Replica::start(pool.clone(), settings).map_err(anyhow::Error::msg)?;
     let listeners = match metrics_listener {

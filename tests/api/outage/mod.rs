@@ -20,6 +20,7 @@ use shortener::clicks::ClickSettings;
 use shortener::replica::AppSettings;
 
 mod clicks;
+mod partition;
 mod serving;
 
 /// Generous bound for one answer while Postgres is down (the contract says "about a
