@@ -254,8 +254,10 @@ pub struct DatabaseArgs {
     /// Connections kept open when idle.
     #[arg(long, env = "DB_MIN_CONNECTIONS", default_value_t = 1)]
     pub db_min_connections: u32,
-    /// How long a request waits for a pooled connection before answering 503, in milliseconds.
-    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 1000)]
+    /// How long a request waits for a pooled connection before answering 503, in
+    /// milliseconds. Under a second with room to spare, so that with the database down
+    /// the 503 comes within a second.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 750)]
     pub db_acquire_timeout_ms: u64,
     /// Server-side statement timeout, in milliseconds.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000)]

@@ -217,9 +217,10 @@ fn postgres_stopped_keeps_cached_redirects_and_every_click_is_written_or_counted
         other.is_empty(),
         "503 is the only failure allowed: {other:?}"
     );
-    // The pool waits DB_ACQUIRE_TIMEOUT_MS (1 s by default) for a connection before the
-    // 503; scripts/chaos allows 100 ms on top, the shortened run on CI's machine 1 s.
-    let limit = if full() { 1.1 } else { 2.0 };
+    // The pool waits DB_ACQUIRE_TIMEOUT_MS (750 ms by default) for a connection before
+    // the 503: scripts/chaos holds the "within a second", the shortened run on
+    // CI's shared machine allows 2 s.
+    let limit = if full() { 1.0 } else { 2.0 };
     assert!(
         slowest_503.is_none_or(|d| d.as_secs_f64() <= limit),
         "a 503 comes within {limit}s, not {slowest_503:?}"
