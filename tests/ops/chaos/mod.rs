@@ -7,6 +7,7 @@
 //! fault-injecting TCP proxy for the network faults (latency, loss, a partition).
 
 mod load;
+mod network;
 mod proxy;
 mod replicas;
 mod report;
