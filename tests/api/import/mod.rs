@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use shortener::import::seed;
 
 mod bulk;
+mod hostile_files;
 mod seed_sets;
 
 /// `POST /users/bulk` with `csv` as the `file` field.

@@ -1,0 +1,106 @@
+//! Hostile CSV uploads: a 10,000-row file with bad rows of every kind mixed in (a row
+//! that is not UTF-8 among them) keeps exactly its good rows and reports each bad one by
+//! line; a file that cannot be read as CSV of users at all (binary, wrong header) is a 400
+//! that writes nothing.
+
+use super::*;
+
+/// Row `i` of the mixed file: bad in one way for every seventh row, else good.
+fn mixed_row(i: usize) -> (Vec<u8>, bool) {
+    let good = format!("user{i},user{i}@mixed.example.com\n").into_bytes();
+    if i % 7 != 3 {
+        return (good, true);
+    }
+    let bad = match (i / 7) % 6 {
+        0 => format!("user{i},not-an-email\n"),
+        1 => format!(",empty{i}@mixed.example.com\n"),
+        2 => format!("{},huge{i}@mixed.example.com\n", "x".repeat(100 * 1024)),
+        3 => format!("nul\u{0}{i},nul{i}@mixed.example.com\n"),
+        // The e-mail of the good row just before.
+        4 => format!("again{i},user{}@mixed.example.com\n", i - 1),
+        _ => format!("user{i},extra{i}@mixed.example.com,a third field\n"),
+    };
+    (bad.into_bytes(), false)
+}
+
+#[sqlx::test]
+async fn ten_thousand_rows_with_bad_ones_mixed_in_keep_exactly_the_good_ones(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let mut csv = b"username,email\n".to_vec();
+    let mut good = 0;
+    for i in 0..10_000 {
+        let (row, is_good) = mixed_row(i);
+        csv.extend(row);
+        good += usize::from(is_good);
+    }
+    let response = upload(&app, csv).await;
+    let report = report_of(&response);
+    let imported = report["count"].as_u64().unwrap() as usize;
+    let rejected = report["error_count"].as_u64().unwrap() as usize;
+    assert_eq!(
+        (imported, report["skipped"].as_u64().unwrap()),
+        (good, 0),
+        "every good row is imported: {}",
+        &report.to_string()[..400.min(report.to_string().len())]
+    );
+    assert_eq!(total(&app, "/users?per_page=1").await, good as u64);
+    assert_eq!(rejected, 10_000 - good, "each bad row is reported");
+    // The report lists the first errors (in the order found, the duplicates of a batch
+    // after its unreadable rows); each names a bad row's own line (row i is line i + 2).
+    let mut lines: Vec<u64> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    assert_eq!(lines.len(), report["errors"].as_array().unwrap().len());
+    for line in &lines {
+        let row = usize::try_from(*line - 2).unwrap();
+        assert!(!mixed_row(row).1, "line {line} holds a good row");
+    }
+}
+
+#[sqlx::test]
+async fn a_row_that_is_not_utf8_partway_is_reported_and_the_rest_imported(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let mut csv = b"username,email\n".to_vec();
+    for i in 0..5_000 {
+        csv.extend(format!("user{i},user{i}@partway.example.com\n").into_bytes());
+    }
+    csv.extend(b"bad\xff\xfe,binary@partway.example.com\n");
+    for i in 5_000..6_000 {
+        csv.extend(format!("user{i},user{i}@partway.example.com\n").into_bytes());
+    }
+    let report = report_of(&upload(&app, csv).await);
+    assert_eq!(
+        report,
+        json!({"count": 6000, "skipped": 0, "error_count": 1,
+               "errors": [{"line": 5002, "error": "row is not valid UTF-8"}]})
+    );
+    assert_eq!(total(&app, "/users?per_page=1").await, 6000);
+}
+
+#[sqlx::test]
+async fn binary_files_and_wrong_headers_are_400_and_write_nothing(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01".to_vec();
+    let cases: Vec<Vec<u8>> = vec![
+        png,
+        b"name,mail\nada,ada@example.com\n".to_vec(),
+        b"\x00\x01\x02\x03".to_vec(),
+        "username;email\nada;ada@example.com\n".into(),
+    ];
+    for csv in cases {
+        let error = upload(&app, csv.clone())
+            .await
+            .expect_error(StatusCode::BAD_REQUEST);
+        assert!(error["error"].is_string(), "{error}");
+    }
+    assert_eq!(
+        total(&app, "/users?per_page=1").await,
+        0,
+        "nothing was written"
+    );
+}
