@@ -165,11 +165,7 @@ fn a_partitioned_postgres_keeps_cached_redirects_and_bounds_everything_else() {
         .filter(|s| s.failed())
         .map(|s| s.latency)
         .max();
-    let last_failure = samples
-        .iter()
-        .filter(|s| s.failed())
-        .map(|s| s.at)
-        .reduce(f64::max);
+    let last_failure = outcome.last_failure_at();
     println!(
         "slowest failed answer {slowest_failure:?}, slowest answer {:?}; the last failed \
          request was sent {:.1}s after the partition healed",
@@ -183,22 +179,19 @@ fn a_partitioned_postgres_keeps_cached_redirects_and_bounds_everything_else() {
         "cached redirects need no database: {:?}",
         outcome.failures()
     );
-    let other: Vec<_> = outcome
-        .failures()
-        .into_iter()
-        .filter(|(what, _)| what != "POST 503")
-        .collect();
+    let other = outcome.failures_except("POST 503");
     assert!(
         other.is_empty(),
         "503 is the only failure allowed: {other:?}"
     );
     // A request waiting on the partition ends at REQUEST_TIMEOUT_MS; Nginx's own limit
-    // is never reached. Twice the bound leaves room for the machine.
+    // is never reached.
     assert!(
         outcome.slowest() < NGINX_READ_TIMEOUT,
         "nothing hangs to Nginx's timeout: {:?}",
         outcome.slowest()
     );
+    // Twice the bound leaves room for the machine.
     assert!(
         slowest_failure.is_none_or(|d| d <= REQUEST_TIMEOUT * 2),
         "a request stuck on the partition is answered at the request timeout, not after \

@@ -83,6 +83,23 @@ impl Outcome<'_> {
             .count()
     }
 
+    /// The failures other than `allowed` (a `METHOD status` key of [`Outcome::failures`]).
+    pub fn failures_except(&self, allowed: &str) -> Vec<(String, usize)> {
+        self.failures()
+            .into_iter()
+            .filter(|(what, _)| what != allowed)
+            .collect()
+    }
+
+    /// When the last failed request was sent, in seconds of the load's clock.
+    pub fn last_failure_at(&self) -> Option<f64> {
+        self.samples
+            .iter()
+            .filter(|s| s.failed())
+            .map(|s| s.at)
+            .reduce(f64::max)
+    }
+
     /// The slowest answer of the run.
     pub fn slowest(&self) -> Duration {
         self.samples
@@ -185,6 +202,11 @@ mod tests {
             outcome.failures().into_iter().collect::<Vec<_>>(),
             vec![("POST 503".to_owned(), 1), ("POST error".to_owned(), 1)]
         );
+        assert_eq!(
+            outcome.failures_except("POST 503"),
+            vec![("POST error".to_owned(), 1)]
+        );
+        assert_eq!(outcome.last_failure_at(), Some(1.7));
         assert_eq!(outcome.failed(Kind::Redirect), 0);
         assert_eq!(outcome.slowest(), Duration::from_millis(900));
     }

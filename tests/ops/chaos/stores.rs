@@ -190,11 +190,7 @@ fn postgres_stopped_keeps_cached_redirects_and_every_click_is_written_or_counted
         .filter(|s| s.failed() && s.status == Some(503))
         .collect();
     let slowest_503 = unavailable.iter().map(|s| s.latency).max();
-    let last_failure = samples
-        .iter()
-        .filter(|s| s.failed())
-        .map(|s| s.at)
-        .reduce(f64::max);
+    let last_failure = outcome.last_failure_at();
     println!(
         "{} answers 503, the slowest in {slowest_503:?}; the last failed request was sent \
          {:.1}s after Postgres was back; app-3 logged {lost_logged} clicks lost",
@@ -208,11 +204,7 @@ fn postgres_stopped_keeps_cached_redirects_and_every_click_is_written_or_counted
         "cached redirects keep answering: {:?}",
         outcome.failures()
     );
-    let other: Vec<_> = outcome
-        .failures()
-        .into_iter()
-        .filter(|(what, _)| what != "POST 503")
-        .collect();
+    let other = outcome.failures_except("POST 503");
     assert!(
         other.is_empty(),
         "503 is the only failure allowed: {other:?}"
