@@ -134,9 +134,7 @@ pub fn parse_param<T: std::str::FromStr>(
 /// fraction (`405.0`), which JSON Schema also counts as an integer, within `i64`.
 pub fn json_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     let number = serde_json::Number::deserialize(deserializer)?;
-    integer_of(&number).ok_or_else(|| {
-        serde::de::Error::custom(format!("invalid value: {number}, expected an integer"))
-    })
+    integer_of(&number)
 }
 
 /// [`json_integer`] for an optional field (`null` or absent is `None`).
@@ -146,12 +144,16 @@ pub fn json_integer_or_null<'de, D: Deserializer<'de>>(
     let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
         return Ok(None);
     };
-    integer_of(&number).map(Some).ok_or_else(|| {
-        serde::de::Error::custom(format!("invalid value: {number}, expected an integer"))
-    })
+    integer_of(&number).map(Some)
 }
 
-fn integer_of(number: &serde_json::Number) -> Option<i64> {
+/// `number` as an `i64`, or the field error saying it is not an integer.
+fn integer_of<E: serde::de::Error>(number: &serde_json::Number) -> Result<i64, E> {
+    exact_integer(number)
+        .ok_or_else(|| E::custom(format!("invalid value: {number}, expected an integer")))
+}
+
+fn exact_integer(number: &serde_json::Number) -> Option<i64> {
     if let Some(integer) = number.as_i64() {
         return Some(integer);
     }

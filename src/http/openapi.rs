@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::http::{Method, header};
 use axum::routing::get;
 use utoipa::OpenApi;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 
@@ -61,21 +62,29 @@ pub fn document_body_limits(document: &mut Document) {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
-            if operation.request_body.is_none() {
-                continue;
+            if operation.request_body.is_some() {
+                add_error_answer(
+                    operation,
+                    "413",
+                    "The body is larger than the limit (1 MiB of JSON; 64 MiB of CSV)",
+                );
             }
-            let error = Content::new(Some(Ref::from_schema_name("ErrorBody")));
-            let response = ResponseBuilder::new()
-                .description("The body is larger than the limit (1 MiB of JSON; 64 MiB of CSV)")
-                .content("application/json", error)
-                .build();
-            operation
-                .responses
-                .responses
-                .entry("413".to_owned())
-                .or_insert(RefOr::T(response));
         }
     }
+}
+
+/// Adds the JSON error answer `status` to `operation`, unless its handler documents one.
+fn add_error_answer(operation: &mut Operation, status: &str, description: &str) {
+    let error = Content::new(Some(Ref::from_schema_name("ErrorBody")));
+    let response = ResponseBuilder::new()
+        .description(description)
+        .content("application/json", error)
+        .build();
+    operation
+        .responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert(RefOr::T(response));
 }
 
 /// The name of the bearer scheme in the document.
@@ -121,16 +130,7 @@ pub fn require_key(document: &mut Document) {
                 ));
             }
             for (status, description) in answers {
-                let error = Content::new(Some(Ref::from_schema_name("ErrorBody")));
-                let response = ResponseBuilder::new()
-                    .description(description)
-                    .content("application/json", error)
-                    .build();
-                operation
-                    .responses
-                    .responses
-                    .entry(status.to_owned())
-                    .or_insert(RefOr::T(response));
+                add_error_answer(operation, status, description);
             }
         }
     }
