@@ -12,30 +12,44 @@ ARG RUST_VERSION=1.95
 FROM rust:${RUST_VERSION}-bookworm AS builder
 WORKDIR /build
 
-# Dependencies first, in their own layer: this layer is rebuilt only when Cargo.toml or
-# Cargo.lock change, not on every source edit. The stand-in main.rs and lib.rs make cargo
-# compile every dependency without the project's code.
+# Dependencies first, in their own layer: this layer is rebuilt only when a manifest or
+# Cargo.lock changes, not on every source edit. Stand-in sources (an empty lib.rs for each
+# crate of the workspace, an empty main.rs for each binary) make cargo compile every
+# dependency without the project's code. scripts/check-configs checks that every crate's
+# manifest is copied here.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
+COPY crates/cache/Cargo.toml ./crates/cache/
+COPY crates/clicks/Cargo.toml ./crates/clicks/
+COPY crates/domain/Cargo.toml ./crates/domain/
+COPY crates/http/Cargo.toml ./crates/http/
+COPY crates/import/Cargo.toml ./crates/import/
+COPY crates/metrics/Cargo.toml ./crates/metrics/
+COPY crates/seedgen/Cargo.toml ./crates/seedgen/
+COPY crates/server/Cargo.toml ./crates/server/
+COPY crates/service/Cargo.toml ./crates/service/
+COPY crates/store/Cargo.toml ./crates/store/
+RUN for crate in crates/*/; do mkdir -p "$crate/src" && touch "$crate/src/lib.rs"; done \
+    && mkdir src \
     && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs \
-    && cargo build --release --locked \
-    && rm -rf src
+    && echo 'fn main() {}' > crates/seedgen/src/main.rs \
+    && cargo build --release --locked --package shortener \
+    && rm -rf src crates/*/src
 
 # The real sources. migrations/ must be present at compile time: sqlx::migrate! embeds it;
 # .sqlx/ holds the checked queries of sqlx::query!, so no database is needed to build.
 # `touch` because COPY keeps the files' own modification times, which can be older than
-# the stand-in build above, and cargo would then keep the stand-in binary.
+# the stand-in build above, and cargo would then keep the stand-in libraries.
 COPY migrations ./migrations
 COPY .sqlx ./.sqlx
 COPY src ./src
+COPY crates ./crates
 ENV SQLX_OFFLINE=true
 # The commit shown by the shortener_build_info metric:
 # `docker build --build-arg GIT_COMMIT=$(git rev-parse --short=12 HEAD) .`
 ARG GIT_COMMIT=unknown
 ENV SHORTENER_GIT_COMMIT=${GIT_COMMIT}
-RUN touch src/main.rs src/lib.rs \
-    && cargo build --release --locked \
+RUN find src crates -name '*.rs' -exec touch {} + \
+    && cargo build --release --locked --package shortener \
     && cp target/release/shortener /usr/local/bin/shortener
 
 FROM debian:bookworm-slim AS runtime

@@ -6,10 +6,13 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 
-use crate::config::{Cli, Command, GenerateSeedArgs, SeedArgs};
-use crate::metrics::Metrics;
-use crate::service::imports;
-use crate::{db, domain, healthcheck, seedgen, server, telemetry};
+use shortener_domain::{api_key_file_line, random};
+use shortener_metrics::Metrics;
+use shortener_service::imports;
+use shortener_store::{self as store, Db};
+
+use crate::config::{Cli, Command, SeedArgs};
+use crate::{healthcheck, telemetry};
 
 /// Entry point of the `shortener` binary.
 pub fn main() -> ExitCode {
@@ -58,10 +61,14 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve(Box::new(cli.serve))) {
-        Command::Serve(args) => server::serve(*args).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => {
+            let settings = args.settings().map_err(anyhow::Error::msg)?;
+            shortener_server::serve(settings).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate(args) => {
-            let pool = server::connect(&args, "shortener-migrate").await?;
-            db::migrate(&pool)
+            let pool = shortener_server::connect(&args.settings(), "shortener-migrate").await?;
+            store::migrate(&pool)
                 .await
                 .context("applying migrations failed")?;
             println!("migrations applied");
@@ -72,15 +79,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             healthcheck::check(&args.url, Duration::from_millis(args.timeout_ms)).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::GenerateSeed(args) => generate_seed(&args),
         Command::ApiKey(args) => {
-            // 40 characters of nanoid's 64-letter alphabet from a CSPRNG: 240 bits.
-            let secret = format!("sk_{}", nanoid::nanoid!(40));
+            // 40 characters of a 64-letter alphabet from a CSPRNG: 240 bits.
+            let secret = format!("sk_{}", random::secret(40));
             println!("{secret}");
-            println!(
-                "{}",
-                domain::api_key_file_line(&args.name, args.scope, &secret)
-            );
+            println!("{}", api_key_file_line(&args.name, args.scope, &secret));
             eprintln!(
                 "shortener: the first line is the key, shown only now; add the second to API_KEYS_FILE"
             );
@@ -91,11 +94,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
     // Not a replica's name: every replica's listener invalidates what the seed changes.
-    let pool = server::connect(&args.database, "shortener-seed").await?;
-    db::migrate(&pool)
+    let pool = shortener_server::connect(&args.database.settings(), "shortener-seed").await?;
+    store::migrate(&pool)
         .await
         .context("applying migrations failed")?;
-    let db = db::Db::new(pool, Metrics::new("seed").db.clone());
+    let db = Db::new(pool, Metrics::new("seed").db.clone());
     let report = imports::seed(&db, &args.dir).await?;
     for (table, counts) in [
         ("users", &report.users),
@@ -115,22 +118,4 @@ async fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-fn generate_seed(args: &GenerateSeedArgs) -> anyhow::Result<ExitCode> {
-    let spec = seedgen::SeedSpec {
-        users: args.users,
-        urls: args.urls,
-        seed: args.seed,
-    };
-    let counts = seedgen::generate(&args.out, &spec)
-        .with_context(|| format!("cannot write the seed set to {}", args.out.display()))?;
-    println!(
-        "wrote {} users, {} urls, {} events to {}",
-        counts.users,
-        counts.urls,
-        counts.events,
-        args.out.display()
-    );
-    Ok(ExitCode::SUCCESS)
 }

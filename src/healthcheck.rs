@@ -1,9 +1,12 @@
-//! `shortener healthcheck`: a minimal HTTP GET, for images that ship no curl.
+//! `shortener healthcheck`: one HTTP GET with hyper's client, for images that ship no curl.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use http_body_util::Empty;
+use hyper::body::Bytes;
+use hyper::header::HOST;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 /// Succeeds when `url` answers with status 200 within `timeout`.
@@ -11,9 +14,7 @@ pub async fn check(url: &url::Url, timeout: Duration) -> anyhow::Result<()> {
     if url.scheme() != "http" {
         bail!("healthcheck supports only http:// URLs, got {url}");
     }
-    let host = url.host_str().context("healthcheck URL has no host")?;
-    let port = url.port_or_known_default().unwrap_or(80);
-    let status = tokio::time::timeout(timeout, fetch_status(host, port, url))
+    let status = tokio::time::timeout(timeout, fetch_status(url))
         .await
         .with_context(|| format!("no answer from {url} within {timeout:?}"))??;
     if status != 200 {
@@ -22,99 +23,104 @@ pub async fn check(url: &url::Url, timeout: Duration) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn fetch_status(host: &str, port: u16, url: &url::Url) -> anyhow::Result<u16> {
-    let mut stream = TcpStream::connect((host, port))
+/// The status of `GET url` over one HTTP/1.1 connection.
+async fn fetch_status(url: &url::Url) -> anyhow::Result<u16> {
+    let host = url.host_str().context("healthcheck URL has no host")?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    let stream = TcpStream::connect((host, port))
         .await
         .with_context(|| format!("cannot connect to {host}:{port}"))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .with_context(|| format!("cannot talk HTTP to {host}:{port}"))?;
+    // The connection is driven beside the request; it ends when the answer has come.
+    let driver = tokio::spawn(connection);
     let path = match url.query() {
         Some(query) => format!("{}?{query}", url.path()),
         None => url.path().to_owned(),
     };
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let line = read_status_line(&mut stream)
-        .await?
-        .with_context(|| format!("not an HTTP answer from {url}"))?;
-    parse_status(&line).with_context(|| format!("not an HTTP answer from {url}: {line:?}"))
-}
-
-/// Longest status line accepted (`HTTP/1.1 200 OK` and a generous reason phrase).
-const MAX_STATUS_LINE: usize = 1024;
-
-/// Reads until the first CRLF, however the bytes are split across TCP segments;
-/// `None` when the peer closes first or the line runs past [`MAX_STATUS_LINE`].
-async fn read_status_line<R: AsyncRead + Unpin>(reader: &mut R) -> std::io::Result<Option<String>> {
-    let mut line = Vec::with_capacity(64);
-    let mut chunk = [0; 256];
-    loop {
-        if let Some(end) = line.windows(2).position(|pair| pair == b"\r\n") {
-            line.truncate(end);
-            return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
-        }
-        if line.len() > MAX_STATUS_LINE {
-            return Ok(None);
-        }
-        let read = reader.read(&mut chunk).await?;
-        if read == 0 {
-            return Ok(None);
-        }
-        line.extend_from_slice(&chunk[..read]);
-    }
-}
-
-/// The code of `HTTP/1.x NNN reason`.
-fn parse_status(line: &str) -> Option<u16> {
-    let mut parts = line.split(' ');
-    let version = parts.next()?;
-    let code = parts.next()?;
-    (version.starts_with("HTTP/") && code.len() == 3)
-        .then(|| code.parse().ok())
-        .flatten()
+    let request = hyper::Request::get(path)
+        .header(HOST, url.authority())
+        .body(Empty::<Bytes>::new())?;
+    let answer = sender
+        .send_request(request)
+        .await
+        .with_context(|| format!("not an HTTP answer from {url}"));
+    driver.abort();
+    Ok(answer?.status().as_u16())
 }
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
     use super::*;
 
-    #[tokio::test]
-    async fn a_status_line_split_across_segments_is_read_whole() {
-        let (mut client, mut server) = tokio::io::duplex(64);
-        let writer = tokio::spawn(async move {
-            for piece in [
-                "HT",
-                "TP/1.1 2",
-                "00",
-                " OK\r",
-                "\nContent-Length: 0\r\n\r\n",
-            ] {
-                server.write_all(piece.as_bytes()).await.unwrap();
-                server.flush().await.unwrap();
-                tokio::task::yield_now().await;
+    /// A server on a free port that reads the request and answers with `pieces`, one
+    /// write each, then closes; the URL to ask it.
+    async fn answering(pieces: &'static [&'static str]) -> url::Url {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0; 1024];
+            let _ = stream.read(&mut request).await;
+            for piece in pieces {
+                stream.write_all(piece.as_bytes()).await.unwrap();
+                stream.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
         });
-        let line = read_status_line(&mut client).await.unwrap().unwrap();
-        writer.await.unwrap();
-        assert_eq!(line, "HTTP/1.1 200 OK");
-        assert_eq!(parse_status(&line), Some(200));
+        url::Url::parse(&format!("http://{addr}/ready")).unwrap()
     }
 
     #[tokio::test]
-    async fn a_peer_that_closes_early_or_talks_forever_is_not_an_answer() {
-        let mut early: &[u8] = b"HTTP/1.1 20";
-        assert_eq!(read_status_line(&mut early).await.unwrap(), None);
-        let endless = vec![b'x'; 4 * MAX_STATUS_LINE];
-        assert_eq!(
-            read_status_line(&mut endless.as_slice()).await.unwrap(),
-            None
-        );
+    async fn a_200_split_across_segments_is_healthy() {
+        let url = answering(&[
+            "HT",
+            "TP/1.1 2",
+            "00",
+            " OK\r",
+            "\nContent-Length: 0\r\n\r\n",
+        ])
+        .await;
+        check(&url, Duration::from_secs(5)).await.unwrap();
     }
 
-    #[test]
-    fn only_an_http_status_line_parses() {
-        assert_eq!(parse_status("HTTP/1.1 503 Service Unavailable"), Some(503));
-        assert_eq!(parse_status("HTTP/1.0 200"), Some(200));
-        assert_eq!(parse_status("SSH-2.0-OpenSSH 200"), None);
-        assert_eq!(parse_status("HTTP/1.1 20x OK"), None);
-        assert_eq!(parse_status(""), None);
+    #[tokio::test]
+    async fn another_status_is_unhealthy_and_named() {
+        let url =
+            answering(&["HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"]).await;
+        let error = check(&url, Duration::from_secs(5)).await.unwrap_err();
+        assert!(error.to_string().ends_with("answered 503"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_is_not_http_or_closes_early_is_not_an_answer() {
+        for pieces in [&["SSH-2.0-OpenSSH_9.2\r\n"][..], &["HTTP/1.1 20"][..]] {
+            let url = answering(pieces).await;
+            let error = check(&url, Duration::from_secs(5)).await.unwrap_err();
+            assert!(
+                error.to_string().starts_with("not an HTTP answer"),
+                "{error}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_silent_peer_runs_into_the_timeout() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url =
+            url::Url::parse(&format!("http://{}/ready", listener.local_addr().unwrap())).unwrap();
+        let error = check(&url, Duration::from_millis(200)).await.unwrap_err();
+        assert!(error.to_string().starts_with("no answer from"), "{error}");
+        drop(listener);
+    }
+
+    #[tokio::test]
+    async fn only_http_urls_are_asked() {
+        let url = url::Url::parse("https://127.0.0.1/ready").unwrap();
+        assert!(check(&url, Duration::from_secs(1)).await.is_err());
     }
 }

@@ -34,13 +34,13 @@ SCHEMAS = os.path.join(K8S, "schemas")
 RULES_GLOB = os.path.join(ROOT, "prometheus", "rules", "*.yml")
 DASHBOARDS_GLOB = os.path.join(ROOT, "grafana", "dashboards", "*.json")
 ADAPTER_VALUES = os.path.join(K8S, "prometheus-adapter", "values.yaml")
-HTTP_METRICS_SRC = os.path.join(ROOT, "src", "metrics", "http.rs")
+HTTP_METRICS_SRC = os.path.join(ROOT, "crates", "metrics", "src", "http.rs")
 
 # Seconds kept free after the drain's worst case, for the upkeep and invalidation
 # listener tasks to stop (Replica::shutdown) and the process to exit.
 GRACE_MARGIN_SECS = 5
 # The in-flight requests and the click drain share one deadline, SHUTDOWN_GRACE_SECS after
-# the listener closes (src/server/mod.rs): the grace is spent once.
+# the listener closes (crates/server/src/lib.rs): the grace is spent once.
 GRACE_PHASES = 1
 # Postgres keeps superuser_reserved_connections (default 3) out of max_connections.
 SUPERUSER_RESERVED = 3

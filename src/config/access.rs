@@ -8,8 +8,8 @@ use std::str::FromStr;
 
 use clap::Args;
 
-use crate::domain::{ApiKeys, LinkPolicy, Scope};
-use crate::limits::CreateQuotaSettings;
+use shortener_domain::{ApiKeys, LinkPolicy, Scope};
+use shortener_service::quota::CreateQuotaSettings;
 
 /// Access control and link safety.
 #[derive(Debug, Clone, Args)]

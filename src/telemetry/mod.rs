@@ -6,8 +6,8 @@ mod batched_stderr;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
-use crate::metrics;
 use batched_stderr::{BatchedStderr, WriterThread};
+use shortener_metrics as metrics;
 
 /// Writes what is still buffered when dropped: keep it alive until the process exits.
 #[must_use = "dropping the guard stops the log writer"]

@@ -70,7 +70,7 @@ async fn migrate_applies_migrations_and_is_idempotent(pool: PgPool) {
         .fetch_one(&pool)
         .await
         .unwrap();
-    let embedded = shortener::db::MIGRATOR.iter().count();
+    let embedded = shortener_store::MIGRATOR.iter().count();
     assert_eq!(applied, embedded as i64, "each migration recorded once");
 }
 

@@ -8,10 +8,10 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde_json::json;
-use shortener::clicks::ClickSettings;
-use shortener::db::clicks::insert_batch;
-use shortener::domain::Click;
-use shortener::replica::AppSettings;
+use shortener_clicks::ClickSettings;
+use shortener_domain::Click;
+use shortener_server::replica::AppSettings;
+use shortener_store::clicks::insert_batch;
 use sqlx::PgPool;
 
 use crate::helpers::TestApp;
@@ -128,7 +128,7 @@ async fn two_replicas_on_one_hot_link_store_and_count_each_redirect_exactly_once
     let served: i64 = tasks.join_all().await.into_iter().sum();
     assert_eq!(served, (2 * TASKS_PER_REPLICA * REDIRECTS_PER_TASK) as i64);
     for replica in &replicas {
-        replica.state.clicks.flush().await;
+        replica.clicks().flush().await;
     }
 
     let id = id_of(&link);
@@ -158,7 +158,7 @@ async fn two_replicas_on_one_hot_link_store_and_count_each_redirect_exactly_once
     );
     let written: u64 = replicas
         .iter()
-        .map(|r| r.state.metrics.clicks_written.get())
+        .map(|r| r.state.metrics().clicks_written.get())
         .sum();
     assert_eq!(written, served as u64);
 }
@@ -194,7 +194,7 @@ async fn clicks_of_a_link_removed_by_hand_are_rejected_and_the_rest_are_written(
     let kept = app.shorten("https://example.com/kept").await;
     let doomed = app.shorten("https://example.com/doomed").await;
     for url_id in [id_of(&kept), id_of(&doomed), id_of(&kept)] {
-        app.state.clicks.enqueue(click(url_id, "test"));
+        app.clicks().enqueue(click(url_id, "test"));
     }
     // An operator removes one link's row by hand before the batch is written.
     for statement in [
@@ -207,11 +207,11 @@ async fn clicks_of_a_link_removed_by_hand_are_rejected_and_the_rest_are_written(
             .await
             .unwrap();
     }
-    tokio::time::timeout(Duration::from_secs(10), app.state.clicks.flush())
+    tokio::time::timeout(Duration::from_secs(10), app.clicks().flush())
         .await
         .expect("the writer stalled on the missing link");
 
-    let metrics = &app.state.metrics;
+    let metrics = &app.state.metrics();
     assert_eq!(metrics.clicks_written.get(), 2);
     assert_eq!(metrics.clicks_rejected.get(), 1);
     assert_eq!(metrics.click_queue_depth.get(), 0);
@@ -226,13 +226,13 @@ async fn a_click_the_database_refuses_is_isolated_and_its_batch_neighbours_are_w
     let link = app.shorten("https://example.com/busy").await;
     // jsonb cannot hold U+0000: Postgres refuses the value (SQLSTATE 22P05), for good.
     for user_agent in ["first", "nul \u{0} inside", "second", "third"] {
-        app.state.clicks.enqueue(click(id_of(&link), user_agent));
+        app.clicks().enqueue(click(id_of(&link), user_agent));
     }
-    tokio::time::timeout(Duration::from_secs(10), app.state.clicks.flush())
+    tokio::time::timeout(Duration::from_secs(10), app.clicks().flush())
         .await
         .expect("the writer retried the refused click for ever");
 
-    let metrics = &app.state.metrics;
+    let metrics = &app.state.metrics();
     assert_eq!(metrics.clicks_written.get(), 3);
     assert_eq!(metrics.clicks_rejected.get(), 1);
     assert_eq!(metrics.click_queue_depth.get(), 0);

@@ -10,8 +10,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use shortener::clicks::ClickSettings;
-use shortener::replica::AppSettings;
+use shortener_clicks::ClickSettings;
+use shortener_server::replica::AppSettings;
 use sqlx::PgPool;
 
 /// A redirect of `code` with the given headers, sent without flushing the click queue.
@@ -100,7 +100,7 @@ async fn a_click_is_visible_in_events_and_stats_within_200ms(pool: PgPool) {
         assert!(stats["last_click_at"].is_string());
     }
     eprintln!("click visibility delays (redirect to row in events and urls): {delays:?}");
-    assert_eq!(app.state.metrics.clicks_written.get(), 5);
+    assert_eq!(app.state.metrics().clicks_written.get(), 5);
 }
 
 #[sqlx::test]
@@ -121,7 +121,7 @@ async fn concurrent_redirects_are_written_in_few_batches_with_exact_counts(pool:
         futures_util::future::join_all(redirects).await;
     }
     eprintln!("1000 redirects took {:?}", started.elapsed());
-    app.state.clicks.flush().await;
+    app.clicks().flush().await;
 
     let (one, two) = (
         first["id"].as_i64().unwrap(),
@@ -136,7 +136,7 @@ async fn concurrent_redirects_are_written_in_few_batches_with_exact_counts(pool:
     let stats = app.link_stats(two).await.expect(StatusCode::OK);
     assert_eq!(stats["clicks"], 400);
 
-    let metrics = &app.state.metrics;
+    let metrics = &app.state.metrics();
     let batches = metrics.click_batch_size.get_sample_count();
     eprintln!(
         "1000 clicks were written in {batches} batches (sizes summing to {})",
@@ -177,7 +177,7 @@ async fn clicks_keep_their_own_headers_and_the_time_of_the_redirect(pool: PgPool
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(click_events(&pool, id).await, 0, "written before the flush");
     let flushed = Utc::now();
-    app.state.clicks.flush().await;
+    app.clicks().flush().await;
 
     let rows: Vec<(DateTime<Utc>, Value)> = sqlx::query_as(
         "SELECT timestamp, details FROM events WHERE url_id = $1 AND event_type = 'click' ORDER BY id",
@@ -212,7 +212,7 @@ async fn clicks_keep_their_own_headers_and_the_time_of_the_redirect(pool: PgPool
     for ((event, (before, _)), expected) in events.iter().zip(&windows).zip(&expected_details) {
         assert_eq!(&event["details"], expected);
         let shown =
-            shortener::domain::timestamp::parse(event["timestamp"].as_str().unwrap()).unwrap();
+            shortener_domain::timestamp::parse(event["timestamp"].as_str().unwrap()).unwrap();
         assert!(
             (shown - *before).abs() < chrono::Duration::seconds(1),
             "{event}"
@@ -221,7 +221,7 @@ async fn clicks_keep_their_own_headers_and_the_time_of_the_redirect(pool: PgPool
     let stats = app.link_stats(id).await.expect(StatusCode::OK);
     assert_eq!(stats["clicks"], 3);
     let last =
-        shortener::domain::timestamp::parse(stats["last_click_at"].as_str().unwrap()).unwrap();
+        shortener_domain::timestamp::parse(stats["last_click_at"].as_str().unwrap()).unwrap();
     assert!(
         (last - windows[2].0).abs() < chrono::Duration::seconds(1),
         "{stats}"
@@ -254,7 +254,7 @@ async fn shutdown_writes_every_queued_click(pool: PgPool) {
         0,
         "written before the shutdown"
     );
-    assert_eq!(app.state.metrics.click_queue_depth.get(), 100);
+    assert_eq!(app.state.metrics().click_queue_depth.get(), 100);
 
     let TestApp { app, .. } = app;
     let app = std::sync::Arc::try_unwrap(app)

@@ -282,7 +282,7 @@ async fn the_document_states_which_operations_need_a_key_of_which_scope(pool: Pg
 /// attributes in src/http/list.rs spell the numbers, so this pins them to the constants).
 #[sqlx::test]
 async fn list_parameters_are_optional_query_parameters_with_the_domains_bounds(pool: PgPool) {
-    use shortener::domain::{MAX_PAGE, MAX_PER_PAGE};
+    use shortener_domain::{MAX_PAGE, MAX_PER_PAGE};
     let app = TestApp::new(pool);
     let document = document(&app).await;
     for path in ["/urls", "/users", "/events", "/urls/{id}/events"] {

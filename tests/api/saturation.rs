@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::TestApp;
 use axum::http::StatusCode;
-use shortener::db::{self, PoolSettings};
-use shortener::http::ApiError;
-use shortener::service::ServiceError;
+use shortener_http::ApiError;
+use shortener_service::ServiceError;
+use shortener_store::{self as db, PoolSettings};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use shortener::server::connections::{OpenConnections, accept_until_closed};
+use shortener_server::connections::{OpenConnections, accept_until_closed};
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -9,8 +9,8 @@ use crate::helpers::TestApp;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
-use shortener::db::{self, PoolSettings};
-use shortener::replica::AppSettings;
+use shortener_server::replica::AppSettings;
+use shortener_store::{self as db, PoolSettings};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
@@ -192,7 +192,7 @@ async fn a_scrape_reports_pool_runtime_and_build(pool: PgPool) {
     );
     assert_eq!(
         sample(&exposition, "shortener_click_queue_capacity"),
-        Some(shortener::clicks::ClickSettings::default().capacity as f64)
+        Some(shortener_clicks::ClickSettings::default().capacity as f64)
     );
 }
 

@@ -7,8 +7,8 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::helpers::{TestApp, TestResponse};
-use shortener::domain::LinkPolicy;
-use shortener::replica::AppSettings;
+use shortener_domain::LinkPolicy;
+use shortener_server::replica::AppSettings;
 
 fn app_with_policy(pool: PgPool) -> TestApp {
     let settings = AppSettings {

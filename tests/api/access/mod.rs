@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::helpers::{TestApp, TestResponse};
-use shortener::domain::{ApiKeys, Scope, api_key_file_line};
-use shortener::limits::CreateQuotaSettings;
-use shortener::replica::AppSettings;
+use shortener_domain::{ApiKeys, Scope, api_key_file_line};
+use shortener_server::replica::AppSettings;
+use shortener_service::quota::CreateQuotaSettings;
 
 const ADMIN: &str = "admin-secret-0123456789";
 const WRITER: &str = "writer-secret-0123456789";

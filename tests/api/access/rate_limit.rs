@@ -10,7 +10,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use super::{ADMIN, WRITER, app_with, request};
-use shortener::limits::CreateQuotaSettings;
+use shortener_service::quota::CreateQuotaSettings;
 
 #[sqlx::test]
 async fn creates_past_a_keys_burst_are_429_with_retry_after_and_write_nothing(pool: PgPool) {
@@ -70,9 +70,9 @@ async fn an_open_api_has_no_per_key_quota(pool: PgPool) {
         refill_every: Duration::from_secs(60),
         burst: NonZeroU32::new(1).unwrap(),
     };
-    let settings = shortener::replica::AppSettings {
+    let settings = shortener_server::replica::AppSettings {
         create_quota: Some(quota),
-        ..shortener::replica::AppSettings::default()
+        ..shortener_server::replica::AppSettings::default()
     };
     let app = crate::helpers::TestApp::with_settings(pool, settings);
     for n in 0..3 {

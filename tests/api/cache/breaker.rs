@@ -31,7 +31,7 @@ async fn with_redis_killed_redirects_come_from_the_db_and_the_breaker_opens_then
     let mut links = links.iter();
     for (code, url) in links.by_ref() {
         assert_redirects_to(&redirect(&c, code).await, url);
-        if c.state.metrics.breaker_state.get() == 2 {
+        if c.state.metrics().breaker_state.get() == 2 {
             break;
         }
         assert!(
@@ -59,7 +59,7 @@ async fn with_redis_killed_redirects_come_from_the_db_and_the_breaker_opens_then
     assert_eq!(lookups(&c, "db", "hit"), opened_after + 2);
     assert_eq!(
         c.state
-            .metrics
+            .metrics()
             .redirects
             .with_label_values(&["found"])
             .get(),
@@ -73,7 +73,7 @@ async fn with_redis_killed_redirects_come_from_the_db_and_the_breaker_opens_then
     assert_redirects_to(&redirect(&c, code).await, url);
     assert_eq!(transitions(&c, "half_open"), 1);
     assert_eq!(transitions(&c, "closed"), 1);
-    assert_eq!(c.state.metrics.breaker_state.get(), 0);
+    assert_eq!(c.state.metrics().breaker_state.get(), 0);
     assert_eq!(
         lookups(&c, "l2", "miss"),
         1,
@@ -100,7 +100,7 @@ async fn with_redis_hung_each_call_is_cut_at_the_timeout_and_the_breaker_opens_t
 
     redis.pause();
     let calls = redis_calls(&a);
-    let seconds = a.state.metrics.redis_command_seconds.get_sample_sum();
+    let seconds = a.state.metrics().redis_command_seconds.get_sample_sum();
     for (code, url) in links.by_ref() {
         let started = Instant::now();
         assert_redirects_to(&redirect(&a, code).await, url);
@@ -109,13 +109,13 @@ async fn with_redis_hung_each_call_is_cut_at_the_timeout_and_the_breaker_opens_t
             "a redirect waited {:?} on a hung Redis",
             started.elapsed()
         );
-        if a.state.metrics.breaker_state.get() == 2 {
+        if a.state.metrics().breaker_state.get() == 2 {
             break;
         }
     }
     assert_eq!(breaker(&a), BreakerState::Open);
     let timed_out = redis_calls(&a) - calls;
-    let waited = a.state.metrics.redis_command_seconds.get_sample_sum() - seconds;
+    let waited = a.state.metrics().redis_command_seconds.get_sample_sum() - seconds;
     assert_eq!(timed_out, 3, "calls until the breaker opened");
     // Each call waited about the timeout (none failed fast, none hung).
     let per_call = waited / timed_out as f64;

@@ -10,14 +10,15 @@ use crate::helpers::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-use shortener::cache::{BreakerState, CacheSettings, RedisSettings};
-use shortener::replica::AppSettings;
+use shortener_cache::{BreakerState, CacheSettings, RedisSettings};
+use shortener_server::replica::AppSettings;
 use sqlx::PgPool;
 
 mod breaker;
 mod ownership;
 mod propagation;
 mod tiers;
+mod trigger;
 
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(50);
 const BREAKER_COOLDOWN: Duration = Duration::from_millis(300);
@@ -57,7 +58,7 @@ async fn replica(pool: &PgPool, redis: &RedisServer) -> TestApp {
 
 fn lookups(app: &TestApp, tier: &str, result: &str) -> u64 {
     app.state
-        .metrics
+        .metrics()
         .cache_lookups
         .with_label_values(&[tier, result])
         .get()
@@ -70,7 +71,7 @@ fn db_lookups(app: &TestApp) -> u64 {
 
 fn invalidations(app: &TestApp, kind: &str) -> u64 {
     app.state
-        .metrics
+        .metrics()
         .cache_invalidations
         .with_label_values(&[kind])
         .get()
@@ -78,26 +79,22 @@ fn invalidations(app: &TestApp, kind: &str) -> u64 {
 
 fn transitions(app: &TestApp, to: &str) -> u64 {
     app.state
-        .metrics
+        .metrics()
         .breaker_transitions
         .with_label_values(&[to])
         .get()
 }
 
 fn redis_calls(app: &TestApp) -> u64 {
-    app.state.metrics.redis_command_seconds.get_sample_count()
+    app.state.metrics().redis_command_seconds.get_sample_count()
 }
 
 fn breaker(app: &TestApp) -> BreakerState {
-    app.state
-        .cache
-        .shared()
-        .expect("Redis tier")
-        .breaker_state()
+    app.cache().shared().expect("Redis tier").breaker_state()
 }
 
 fn generation(app: &TestApp) -> i64 {
-    app.state.cache.shared().expect("Redis tier").generation()
+    app.cache().shared().expect("Redis tier").generation()
 }
 
 async fn db_generation(pool: &PgPool) -> i64 {
@@ -179,8 +176,8 @@ async fn settle(apps: &[&TestApp], before: &[(u64, u64)]) {
                 .enumerate()
                 .all(|(i, (app, (l1, l2)))| {
                     if i == 0 {
-                        let redis_deletes_landed = app.state.cache.shared().is_none()
-                            || invalidations(app, "l2") >= l2 + 2;
+                        let redis_deletes_landed =
+                            app.cache().shared().is_none() || invalidations(app, "l2") >= l2 + 2;
                         invalidations(app, "l1") >= l1 + 2 && redis_deletes_landed
                     } else {
                         invalidations(app, "l1") > *l1

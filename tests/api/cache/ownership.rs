@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde_json::json;
-use shortener::db::replica_application_name;
-use shortener::replica::AppSettings;
+use shortener_server::replica::AppSettings;
+use shortener_store::replica_application_name;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 

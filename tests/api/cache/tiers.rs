@@ -117,7 +117,7 @@ async fn custom_code_negative_cached_on_both_replicas_works_as_soon_as_it_is_cre
 async fn without_redis_url_the_shared_tier_is_off_and_redirects_work(pool: PgPool) {
     let app = TestApp::with_settings(pool, AppSettings::default());
     assert!(app.app.wait_for_invalidations(DEADLINE).await);
-    assert!(app.state.cache.shared().is_none());
+    assert!(app.cache().shared().is_none());
     let url = "https://example.com/single-node";
     let code = code_of(&create_settled(&[&app], json!({"original_url": url})).await);
     assert_redirects_to(&redirect(&app, &code).await, url);

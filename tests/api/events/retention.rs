@@ -4,7 +4,7 @@
 //! days, referrers) keep every click.
 
 use super::*;
-use shortener::upkeep::{self, UpkeepSettings};
+use shortener_service::upkeep::{self, UpkeepSettings};
 
 /// Inserts `n` click events on the link, `age` ago, through the parent table as any
 /// writer would (the triggers count them).
@@ -33,7 +33,7 @@ async fn wait_for_the_first_upkeep(app: &TestApp) {
     for _ in 0..200 {
         if app
             .state
-            .metrics
+            .metrics()
             .upkeep_runs
             .with_label_values(&["done"])
             .get()
@@ -59,7 +59,7 @@ async fn old_clicks_get_their_month_and_retention_keeps_only_their_rollups(pool:
         3
     );
 
-    upkeep::run_once(&app.state.db, UpkeepSettings::default(), &app.state.metrics).await;
+    upkeep::run_once(app.db(), UpkeepSettings::default(), app.state.metrics()).await;
     assert_eq!(
         scalar(&pool, "SELECT count(*) FROM events_clicks_default").await,
         0
@@ -80,8 +80,8 @@ async fn old_clicks_get_their_month_and_retention_keeps_only_their_rollups(pool:
     let retention = UpkeepSettings {
         click_retention: Some(chrono::Duration::days(400)),
     };
-    upkeep::run_once(&app.state.db, retention, &app.state.metrics).await;
-    assert_eq!(app.state.metrics.clicks_expired.get(), 3);
+    upkeep::run_once(app.db(), retention, app.state.metrics()).await;
+    assert_eq!(app.state.metrics().clicks_expired.get(), 3);
     let response = app.get(&clicks_path).await;
     assert_eq!(ids_of(&response.expect(StatusCode::OK)).len(), 2);
     assert_eq!(response.header("x-total-count"), Some("2"));
@@ -121,20 +121,20 @@ async fn one_replica_at_a_time_runs_the_upkeep(pool: PgPool) {
         .execute(&mut *holder)
         .await
         .unwrap();
-    upkeep::run_once(&app.state.db, UpkeepSettings::default(), &app.state.metrics).await;
+    upkeep::run_once(app.db(), UpkeepSettings::default(), app.state.metrics()).await;
     assert_eq!(
         app.state
-            .metrics
+            .metrics()
             .upkeep_runs
             .with_label_values(&["skipped"])
             .get(),
         1
     );
     holder.rollback().await.unwrap();
-    upkeep::run_once(&app.state.db, UpkeepSettings::default(), &app.state.metrics).await;
+    upkeep::run_once(app.db(), UpkeepSettings::default(), app.state.metrics()).await;
     assert_eq!(
         app.state
-            .metrics
+            .metrics()
             .upkeep_runs
             .with_label_values(&["done"])
             .get(),

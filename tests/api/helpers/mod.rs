@@ -20,12 +20,12 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tower::ServiceExt;
 
-use shortener::app::AppState;
-use shortener::replica::{AppSettings, Replica};
+use shortener_server::replica::{AppSettings, Replica};
+use shortener_service::app::AppState;
 
-/// The platform's real seed set, shared by every session.
+/// The platform's real seed set, copied into the repository (`tests/fixtures/`).
 pub fn platform_seed_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/seed_data/platform-set-a")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/platform-set-a")
 }
 
 /// The application under test: the real [`Replica`] with its background tasks.
@@ -116,6 +116,21 @@ impl TestApp {
         }
     }
 
+    /// The replica's click queue.
+    pub fn clicks(&self) -> &shortener_clicks::ClickQueue {
+        self.app.clicks()
+    }
+
+    /// The replica's redirect cache.
+    pub fn cache(&self) -> &shortener_cache::LinkCache {
+        self.app.cache()
+    }
+
+    /// The replica's database handle.
+    pub fn db(&self) -> &shortener_store::Db {
+        self.app.db()
+    }
+
     /// Sends a request without first flushing queued clicks.
     pub async fn send_now(&self, request: Request<Body>) -> TestResponse {
         let response = self.router.clone().oneshot(request).await.unwrap();
@@ -133,7 +148,7 @@ impl TestApp {
     /// "a click is visible" without timing in these tests (the pipeline's own latency is
     /// tested in tests/api/clicks.rs).
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        self.state.clicks.flush().await;
+        self.clicks().flush().await;
         self.send_now(request).await
     }
 

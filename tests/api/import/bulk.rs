@@ -329,3 +329,26 @@ async fn bulk_upload_over_64_mib_is_413_with_a_json_error(pool: PgPool) {
         .await
         .expect_error(StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// The import is exempt from `REQUEST_TIMEOUT_MS` (a layer on the other routes, not on
+/// this one): an import that runs far past the bound still answers 201 with every row,
+/// where any other route would have answered 503.
+#[sqlx::test]
+async fn an_import_longer_than_the_request_timeout_runs_to_the_end(pool: PgPool) {
+    let settings = shortener_server::replica::AppSettings {
+        request_timeout: std::time::Duration::from_millis(5),
+        ..Default::default()
+    };
+    let app = TestApp::with_settings(pool, settings);
+    let mut csv = String::from("username,email\n");
+    for n in 0..20_000 {
+        csv.push_str(&format!("user{n},user{n}@example.com\n"));
+    }
+    let started = std::time::Instant::now();
+    let report = report_of(&upload(&app, csv).await);
+    assert!(
+        started.elapsed() > std::time::Duration::from_millis(50),
+        "the import must outlast the 5 ms bound for this test to mean anything"
+    );
+    assert_eq!(report["count"], 20_000, "{report}");
+}

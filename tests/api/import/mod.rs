@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use shortener::import::seed;
+use shortener_import::seed;
 
 mod bulk;
 mod hostile_files;
@@ -89,9 +89,9 @@ fn project_seed_dir() -> PathBuf {
 }
 
 /// The pool behind the handle the import runs its timed transactions on.
-fn db_of(pool: &PgPool) -> shortener::db::Db {
-    shortener::db::Db::new(
+fn db_of(pool: &PgPool) -> shortener_store::Db {
+    shortener_store::Db::new(
         pool.clone(),
-        shortener::metrics::Metrics::default().db.clone(),
+        shortener_metrics::Metrics::default().db.clone(),
     )
 }

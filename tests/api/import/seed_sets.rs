@@ -36,7 +36,7 @@ async fn after_seeding_the_platform_set_new_rows_get_ids_past_the_imported_ones(
 async fn platform_seed_set_imports_whole(pool: PgPool) {
     let dir = crate::helpers::platform_seed_dir();
     let report = seed::run(&db_of(&pool), &dir).await.unwrap();
-    let figures = |r: &shortener::import::ImportReport| (r.count, r.skipped, r.error_count);
+    let figures = |r: &shortener_import::ImportReport| (r.count, r.skipped, r.error_count);
     assert_eq!(figures(&report.users), (400, 0, 0), "{report:?}");
     assert_eq!(figures(&report.urls), (2000, 0, 0), "{report:?}");
     assert_eq!(figures(&report.events), (3422, 0, 0), "{report:?}");
@@ -160,7 +160,7 @@ async fn seeding_twice_changes_nothing(pool: PgPool) {
         total(&app, "/events").await,
     );
     let again = seed::run(&db_of(&pool), &dir).await.unwrap();
-    let figures = |r: &shortener::import::ImportReport| (r.count, r.skipped, r.error_count);
+    let figures = |r: &shortener_import::ImportReport| (r.count, r.skipped, r.error_count);
     assert_eq!(figures(&again.users), (0, 400, 0), "{again:?}");
     assert_eq!(figures(&again.urls), (0, 2000, 0), "{again:?}");
     assert_eq!(figures(&again.events), (0, 3422, 0), "{again:?}");
@@ -178,7 +178,7 @@ async fn the_projects_own_seed_data_imports_cleanly(pool: PgPool) {
     let dir = project_seed_dir();
     let report = seed::run(&db_of(&pool), &dir).await.unwrap();
     let expected = |name| read_csv(&dir, name).len() as u64;
-    let figures = |r: &shortener::import::ImportReport| (r.count, r.skipped, r.error_count);
+    let figures = |r: &shortener_import::ImportReport| (r.count, r.skipped, r.error_count);
     assert_eq!(
         figures(&report.users),
         (expected("users.csv"), 0, 0),

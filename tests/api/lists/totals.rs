@@ -55,7 +55,7 @@ async fn every_total_matches_a_count_of_its_rows_after_every_kind_of_change(pool
                 .await;
         }
     }
-    app.state.clicks.flush().await;
+    app.clicks().flush().await;
 
     let users = [&ada, &bob, &gone];
     // (list path, the count(*) of the same rows)

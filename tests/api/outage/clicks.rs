@@ -10,7 +10,7 @@ async fn no_click_is_lost_across_a_postgres_restart_within_capacity() {
     let app = start_app(pool, AppSettings::default()).await;
     let link = cached_link(&app, "https://example.com/popular").await;
     let path = format!("/{}", link["short_code"].as_str().unwrap());
-    let metrics = app.state.metrics.clone();
+    let metrics = app.state.metrics().clone();
 
     stop(&pg);
     let started = Instant::now();
@@ -54,7 +54,7 @@ async fn no_click_is_lost_across_a_postgres_restart_within_capacity() {
         metrics.click_flush_failures.get()
     );
     assert!(restarted.elapsed() < Duration::from_secs(20));
-    app.state.clicks.flush().await;
+    app.clicks().flush().await;
     assert_eq!(
         click_events(&app.pool, &link["id"]).await,
         N as i64,
@@ -82,7 +82,7 @@ async fn beyond_capacity_clicks_are_dropped_and_counted_without_blocking_redirec
     let app = start_app(pool, settings).await;
     let link = cached_link(&app, "https://example.com/viral").await;
     let path = format!("/{}", link["short_code"].as_str().unwrap());
-    let metrics = app.state.metrics.clone();
+    let metrics = app.state.metrics().clone();
 
     stop(&pg);
     let started = Instant::now();
@@ -121,7 +121,7 @@ async fn beyond_capacity_clicks_are_dropped_and_counted_without_blocking_redirec
         || clicks_reached(&app.pool, &link["id"], held),
     )
     .await;
-    app.state.clicks.flush().await;
+    app.clicks().flush().await;
     assert_eq!(click_events(&app.pool, &link["id"]).await, held);
     assert_eq!(click_count(&app.pool, &link["id"]).await, held);
 }
@@ -140,7 +140,7 @@ async fn shutdown_with_postgres_down_gives_up_after_the_drain_deadline_and_count
     for _ in 0..30 {
         assert_eq!(get_now(&app, &path).await.status, StatusCode::FOUND);
     }
-    let metrics = app.state.metrics.clone();
+    let metrics = app.state.metrics().clone();
     let TestApp { app, .. } = app;
     let app = Arc::try_unwrap(app)
         .ok()
@@ -216,7 +216,7 @@ async fn dropped_clicks_are_logged_while_postgres_is_still_down() {
     for _ in 0..100 {
         assert_eq!(get_now(&app, &path).await.status, StatusCode::FOUND);
     }
-    let dropped = app.state.metrics.clicks_dropped.get();
+    let dropped = app.state.metrics().clicks_dropped.get();
     assert!(dropped >= 80, "dropped {dropped}");
     // The drop log is written at most once per 10 s; the first interval began when the
     // app started.

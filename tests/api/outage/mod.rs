@@ -16,8 +16,8 @@ use sqlx::postgres::PgPoolOptions;
 
 use crate::helpers::servers::PgCluster;
 use crate::helpers::{TestApp, TestResponse};
-use shortener::clicks::ClickSettings;
-use shortener::replica::AppSettings;
+use shortener_clicks::ClickSettings;
+use shortener_server::replica::AppSettings;
 
 mod clicks;
 mod partition;
@@ -36,7 +36,7 @@ async fn private_database() -> (PgCluster, PgPool) {
         pg
     });
     let pool = connect(&pg).await;
-    shortener::db::migrate(&pool).await.unwrap();
+    shortener_store::migrate(&pool).await.unwrap();
     (pg, pool)
 }
 
@@ -129,7 +129,7 @@ where
 /// In-process cache evictions this app has applied (its own writes and notifications).
 fn l1_invalidations(app: &TestApp) -> u64 {
     app.state
-        .metrics
+        .metrics()
         .cache_invalidations
         .with_label_values(&["l1"])
         .get()
@@ -137,7 +137,7 @@ fn l1_invalidations(app: &TestApp) -> u64 {
 
 fn l1_hits(app: &TestApp) -> u64 {
     app.state
-        .metrics
+        .metrics()
         .cache_lookups
         .with_label_values(&["l1", "hit"])
         .get()

@@ -106,8 +106,8 @@ async fn with_postgres_stopped_cached_links_redirect_and_the_rest_is_503_fast() 
     // The cached link still answers after all those failures, and it queued its clicks.
     let again = get_now(&app, &format!("/{cached_code}")).await;
     assert_eq!(again.status, StatusCode::FOUND);
-    assert_eq!(app.state.metrics.clicks_enqueued.get(), 3);
-    assert_eq!(app.state.metrics.clicks_dropped.get(), 0);
+    assert_eq!(app.state.metrics().clicks_enqueued.get(), 3);
+    assert_eq!(app.state.metrics().clicks_dropped.get(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,7 +182,7 @@ async fn after_postgres_returns_everything_recovers_without_a_restart() {
     )
     .await;
     assert_eq!(fresh.status, StatusCode::FOUND);
-    app.state.clicks.flush().await;
+    app.clicks().flush().await;
     assert_eq!(click_events(&app.pool, &link["id"]).await, 3);
     assert_eq!(click_events(&app.pool, &created["id"]).await, 1);
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 
-use shortener::domain::{
+use shortener_domain::{
     ApiKeys, EMAIL_PATTERN, Email, EventType, FUTURE_EXPIRY_PATTERN, LinkPolicy, MAX_EMAIL_CHARS,
     MAX_EVENT_TYPE_CHARS, MAX_OFFSET, MAX_PAGE, MAX_PER_PAGE, MAX_TITLE_CHARS, MAX_URL_CHARS,
     MAX_USERNAME_CHARS, Page, RESERVED_CODES, Scope, ShortCode, TARGET_URL_PATTERN, TITLE_PATTERN,
@@ -100,7 +100,7 @@ proptest! {
         }
         let _ = Username::parse(&raw);
         if let Ok(Some(title)) = Title::parse(&raw) {
-            prop_assert!(title.as_str().chars().count() <= shortener::domain::MAX_TITLE_CHARS);
+            prop_assert!(title.as_str().chars().count() <= shortener_domain::MAX_TITLE_CHARS);
         }
     }
 

@@ -11,7 +11,7 @@ use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use shortener::http::JSON_BODY_LIMIT;
+use shortener_http::JSON_BODY_LIMIT;
 
 mod bodies;
 mod hostile;

@@ -72,7 +72,7 @@ async fn unreachable_database_is_503_and_never_500() {
 async fn ready_is_503_while_draining(pool: PgPool) {
     let app = TestApp::new(pool);
     app.get("/ready").await.expect(StatusCode::OK);
-    app.state.lifecycle.start_draining();
+    app.state.lifecycle().start_draining();
     let ready = app
         .get("/ready")
         .await
@@ -92,6 +92,6 @@ async fn ready_is_503_until_migrations_are_applied(pool: PgPool) {
         .expect(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(ready["status"], "fail", "{ready}");
     app.get("/live").await.expect(StatusCode::OK);
-    shortener::db::migrate(&pool).await.unwrap();
+    shortener_store::migrate(&pool).await.unwrap();
     app.get("/ready").await.expect(StatusCode::OK);
 }

@@ -1,0 +1,271 @@
+//! L2: Redis shared by every replica, behind strict timeouts and a circuit breaker.
+//! Keys live in a generation namespace kept in Postgres (see `docs/decisions.md`).
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use deadpool_redis::redis::AsyncCommands;
+use deadpool_redis::{Config, Pool, PoolConfig, PoolError, Runtime, TimeoutType, Timeouts};
+
+use super::CacheEntry;
+use super::breaker::{Breaker, BreakerState};
+use shortener_metrics::Metrics;
+
+/// Keys per `DEL` command when many entries are deleted at once.
+const DELETE_CHUNK: usize = 1000;
+
+fn key_of(generation: i64, code: &str) -> String {
+    format!("shortener:link:{generation}:{code}")
+}
+
+/// How to reach Redis and how quickly to give up on it.
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    pub url: String,
+    pub pool_size: usize,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    pub breaker_failures: u32,
+    pub breaker_cooldown: Duration,
+}
+
+/// What a Redis read found.
+#[derive(Debug)]
+pub enum SharedLookup {
+    Hit(CacheEntry),
+    Miss,
+    /// Redis was skipped (breaker open) or failed: go to the database.
+    Unavailable,
+}
+
+/// The Redis tier.
+pub struct SharedCache {
+    pool: Pool,
+    breaker: Breaker,
+    command_timeout: Duration,
+    generation: AtomicI64,
+    /// Set once this replica has moved the generation for a missed delete, until Redis
+    /// answers again: one bump per outage is enough (see `docs/decisions.md`).
+    bumped_since_success: AtomicBool,
+    /// Serialises bumps, so a failed invalidation returns only after the bump it relies
+    /// on (its own or one already in flight) has committed.
+    bump_lock: tokio::sync::Mutex<()>,
+    metrics: Metrics,
+}
+
+impl SharedCache {
+    /// Builds the pool (no connection is made until first use).
+    pub fn new(settings: &RedisSettings, metrics: Metrics) -> Result<Self, String> {
+        let mut pool_config = PoolConfig::new(settings.pool_size.max(1));
+        pool_config.timeouts = Timeouts {
+            wait: Some(settings.command_timeout),
+            create: Some(settings.connect_timeout),
+            recycle: Some(settings.command_timeout),
+        };
+        let mut config = Config::from_url(settings.url.clone());
+        config.pool = Some(pool_config);
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|error| format!("invalid Redis settings: {error}"))?;
+        Ok(Self {
+            pool,
+            breaker: Breaker::new(
+                settings.breaker_failures,
+                settings.breaker_cooldown,
+                metrics.clone(),
+            ),
+            command_timeout: settings.command_timeout,
+            generation: AtomicI64::new(1),
+            bumped_since_success: AtomicBool::new(false),
+            bump_lock: tokio::sync::Mutex::new(()),
+            metrics,
+        })
+    }
+
+    /// The breaker's state.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
+    }
+
+    /// The namespace generation in use.
+    pub fn generation(&self) -> i64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Adopts a newer generation (never goes back); `true` when it was newer.
+    pub fn adopt_generation(&self, generation: i64) -> bool {
+        self.generation.fetch_max(generation, Ordering::SeqCst) < generation
+    }
+
+    fn key(&self, code: &str) -> String {
+        key_of(self.generation(), code)
+    }
+
+    /// Reads an entry, unless the breaker says to skip Redis.
+    pub async fn get(&self, code: &str) -> SharedLookup {
+        let key = self.key(code);
+        let result = self
+            .call(|mut conn| async move { conn.get::<_, Option<Vec<u8>>>(key).await })
+            .await;
+        match result {
+            None => SharedLookup::Unavailable,
+            Some(None) => SharedLookup::Miss,
+            Some(Some(bytes)) => match serde_json::from_slice(&bytes) {
+                Ok(entry) => SharedLookup::Hit(entry),
+                // An entry written by another version: treat as absent.
+                Err(_) => SharedLookup::Miss,
+            },
+        }
+    }
+
+    /// Writes an entry with a lifetime; failures only feed the breaker.
+    pub async fn set(&self, code: &str, entry: &CacheEntry, ttl: Duration) {
+        let key = self.key(code);
+        let Ok(bytes) = serde_json::to_vec(entry) else {
+            return;
+        };
+        let seconds = ttl.as_secs().max(1);
+        self.call(|mut conn| async move { conn.set_ex::<_, _, ()>(key, bytes, seconds).await })
+            .await;
+    }
+
+    /// Deletes an entry; `false` when Redis could not be reached (the entry may survive).
+    pub async fn delete(&self, code: &str) -> bool {
+        self.delete_all(&[code]).await
+    }
+
+    /// Deletes the entries of `codes` in one round trip (one `DEL` per chunk of keys,
+    /// pipelined); `false` when Redis could not be reached (some may survive).
+    pub async fn delete_all(&self, codes: &[&str]) -> bool {
+        let generation = self.generation();
+        let mut pipeline = deadpool_redis::redis::pipe();
+        for chunk in codes.chunks(DELETE_CHUNK) {
+            let keys: Vec<String> = chunk.iter().map(|code| key_of(generation, code)).collect();
+            pipeline.del(keys).ignore();
+        }
+        self.call(|mut conn| async move { pipeline.query_async::<()>(&mut conn).await })
+            .await
+            .is_some()
+    }
+
+    /// After a failed delete: moves to a new generation with `bump` unless this replica
+    /// already did since Redis last answered. Returns once the generation in force is
+    /// past the missed entry; `Ok(None)` when an earlier bump already covered it.
+    pub async fn move_past_missed_delete<F, Fut>(&self, bump: F) -> Result<Option<i64>, sqlx::Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<i64, sqlx::Error>>,
+    {
+        let _serialised = self.bump_lock.lock().await;
+        if self.bumped_since_success.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let generation = bump().await?;
+        self.adopt_generation(generation);
+        self.bumped_since_success.store(true, Ordering::SeqCst);
+        Ok(Some(generation))
+    }
+
+    /// Runs one command through the breaker; `None` when skipped or failed.
+    ///
+    /// Waiting for a pooled connection and running the command have a command timeout
+    /// each. A wait that runs out means every connection is busy: load, not a sick Redis,
+    /// so it skips Redis without telling the breaker (counted in
+    /// `shortener_redis_pool_exhausted_total`). Only a failed connect, a failed command or
+    /// a command past its timeout count as failures.
+    async fn call<T, F, Fut>(&self, command: F) -> Option<T>
+    where
+        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        Fut: std::future::Future<Output = deadpool_redis::redis::RedisResult<T>>,
+    {
+        if !self.breaker.allow() {
+            return None;
+        }
+        let started = Instant::now();
+        let outcome = match self.pool.get().await {
+            Ok(conn) => match tokio::time::timeout(self.command_timeout, command(conn)).await {
+                Ok(result) => result.map_err(|error| error.to_string()),
+                Err(_elapsed) => Err(format!("timed out after {:?}", self.command_timeout)),
+            },
+            Err(PoolError::Timeout(TimeoutType::Wait)) => {
+                // Half-open, this skipped call was the probe: the next one after the
+                // cool-down probes instead (Breaker::allow).
+                self.metrics.redis_pool_exhausted.inc();
+                tracing::debug!("every redis connection busy; skipping redis");
+                return None;
+            }
+            // A failed connect, or a pooled connection that failed its recycle check
+            // (a hung Redis takes the recycle timeout): a Redis failure.
+            Err(error) => Err(error.to_string()),
+        };
+        self.metrics
+            .redis_command_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match outcome {
+            Ok(value) => {
+                self.breaker.record_success();
+                self.bumped_since_success.store(false, Ordering::SeqCst);
+                Some(value)
+            }
+            Err(error) => {
+                tracing::debug!(%error, "redis call failed");
+                self.breaker.record_failure();
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shared Redis of the test machine (`REDIS_URL`, as in `scripts/test`).
+    fn settings(pool_size: usize) -> RedisSettings {
+        RedisSettings {
+            url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+            pool_size,
+            connect_timeout: Duration::from_millis(500),
+            command_timeout: Duration::from_millis(20),
+            breaker_failures: 3,
+            breaker_cooldown: Duration::from_secs(60),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_pool_skips_redis_without_opening_the_breaker() {
+        let metrics = Metrics::default();
+        let cache = SharedCache::new(&settings(1), metrics.clone()).unwrap();
+        assert!(
+            matches!(cache.get("warm-up").await, SharedLookup::Miss),
+            "the test needs a reachable Redis at REDIS_URL"
+        );
+        // Every connection of the pool is taken, as under a burst of load.
+        let held = cache.pool.get().await.unwrap();
+        for _ in 0..10 {
+            assert!(matches!(cache.get("busy").await, SharedLookup::Unavailable));
+        }
+        assert_eq!(cache.breaker_state(), BreakerState::Closed);
+        assert_eq!(metrics.redis_pool_exhausted.get(), 10);
+        drop(held);
+        assert!(matches!(cache.get("free").await, SharedLookup::Miss));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_still_opens_the_breaker() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let unreachable = RedisSettings {
+            url: format!("redis://127.0.0.1:{port}"),
+            ..settings(1)
+        };
+        let cache = SharedCache::new(&unreachable, Metrics::default()).unwrap();
+        for _ in 0..3 {
+            assert!(matches!(cache.get("x").await, SharedLookup::Unavailable));
+        }
+        assert_eq!(cache.breaker_state(), BreakerState::Open);
+    }
+}

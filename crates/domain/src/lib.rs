@@ -1,0 +1,37 @@
+//! Types that are valid by construction: once parsed, a value needs no further checks.
+//! The bottom layer: it depends on no other crate of the workspace.
+
+mod api_key;
+mod click;
+mod email;
+mod event;
+mod filters;
+mod link;
+mod link_policy;
+mod page;
+pub mod random;
+mod records;
+mod short_code;
+mod target_url;
+mod text_class;
+pub mod timestamp;
+mod username;
+
+pub use api_key::{ApiKey, ApiKeyError, ApiKeys, Scope, file_line as api_key_file_line};
+pub use click::{Click, MAX_HEADER_CHARS, truncate_header};
+pub use email::{EMAIL_PATTERN, Email, EmailError, MAX_EMAIL_CHARS};
+pub use event::{EventDetails, EventDetailsError, EventType, EventTypeError, MAX_EVENT_TYPE_CHARS};
+pub use filters::{EventFilter, LinkFilter};
+pub use link::{
+    ExpiryError, FUTURE_EXPIRY_PATTERN, MAX_TITLE_CHARS, TITLE_PATTERN, Title, TitleError,
+    parse_future_expiry,
+};
+pub use link_policy::{LinkPolicy, LinkPolicyError, LinkPolicySettingError};
+pub use page::{DEFAULT_PER_PAGE, MAX_OFFSET, MAX_PAGE, MAX_PER_PAGE, Page, PageError};
+pub use records::{Event, Link, NewLink, RedirectTarget, User};
+pub use short_code::{
+    CodeLengthError, MAX_LEN as MAX_SHORT_CODE_CHARS, MIN_LEN as MIN_SHORT_CODE_CHARS,
+    RESERVED_CODES, ShortCode, ShortCodeError, ShortCodeGenerator,
+};
+pub use target_url::{MAX_URL_CHARS, TARGET_URL_PATTERN, TargetUrl, TargetUrlError};
+pub use username::{MAX_USERNAME_CHARS, Username, UsernameError};

@@ -1,0 +1,66 @@
+//! The stored entities as every layer passes them: the store reads them, the use cases
+//! return them, the API's views show them. Each field of a link, a user or an event is
+//! declared here once; its rules (a title's length, a URL's form) live in the types that
+//! parse client input.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{ShortCode, TargetUrl, Title};
+
+/// A live (not deleted) short link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub short_code: String,
+    pub original_url: String,
+    pub title: Option<String>,
+    pub is_active: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A link to create, its fields parsed.
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    pub user_id: Option<i64>,
+    pub original_url: TargetUrl,
+    pub title: Option<Title>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The client's code (taken: a conflict), or `None` for a generated one.
+    pub code: Option<ShortCode>,
+}
+
+/// What a redirect needs of a live link: the part of it the redirect cache carries.
+/// The store reads it from the `redirect_targets` view, whose columns the invalidation
+/// trigger must watch (a test reads both from the catalog).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedirectTarget {
+    pub url_id: i64,
+    pub original_url: String,
+    pub is_active: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A live user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An event of the audit trail; `details` is always a JSON object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: i64,
+    pub url_id: i64,
+    pub user_id: Option<i64>,
+    pub event_type: String,
+    pub timestamp: DateTime<Utc>,
+    pub details: Value,
+}

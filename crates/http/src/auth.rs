@@ -1,0 +1,109 @@
+//! API-key access: which scope each route needs, and the check of the request's
+//! `Authorization: Bearer <key>` against the configured keys.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::rate_limit;
+use shortener_domain::Scope;
+use shortener_service::app::AppState;
+
+/// The name of the key a request was let in with, for its access-log line.
+#[derive(Debug, Clone)]
+pub struct KeyName(pub String);
+
+/// The scope a guarded route needs: reads need `read`, user management and imports
+/// `admin`, and every other write `write`. Which routes are guarded is the router's
+/// choice (`http::api_router`): all but the redirects and probes.
+pub fn required_scope(method: &Method, route: &str) -> Scope {
+    if matches!(*method, Method::GET | Method::HEAD) {
+        Scope::Read
+    } else if route == "/users" || route.starts_with("/users/") {
+        Scope::Admin
+    } else {
+        Scope::Write
+    }
+}
+
+/// Lets a request through when its key grants the scope its route needs: 401 without a
+/// known key, 403 with one whose scope is too low, 429 past the key's create quota
+/// ([`super::rate_limit`]). Open when no key is configured. Only the guarded routes pass
+/// here; the redirects and probes never pay for it.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.api_keys().is_open() {
+        return next.run(request).await;
+    }
+    let Some(route) = request.extensions().get::<MatchedPath>() else {
+        // No route matched: the answer is a 404 or 405 that reveals nothing.
+        return next.run(request).await;
+    };
+    let needed = required_scope(request.method(), route.as_str());
+    let key =
+        bearer_token(request.headers()).and_then(|token| state.api_keys().authenticate(token));
+    let Some(key) = key else {
+        return ApiError::Unauthorized.into_response();
+    };
+    if !key.grants(needed) {
+        return ApiError::Forbidden(needed).into_response();
+    }
+    let quota = match rate_limit::admit(state.create_quota(), request.method(), key) {
+        Ok(quota) => quota,
+        Err(refused) => return refused.into_response(),
+    };
+    let name = KeyName(key.name().to_owned());
+    let mut response = next.run(request).await;
+    quota.describe(response.headers_mut());
+    // For the access log's `key` field.
+    response.extensions_mut().insert(name);
+    response
+}
+
+/// The token of an `Authorization: Bearer <token>` header (the scheme in any case).
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_need_the_scope_of_what_they_do() {
+        let cases = [
+            (Method::GET, "/urls", Scope::Read),
+            (Method::HEAD, "/urls/{id}", Scope::Read),
+            (Method::GET, "/users/{id}", Scope::Read),
+            (Method::POST, "/urls", Scope::Write),
+            (Method::DELETE, "/urls/{id}", Scope::Write),
+            (Method::POST, "/events", Scope::Write),
+            (Method::POST, "/users", Scope::Admin),
+            (Method::PUT, "/users/{id}", Scope::Admin),
+            (Method::POST, "/users/bulk", Scope::Admin),
+            (Method::PATCH, "/urls/{id}", Scope::Write),
+        ];
+        for (method, route, needed) in cases {
+            assert_eq!(required_scope(&method, route), needed, "{method} {route}");
+        }
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_needs_a_token() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+            bearer_token(&headers).map(str::to_owned)
+        };
+        assert_eq!(with("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(with("bearer  abc ").as_deref(), Some("abc"));
+        assert_eq!(with("Basic abc"), None);
+        assert_eq!(with("Bearer "), None);
+        assert_eq!(with("Bearerabc"), None);
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
+}

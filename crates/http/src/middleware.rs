@@ -1,0 +1,146 @@
+//! Request ids, RED metrics and one access-log line per request, panic containment and
+//! the security headers of every response.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus::IntGauge;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tracing::Instrument;
+
+use super::auth::KeyName;
+use super::error::ApiError;
+use super::request_id::ProcessRequestIds;
+use shortener_service::DbFailure;
+use shortener_service::app::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Sent on every response (unless a handler set its own): the API serves JSON and
+/// redirects only, so nothing may be sniffed, framed, run as a page, or leak a referrer.
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
+
+/// Wraps every route (and the fallback) in the middleware, outermost first.
+pub fn apply(router: Router, state: AppState) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, ProcessRequestIds))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(axum::middleware::from_fn_with_state(state, access_log))
+            .layer(CatchPanicLayer::custom(
+                |_panic: Box<dyn std::any::Any + Send>| {
+                    ApiError::internal("handler panicked").into_response()
+                },
+            )),
+    )
+}
+
+/// Answers 503 once a request has run for `REQUEST_TIMEOUT_MS` (its handler is dropped),
+/// so a request stuck on a store that stopped answering without closing the connection
+/// (a partition) ends here, with the JSON error, rather than at the proxy's timeout.
+/// A layer on the routes that take it (see [`super::api_router`]): the CSV import, which
+/// legitimately runs for minutes (Nginx gives it 300 s), bounds itself per batch instead.
+pub(super) async fn within_deadline(
+    State(app): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limit = app.request_timeout();
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_elapsed) => {
+            tracing::warn!(
+                timeout_ms = limit.as_millis(),
+                "request timed out; answered 503 (REQUEST_TIMEOUT_MS)"
+            );
+            ApiError::Busy(format!(
+                "the request did not finish within {} ms; try again",
+                limit.as_millis()
+            ))
+            .into_response()
+        }
+    }
+}
+
+/// Runs the request inside its span (so every line a handler logs carries the request
+/// id and route), counts and times it, adds the security headers (here, outside the
+/// panic containment, so a contained panic's answer has them too; and in the one
+/// middleware every request passes anyway, rather than a layer each), and writes its one
+/// access-log line.
+async fn access_log(State(telemetry): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    // Cheap clones (shared strings), not copies: this runs on every redirect.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let request_id = request.headers().get(REQUEST_ID).cloned();
+    let request_id = request_id
+        .as_ref()
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let span = tracing::info_span!("request", request_id, method = %method, route);
+    let http = &telemetry.metrics().http;
+    let response = {
+        // Decremented on drop too: hyper drops the future when the client goes away.
+        let _in_flight = InFlight::enter(&http.in_flight);
+        next.run(request).instrument(span).await
+    };
+    let mut response = response;
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    }
+    let latency = started.elapsed();
+    let status = response.status();
+    http.observe(route, &method, status, latency);
+    let key = response
+        .extensions()
+        .get::<KeyName>()
+        .map(|name| name.0.as_str());
+    if let Some(failure) = response.extensions().get::<DbFailure>() {
+        telemetry.metrics().db.count_error(failure.label());
+    }
+    tracing::info!(
+        request_id,
+        method = %method,
+        route,
+        status = status.as_u16(),
+        latency_ms = latency.as_micros() as f64 / 1000.0,
+        replica = telemetry.replica(),
+        key,
+        "request"
+    );
+    response
+}
+
+/// One request in flight, counted for as long as it lives.
+struct InFlight<'a>(&'a IntGauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}

@@ -1,0 +1,226 @@
+//! `/urls`: create, read, list, update and soft-delete short links; their events and stats.
+
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::IntoResponse;
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody, FieldErrors};
+use super::extract::{
+    ApiId, ApiJson, ApiQuery, RequestHost, json_integer_or_null, nullable, parse_field,
+    parse_param, parse_present,
+};
+use super::list::{Listed, PageParams};
+use super::schema::{ExpiryText, RowId, ShortCodeText, TargetUrlText, TitleText};
+use super::views::{Event, Link, LinkStats};
+use shortener_domain::{ShortCode, TargetUrl, Title, parse_future_expiry, timestamp};
+use shortener_service::app::AppState;
+use shortener_service::links::{self, LinkChanges, NewLink};
+
+/// Body of `POST /urls`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateLink {
+    /// The destination (alias: `url`).
+    #[serde(alias = "url")]
+    #[schema(value_type = TargetUrlText)]
+    pub original_url: String,
+    /// Owner; must be an existing user.
+    #[serde(default, deserialize_with = "json_integer_or_null")]
+    pub user_id: Option<i64>,
+    #[schema(value_type = Option<TitleText>)]
+    pub title: Option<String>,
+    /// Custom code; generated when absent.
+    #[schema(value_type = Option<ShortCodeText>)]
+    pub short_code: Option<String>,
+    /// When the link stops redirecting; never when absent.
+    #[schema(value_type = Option<ExpiryText>)]
+    pub expires_at: Option<String>,
+}
+
+/// Body of `PUT /urls/{id}`: only the fields present change; `null` clears title or expiry.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateLink {
+    /// A new destination (not `null`).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = TargetUrlText, required = false)]
+    pub original_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<TitleText>, required = false)]
+    pub title: Option<Option<String>>,
+    /// Whether the link redirects (not `null`).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool, required = false)]
+    pub is_active: Option<Option<bool>>,
+    /// A new expiry; `null` removes it. A past time is accepted here: it ends the link.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<ExpiryText>, required = false)]
+    pub expires_at: Option<Option<String>>,
+}
+
+/// Filters of `GET /urls`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LinkListParams {
+    /// Only this user's links.
+    #[param(value_type = i64, required = false)]
+    pub user_id: Option<String>,
+    /// Only active (`true`) or inactive (`false`) links.
+    #[param(value_type = bool, required = false)]
+    pub is_active: Option<String>,
+}
+
+/// Shorten a URL.
+#[utoipa::path(post, path = "/urls", tag = "urls", request_body = CreateLink,
+    responses((status = 201, body = Link, headers(("Location" = String, description = "The new link: /urls/{id}"))), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    RequestHost(via): RequestHost,
+    ApiJson(body): ApiJson<CreateLink>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let original_url = parse_field(
+        &body.original_url,
+        "original_url",
+        &mut errors,
+        TargetUrl::parse,
+    );
+    let title = body
+        .title
+        .and_then(|raw| parse_field(&raw, "title", &mut errors, Title::parse));
+    let code = body
+        .short_code
+        .as_deref()
+        .map(|raw| parse_field(raw, "short_code", &mut errors, ShortCode::parse));
+    let now = Utc::now();
+    let expires_at = body.expires_at.as_deref().map(|raw| {
+        parse_field(raw, "expires_at", &mut errors, |raw| {
+            parse_future_expiry(raw, now)
+        })
+    });
+    let (Some(original_url), true) = (original_url, errors.is_empty()) else {
+        return Err(ApiError::invalid_fields(errors));
+    };
+    let new = NewLink {
+        user_id: body.user_id,
+        original_url,
+        title: title.flatten(),
+        expires_at: expires_at.flatten(),
+        code: code.flatten(),
+    };
+    let link = Link::from(links::create(&state, new, via.as_deref()).await?);
+    let location = format!("/urls/{}", link.id);
+    Ok((
+        StatusCode::CREATED,
+        [(LOCATION, location)],
+        axum::Json(link),
+    ))
+}
+
+/// List live links in id order, optionally by owner and state.
+#[utoipa::path(get, path = "/urls", tag = "urls", params(LinkListParams, PageParams),
+    responses((status = 200, body = Vec<Link>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    ApiQuery(params): ApiQuery<LinkListParams>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Listed<Link>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let filter = links::Filter {
+        user_id: parse_param(&params.user_id, "user_id", "an integer", &mut errors),
+        is_active: parse_param(&params.is_active, "is_active", "true or false", &mut errors),
+    };
+    let page = page.page();
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_fields(errors));
+    }
+    Ok(Listed::of(links::list(&state, filter, page?).await?, &uri))
+}
+
+/// Get one link.
+#[utoipa::path(get, path = "/urls/{id}", tag = "urls", params(("id" = inline(RowId), Path)),
+    responses((status = 200, body = Link), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    ApiId(id): ApiId,
+) -> Result<axum::Json<Link>, ApiError> {
+    Ok(axum::Json(links::get(&state, id).await?.into()))
+}
+
+/// Change a link's destination, title, state or expiry; one `updated` event per changed field.
+#[utoipa::path(put, path = "/urls/{id}", tag = "urls", params(("id" = inline(RowId), Path)), request_body = UpdateLink,
+    responses((status = 200, body = Link), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    RequestHost(via): RequestHost,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<UpdateLink>,
+) -> Result<axum::Json<Link>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let changes = LinkChanges {
+        original_url: parse_present(
+            body.original_url,
+            "original_url",
+            &mut errors,
+            TargetUrl::parse,
+        ),
+        title: body.title.map(|title| {
+            title.and_then(|raw| parse_field(&raw, "title", &mut errors, Title::parse).flatten())
+        }),
+        is_active: match body.is_active {
+            Some(None) => {
+                errors.insert("is_active".into(), "must not be null".into());
+                None
+            }
+            other => other.flatten(),
+        },
+        expires_at: body.expires_at.map(|expiry| {
+            expiry.and_then(|raw| parse_field(&raw, "expires_at", &mut errors, timestamp::parse))
+        }),
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_fields(errors));
+    }
+    Ok(axum::Json(
+        links::update(&state, id, changes, via.as_deref())
+            .await?
+            .into(),
+    ))
+}
+
+/// Soft-delete a link; a `deleted` event is written.
+#[utoipa::path(delete, path = "/urls/{id}", tag = "urls", params(("id" = inline(RowId), Path)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiId(id): ApiId,
+) -> Result<StatusCode, ApiError> {
+    links::delete(&state, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A link's events in id order.
+#[utoipa::path(get, path = "/urls/{id}/events", tag = "urls", params(("id" = inline(RowId), Path), PageParams),
+    responses((status = 200, body = Vec<Event>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn link_events(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    ApiId(id): ApiId,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<Listed<Event>, ApiError> {
+    let page = params.page()?;
+    Ok(Listed::of(links::events(&state, id, page).await?, &uri))
+}
+
+/// A link's clicks: total, last, per day over 30 days, top referrers.
+#[utoipa::path(get, path = "/urls/{id}/stats", tag = "urls", params(("id" = inline(RowId), Path)),
+    responses((status = 200, body = LinkStats), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn link_stats(
+    State(state): State<AppState>,
+    ApiId(id): ApiId,
+) -> Result<axum::Json<LinkStats>, ApiError> {
+    Ok(axum::Json(links::stats(&state, id).await?.into()))
+}

@@ -1,0 +1,113 @@
+//! `/users`: create, read, list, update and soft-delete users.
+
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody, FieldErrors};
+use super::extract::{ApiId, ApiJson, ApiQuery, nullable, parse_field, parse_present};
+use super::list::{Listed, PageParams};
+use super::schema::{EmailText, RowId, UsernameText};
+use super::views::User;
+use shortener_domain::{Email, Username};
+use shortener_service::app::AppState;
+use shortener_service::users;
+
+/// Body of `POST /users`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUser {
+    #[schema(value_type = UsernameText)]
+    pub username: String,
+    #[schema(value_type = EmailText)]
+    pub email: String,
+}
+
+/// Body of `PUT /users/{id}`: only the fields present change.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUser {
+    /// A new name (not `null`).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = UsernameText, required = false)]
+    pub username: Option<Option<String>>,
+    /// A new address (not `null`).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = EmailText, required = false)]
+    pub email: Option<Option<String>>,
+}
+
+/// Create a user.
+#[utoipa::path(post, path = "/users", tag = "users", request_body = CreateUser,
+    responses((status = 201, body = User, headers(("Location" = String, description = "The new user: /users/{id}"))), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateUser>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let username = parse_field(&body.username, "username", &mut errors, Username::parse);
+    let email = parse_field(&body.email, "email", &mut errors, Email::parse);
+    let (Some(username), Some(email)) = (username, email) else {
+        return Err(ApiError::invalid_fields(errors));
+    };
+    let user = users::create(&state, &username, &email).await?;
+    let user = User::from(user);
+    let location = format!("/users/{}", user.id);
+    Ok((
+        StatusCode::CREATED,
+        [(LOCATION, location)],
+        axum::Json(user),
+    ))
+}
+
+/// List live users in id order.
+#[utoipa::path(get, path = "/users", tag = "users", params(PageParams),
+    responses((status = 200, body = Vec<User>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<Listed<User>, ApiError> {
+    let page = params.page()?;
+    Ok(Listed::of(users::list(&state, page).await?, &uri))
+}
+
+/// Get one user.
+#[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = inline(RowId), Path)),
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    ApiId(id): ApiId,
+) -> Result<axum::Json<User>, ApiError> {
+    Ok(axum::Json(users::get(&state, id).await?.into()))
+}
+
+/// Change a user's username and/or email.
+#[utoipa::path(put, path = "/users/{id}", tag = "users", params(("id" = inline(RowId), Path)), request_body = UpdateUser,
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<UpdateUser>,
+) -> Result<axum::Json<User>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let username = parse_present(body.username, "username", &mut errors, Username::parse);
+    let email = parse_present(body.email, "email", &mut errors, Email::parse);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_fields(errors));
+    }
+    let user = users::update(&state, id, username.as_ref(), email.as_ref()).await?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Soft-delete a user: they disappear from reads, their links are deactivated, events kept.
+#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = inline(RowId), Path)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiId(id): ApiId,
+) -> Result<StatusCode, ApiError> {
+    users::delete(&state, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,182 @@
+//! The API's response bodies, built from what the service layer returns. Timestamps are
+//! written in the API's one format here and nowhere else.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use shortener_domain::timestamp;
+use shortener_service::{events, imports, links, users};
+
+/// A short link as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Link {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub short_code: String,
+    pub original_url: String,
+    pub title: Option<String>,
+    pub is_active: bool,
+    #[serde(serialize_with = "timestamp::serialize_option")]
+    #[schema(value_type = Option<String>, example = "2026-12-31T23:59:59")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, example = "2026-01-31T23:59:59")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, example = "2026-01-31T23:59:59")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<links::Link> for Link {
+    fn from(row: links::Link) -> Self {
+        Self {
+            id: row.id,
+            user_id: row.user_id,
+            short_code: row.short_code,
+            original_url: row.original_url,
+            title: row.title,
+            is_active: row.is_active,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, example = "2026-01-31T23:59:59")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<users::User> for User {
+    fn from(row: users::User) -> Self {
+        Self {
+            id: row.id,
+            username: row.username,
+            email: row.email,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// An event as the API shows it; `details` is always a JSON object.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Event {
+    pub id: i64,
+    pub url_id: i64,
+    pub user_id: Option<i64>,
+    pub event_type: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, example = "2026-01-31T23:59:59")]
+    pub timestamp: DateTime<Utc>,
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl From<events::Event> for Event {
+    fn from(row: events::Event) -> Self {
+        Self {
+            id: row.id,
+            url_id: row.url_id,
+            user_id: row.user_id,
+            event_type: row.event_type,
+            timestamp: row.timestamp,
+            details: row.details,
+        }
+    }
+}
+
+/// Click counts of one day.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DayClicks {
+    #[schema(value_type = String, example = "2026-01-31")]
+    pub date: NaiveDate,
+    pub clicks: i64,
+}
+
+/// Click counts of one referrer (`null`: none sent).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReferrerClicks {
+    pub referrer: Option<String>,
+    pub clicks: i64,
+}
+
+/// Clicks totals, timing, daily series and top referrers of one link.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LinkStats {
+    pub url_id: i64,
+    pub short_code: String,
+    pub clicks: i64,
+    #[serde(serialize_with = "timestamp::serialize_option")]
+    #[schema(value_type = Option<String>, example = "2026-01-31T23:59:59")]
+    pub last_click_at: Option<DateTime<Utc>>,
+    pub clicks_by_day: Vec<DayClicks>,
+    pub top_referrers: Vec<ReferrerClicks>,
+}
+
+impl From<links::LinkStats> for LinkStats {
+    fn from(stats: links::LinkStats) -> Self {
+        Self {
+            url_id: stats.url_id,
+            short_code: stats.short_code,
+            clicks: stats.clicks,
+            last_click_at: stats.last_click_at,
+            clicks_by_day: stats
+                .clicks_by_day
+                .into_iter()
+                .map(|(date, clicks)| DayClicks { date, clicks })
+                .collect(),
+            top_referrers: stats
+                .top_referrers
+                .into_iter()
+                .map(|(referrer, clicks)| ReferrerClicks { referrer, clicks })
+                .collect(),
+        }
+    }
+}
+
+/// A rejected row of an import: its line in the file (the header is line 1) and why.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RowError {
+    pub line: u64,
+    pub error: String,
+}
+
+/// The outcome of an import.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// Rows inserted.
+    pub count: u64,
+    /// Rows not inserted because their id (or another unique key) already exists.
+    pub skipped: u64,
+    /// Rejected rows, at most 1000 listed.
+    pub errors: Vec<RowError>,
+    /// How many rows were rejected in all.
+    pub error_count: u64,
+}
+
+impl From<imports::ImportReport> for ImportReport {
+    fn from(report: imports::ImportReport) -> Self {
+        Self {
+            count: report.count,
+            skipped: report.skipped,
+            errors: report
+                .errors
+                .into_iter()
+                .map(|row| RowError {
+                    line: row.line,
+                    error: row.error,
+                })
+                .collect(),
+            error_count: report.error_count,
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The application's shared parts, and the one state every handler receives:
+//! `AppState(Arc<App>)`, so axum's clone per request touches one reference count.
+//!
+//! The stores (the database handle, the caches, the click queue) are private to this
+//! crate: the layers above reach them only through the use cases.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use shortener_cache::LinkCache;
+use shortener_clicks::ClickQueue;
+use shortener_domain::{ApiKeys, LinkPolicy, ShortCodeGenerator};
+use shortener_metrics::Metrics;
+use shortener_store::Db;
+
+use crate::quota::CreateQuota;
+
+/// The database handle, caches, queues and flags of one replica.
+pub struct App {
+    pub(crate) db: Db,
+    pub(crate) codes: ShortCodeGenerator,
+    pub(crate) cache: LinkCache,
+    pub(crate) clicks: ClickQueue,
+    pub(crate) link_policy: LinkPolicy,
+    metrics: Metrics,
+    lifecycle: Lifecycle,
+    api_keys: ApiKeys,
+    create_quota: Option<CreateQuota>,
+    request_timeout: Duration,
+    replica: String,
+}
+
+/// What an [`App`] is made of; the replica that starts it keeps its own handles to the
+/// stores for the background tasks.
+pub struct AppParts {
+    pub db: Db,
+    pub codes: ShortCodeGenerator,
+    pub cache: LinkCache,
+    pub clicks: ClickQueue,
+    pub metrics: Metrics,
+    /// The keys that may call the API (none: open).
+    pub api_keys: ApiKeys,
+    /// Where links may not point.
+    pub link_policy: LinkPolicy,
+    /// The creates each API key may make (none: unlimited).
+    pub create_quota: Option<CreateQuota>,
+    /// Longest a request may run before it is answered 503.
+    pub request_timeout: Duration,
+    /// This process's name in log lines (`REPLICA_NAME`).
+    pub replica: String,
+}
+
+impl App {
+    pub fn new(parts: AppParts) -> Self {
+        Self {
+            db: parts.db,
+            codes: parts.codes,
+            cache: parts.cache,
+            clicks: parts.clicks,
+            link_policy: parts.link_policy,
+            metrics: parts.metrics,
+            lifecycle: Lifecycle::default(),
+            api_keys: parts.api_keys,
+            create_quota: parts.create_quota,
+            request_timeout: parts.request_timeout,
+            replica: parts.replica,
+        }
+    }
+
+    /// Every metric of this replica.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether the replica is draining.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
+    }
+
+    /// The keys that may call the API (none: open).
+    pub fn api_keys(&self) -> &ApiKeys {
+        &self.api_keys
+    }
+
+    /// The creates each API key may make (none: unlimited).
+    pub fn create_quota(&self) -> Option<&CreateQuota> {
+        self.create_quota.as_ref()
+    }
+
+    /// Longest a request may run before it is answered 503 (`REQUEST_TIMEOUT_MS`).
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// This process's name in log lines (`REPLICA_NAME`).
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+}
+
+/// The state handed to every handler and middleware.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// Whether the process is shutting down (then `/ready` answers 503).
+#[derive(Debug, Default)]
+pub struct Lifecycle {
+    draining: AtomicBool,
+}
+
+impl Lifecycle {
+    /// Marks the process as draining: load balancers should stop sending traffic.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether draining has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,116 @@
+//! The one error type of the use cases, and how database errors become it: constraint
+//! violations by name, bad values by SQLSTATE class, the rest by [`DbFailure`].
+
+use shortener_domain::LinkPolicyError;
+use shortener_import::ImportError;
+use shortener_store::DbFailure;
+
+/// What a use case can be asked about that may not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// A short link, by id or by code.
+    Link,
+    User,
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Link => "link",
+            Self::User => "user",
+        })
+    }
+}
+
+/// Every way a use case can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The resource does not exist (or is deleted).
+    #[error("{0} not found")]
+    NotFound(Resource),
+    /// The short link exists but is past its expiry.
+    #[error("short link has expired")]
+    Expired,
+    /// The write conflicts with existing data.
+    #[error("{message}")]
+    Conflict {
+        field: &'static str,
+        message: &'static str,
+    },
+    /// The destination is blocked or is the service itself.
+    #[error(transparent)]
+    Destination(#[from] LinkPolicyError),
+    /// A value cannot be stored (SQLSTATE class 22: NUL bytes, out of range).
+    #[error("a value in the request cannot be stored (invalid characters or out of range)")]
+    Unstorable,
+    /// Every generated short code tried was taken.
+    #[error("no free short code after {attempts} attempts; try again")]
+    NoFreeShortCode { attempts: usize },
+    /// A CSV import failed as a whole (bad header, unreadable upload, database).
+    #[error(transparent)]
+    Import(ImportError),
+    /// A database error: transient ones mean "try again later".
+    #[error("database error ({})", failure.label())]
+    Database {
+        failure: DbFailure,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+/// Unique constraints and the field and message each stands for.
+const UNIQUE_CONSTRAINTS: &[(&str, &str, &str)] = &[
+    (
+        "users_email_live_key",
+        "email",
+        "a user with this email already exists",
+    ),
+    (
+        "urls_short_code_key",
+        "short_code",
+        "this short code is taken",
+    ),
+];
+
+/// Foreign keys whose violation means a referenced row vanished meanwhile.
+const FOREIGN_KEYS: &[(&str, Resource)] = &[
+    ("urls_user_id_fkey", Resource::User),
+    ("events_url_id_fkey", Resource::Link),
+    ("events_user_id_fkey", Resource::User),
+];
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            if let Some(constraint) = db.constraint() {
+                if let Some((_, field, message)) = UNIQUE_CONSTRAINTS
+                    .iter()
+                    .find(|(name, ..)| *name == constraint)
+                {
+                    return Self::Conflict { field, message };
+                }
+                if let Some((_, resource)) =
+                    FOREIGN_KEYS.iter().find(|(name, _)| *name == constraint)
+                {
+                    return Self::NotFound(*resource);
+                }
+            }
+            if db.code().is_some_and(|code| code.starts_with("22")) {
+                return Self::Unstorable;
+            }
+        }
+        Self::Database {
+            failure: DbFailure::of(&error),
+            source: error,
+        }
+    }
+}
+
+impl From<ImportError> for ServiceError {
+    fn from(error: ImportError) -> Self {
+        match error {
+            ImportError::Database(db) => db.into(),
+            other => Self::Import(other),
+        }
+    }
+}

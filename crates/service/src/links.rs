@@ -1,0 +1,239 @@
+//! Short links: create, read, list, change and soft-delete them; their events and stats.
+//! Every change writes its audit events in the same transaction and invalidates the
+//! redirect cache once, after the commit and before the caller answers.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use super::{Listing, Resource, ServiceError};
+use crate::app::App;
+use shortener_domain::{Event, EventFilter, Page, TargetUrl, Title, timestamp};
+use shortener_store::events::{self, NewEvent};
+use shortener_store::{stats, urls};
+
+pub use shortener_domain::{Link, LinkFilter as Filter, NewLink};
+
+/// How many random codes to try before giving up (collisions are rare at 7 base62 chars).
+const GENERATED_CODE_ATTEMPTS: usize = 8;
+/// How many days `clicks_by_day` covers, today (UTC) included.
+pub const STATS_DAYS: i32 = 30;
+/// How many referrers `top_referrers` lists.
+pub const TOP_REFERRERS: i64 = 10;
+
+/// A partial update: `None` leaves a field alone; `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default)]
+pub struct LinkChanges {
+    pub original_url: Option<TargetUrl>,
+    pub title: Option<Option<Title>>,
+    pub is_active: Option<bool>,
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// Creates a link and its `created` event in one transaction. `via` is the host the
+/// request came in on: a link to it would redirect to the service itself.
+pub async fn create(app: &App, new: NewLink, via: Option<&str>) -> Result<Link, ServiceError> {
+    app.link_policy.check(&new.original_url, via)?;
+    let mut tx = app.db.begin("links.create").await?;
+    if let Some(user_id) = new.user_id
+        && !urls::lock_live_owner(&mut tx, user_id).await?
+    {
+        return Err(ServiceError::NotFound(Resource::User));
+    }
+    let link = match &new.code {
+        Some(code) => urls::insert(&mut tx, &new, code.as_str()).await?,
+        None => {
+            let mut created = None;
+            for _ in 0..GENERATED_CODE_ATTEMPTS {
+                let code = app.codes.generate();
+                created = urls::insert_if_code_free(&mut tx, &new, code.as_str()).await?;
+                if created.is_some() {
+                    break;
+                }
+            }
+            created.ok_or(ServiceError::NoFreeShortCode {
+                attempts: GENERATED_CODE_ATTEMPTS,
+            })?
+        }
+    };
+    let details = json!({"short_code": link.short_code, "original_url": link.original_url});
+    events::insert(&mut tx, event(&link, "created", details)).await?;
+    tx.commit().await?;
+    app.metrics()
+        .links_created
+        .with_label_values(&["api"])
+        .inc();
+    // The code may be cached as unknown. No second pass as after an update: a stale
+    // "unknown" that a racing read writes back lives only `CACHE_MISSING_TTL_SECS`.
+    app.cache
+        .invalidate(&app.db, &[link.short_code.as_str()])
+        .await;
+    Ok(link)
+}
+
+/// One live link.
+pub async fn get(app: &App, id: i64) -> Result<Link, ServiceError> {
+    let mut conn = app.db.connection("links.get").await?;
+    urls::find(&mut conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound(Resource::Link))
+}
+
+/// One page of live links in id order.
+pub async fn list(app: &App, filter: Filter, page: Page) -> Result<Listing<Link>, ServiceError> {
+    let mut conn = app.db.connection("links.list").await?;
+    Ok(Listing::from_page(
+        page,
+        urls::list(&mut conn, filter, page).await?,
+    ))
+}
+
+/// Applies the changes that differ from the stored link, writing one `updated` event
+/// per changed field, in one transaction. A new destination is checked as on create.
+pub async fn update(
+    app: &App,
+    id: i64,
+    changes: LinkChanges,
+    via: Option<&str>,
+) -> Result<Link, ServiceError> {
+    if let Some(url) = &changes.original_url {
+        app.link_policy.check(url, via)?;
+    }
+    let mut tx = app.db.begin("links.update").await?;
+    let mut link = urls::find_for_update(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound(Resource::Link))?;
+    let changed = apply_changes(&mut link, changes);
+    if changed.is_empty() {
+        return Ok(link);
+    }
+    let updated = urls::store_fields(&mut tx, &link).await?;
+    for (field, new_value) in changed {
+        let details = json!({"field": field, "new_value": new_value});
+        events::insert(&mut tx, event(&updated, "updated", details)).await?;
+    }
+    tx.commit().await?;
+    app.cache
+        .invalidate_own_write(&app.db, &[updated.short_code.as_str()])
+        .await;
+    Ok(updated)
+}
+
+/// Writes the requested values into `link`, returning each field that really changed
+/// with its new value as the API shows it.
+fn apply_changes(link: &mut Link, changes: LinkChanges) -> Vec<(&'static str, Value)> {
+    let mut changed = Vec::new();
+    if let Some(url) = changes.original_url
+        && url.as_str() != link.original_url
+    {
+        link.original_url = url.as_str().to_owned();
+        changed.push(("original_url", json!(link.original_url)));
+    }
+    if let Some(title) = changes.title {
+        let title = title.map(Title::into_string);
+        if title != link.title {
+            link.title = title;
+            changed.push(("title", json!(link.title)));
+        }
+    }
+    if let Some(is_active) = changes.is_active
+        && is_active != link.is_active
+    {
+        link.is_active = is_active;
+        changed.push(("is_active", json!(is_active)));
+    }
+    if let Some(expires_at) = changes.expires_at
+        && expires_at != link.expires_at
+    {
+        link.expires_at = expires_at;
+        changed.push((
+            "expires_at",
+            json!(expires_at.as_ref().map(timestamp::format)),
+        ));
+    }
+    changed
+}
+
+/// Soft-deletes a live link and writes its `deleted` event.
+pub async fn delete(app: &App, id: i64) -> Result<(), ServiceError> {
+    let mut tx = app.db.begin("links.delete").await?;
+    let deleted = urls::soft_delete(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound(Resource::Link))?;
+    let event = NewEvent {
+        url_id: id,
+        user_id: deleted.user_id,
+        event_type: "deleted",
+        details: json!({"reason": "user_requested"}),
+    };
+    events::insert(&mut tx, event).await?;
+    tx.commit().await?;
+    app.cache
+        .invalidate_own_write(&app.db, &[deleted.short_code.as_str()])
+        .await;
+    Ok(())
+}
+
+/// A live link's events in id order.
+pub async fn events(app: &App, id: i64, page: Page) -> Result<Listing<Event>, ServiceError> {
+    let mut conn = app.db.connection("links.events").await?;
+    if urls::find(&mut conn, id).await?.is_none() {
+        return Err(ServiceError::NotFound(Resource::Link));
+    }
+    let filter = EventFilter {
+        url_id: Some(id),
+        ..EventFilter::default()
+    };
+    Ok(Listing::from_page(
+        page,
+        events::list(&mut conn, &filter, page).await?,
+    ))
+}
+
+/// A link's clicks: total and last from its counters, per day and top referrers.
+#[derive(Debug, Clone)]
+pub struct LinkStats {
+    pub url_id: i64,
+    pub short_code: String,
+    pub clicks: i64,
+    pub last_click_at: Option<DateTime<Utc>>,
+    /// Each of the last [`STATS_DAYS`] days, oldest first, zero-filled.
+    pub clicks_by_day: Vec<(NaiveDate, i64)>,
+    /// The top [`TOP_REFERRERS`] referrers (`None`: none sent), most clicks first.
+    pub top_referrers: Vec<(Option<String>, i64)>,
+}
+
+/// The click statistics of a live link.
+pub async fn stats(app: &App, id: i64) -> Result<LinkStats, ServiceError> {
+    let mut conn = app.db.connection("links.stats").await?;
+    let link = urls::find(&mut conn, id)
+        .await?
+        .ok_or(ServiceError::NotFound(Resource::Link))?;
+    // Everything comes from the rollups the click writes keep: no scan of the events.
+    let counters = stats::click_counters(&mut conn, link.id).await?;
+    let clicks_by_day = stats::clicks_by_day(&mut conn, link.id, STATS_DAYS).await?;
+    let top_referrers = stats::top_referrers(&mut conn, link.id, TOP_REFERRERS).await?;
+    Ok(LinkStats {
+        url_id: link.id,
+        short_code: link.short_code,
+        clicks: counters.clicks,
+        last_click_at: counters.last_click_at,
+        clicks_by_day: clicks_by_day
+            .into_iter()
+            .map(|d| (d.date, d.clicks))
+            .collect(),
+        top_referrers: top_referrers
+            .into_iter()
+            .map(|r| (r.referrer, r.clicks))
+            .collect(),
+    })
+}
+
+/// An audit event about `link`, attributed to its owner.
+fn event<'a>(link: &Link, event_type: &'a str, details: Value) -> NewEvent<'a> {
+    NewEvent {
+        url_id: link.id,
+        user_id: link.user_id,
+        event_type,
+        details,
+    }
+}

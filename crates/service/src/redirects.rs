@@ -1,0 +1,69 @@
+//! Following a short link: the product's hot path. Answers from the cache tiers and
+//! queues the click; never waits on a database write.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::{Resource, ServiceError};
+use crate::app::App;
+use shortener_cache::CacheEntry;
+use shortener_domain::{Click, ShortCode};
+
+/// Who followed the link, for the click record.
+#[derive(Debug, Clone, Default)]
+pub struct Visit {
+    pub referrer: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A live, active, unexpired link's destination.
+#[derive(Debug, Clone)]
+pub struct Destination(Arc<CacheEntry>);
+
+impl Destination {
+    /// The stored destination URL.
+    pub fn url(&self) -> &str {
+        match self.0.as_ref() {
+            CacheEntry::Link(link) => &link.original_url,
+            CacheEntry::Missing => unreachable!("a destination is always a link"),
+        }
+    }
+}
+
+/// Where `code` leads. A `visit` (a GET, not a HEAD) is recorded as a click.
+pub async fn follow(
+    app: &App,
+    code: &str,
+    visit: Option<Visit>,
+) -> Result<Destination, ServiceError> {
+    let counters = &app.metrics().hot;
+    // A code that could never have been issued needs no lookup at all.
+    if !ShortCode::is_well_formed(code) {
+        counters.not_found.inc();
+        return Err(ServiceError::NotFound(Resource::Link));
+    }
+    let entry = app.cache.resolve(&app.db, code).await?;
+    let link = match entry.as_ref() {
+        CacheEntry::Link(link) if link.is_active => link,
+        _ => {
+            counters.not_found.inc();
+            return Err(ServiceError::NotFound(Resource::Link));
+        }
+    };
+    let now = Utc::now();
+    if link.expires_at.is_some_and(|at| at <= now) {
+        counters.gone.inc();
+        return Err(ServiceError::Expired);
+    }
+    if let Some(visit) = visit {
+        app.clicks.enqueue(Click {
+            url_id: link.url_id,
+            at: now,
+            referrer: visit.referrer,
+            user_agent: visit.user_agent,
+        });
+    }
+    counters.found.inc();
+    Ok(Destination(entry))
+}

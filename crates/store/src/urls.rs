@@ -1,0 +1,197 @@
+//! The `urls` table: short links as stored, and the statements that read and change them.
+//! Which statements a use case runs, and in which transaction, is the service's choice.
+
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+use shortener_domain::{Link, LinkFilter, NewLink, Page, RedirectTarget, Title};
+
+/// Whether the user is live, locked `FOR SHARE` so that a concurrent delete of the owner
+/// waits until the caller's transaction (creating a link for them) ends.
+pub async fn lock_live_owner(conn: &mut PgConnection, user_id: i64) -> Result<bool, sqlx::Error> {
+    let found = sqlx::query_scalar!(
+        "SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE",
+        user_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Inserts a link under `code`; a taken code is a unique violation (`urls_short_code_key`).
+pub async fn insert(
+    conn: &mut PgConnection,
+    new: &NewLink,
+    code: &str,
+) -> Result<Link, sqlx::Error> {
+    sqlx::query_as!(
+        Link,
+        "INSERT INTO urls (user_id, short_code, original_url, title, expires_at) \
+         VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
+                   created_at, updated_at",
+        new.user_id,
+        code,
+        new.original_url.as_str(),
+        new.title.as_ref().map(Title::as_str),
+        new.expires_at,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Inserts a link under `code` unless the code is taken (then `None`).
+pub async fn insert_if_code_free(
+    conn: &mut PgConnection,
+    new: &NewLink,
+    code: &str,
+) -> Result<Option<Link>, sqlx::Error> {
+    sqlx::query_as!(
+        Link,
+        "INSERT INTO urls (user_id, short_code, original_url, title, expires_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (short_code) DO NOTHING \
+         RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
+                   created_at, updated_at",
+        new.user_id,
+        code,
+        new.original_url.as_str(),
+        new.title.as_ref().map(Title::as_str),
+        new.expires_at,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A live link by id.
+pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sqlx::Error> {
+    sqlx::query_as!(
+        Link,
+        "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
+                created_at, updated_at \
+         FROM urls WHERE id = $1 AND deleted_at IS NULL",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A live link by id, locked for an update of its fields (`FOR NO KEY UPDATE`: its id
+/// is not changed, so inserts of events referencing it are not blocked).
+pub async fn find_for_update(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<Link>, sqlx::Error> {
+    sqlx::query_as!(
+        Link,
+        "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
+                created_at, updated_at \
+         FROM urls WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Stores the editable fields of `link` (found with [`find_for_update`]).
+pub async fn store_fields(conn: &mut PgConnection, link: &Link) -> Result<Link, sqlx::Error> {
+    sqlx::query_as!(
+        Link,
+        "UPDATE urls SET original_url = $2, title = $3, is_active = $4, expires_at = $5, \
+                         updated_at = now() \
+         WHERE id = $1 \
+         RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
+                   created_at, updated_at",
+        link.id,
+        link.original_url,
+        link.title,
+        link.is_active,
+        link.expires_at,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// What a soft delete removed.
+#[derive(Debug, Clone)]
+pub struct DeletedLink {
+    pub user_id: Option<i64>,
+    pub short_code: String,
+}
+
+/// Soft-deletes a live link; `None` when there is no such link.
+pub async fn soft_delete(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<DeletedLink>, sqlx::Error> {
+    sqlx::query_as!(
+        DeletedLink,
+        "UPDATE urls SET deleted_at = now(), updated_at = now() \
+         WHERE id = $1 AND deleted_at IS NULL RETURNING user_id, short_code",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Deactivates the live, active links of a user; returns their codes.
+pub async fn deactivate_owned_by(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "UPDATE urls SET is_active = FALSE, updated_at = now() \
+         WHERE user_id = $1 AND is_active AND deleted_at IS NULL RETURNING short_code",
+        user_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The redirect's view of a live link, by code, from the `redirect_targets` view: the
+/// columns the redirect cache carries, which the invalidation trigger watches.
+pub async fn find_target(
+    conn: &mut PgConnection,
+    code: &str,
+) -> Result<Option<RedirectTarget>, sqlx::Error> {
+    sqlx::query_as!(
+        RedirectTarget,
+        r#"SELECT url_id AS "url_id!", original_url AS "original_url!",
+                  is_active AS "is_active!", expires_at
+           FROM redirect_targets WHERE short_code = $1"#,
+        code
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// One page of live links in id order, and how many match the filter.
+pub async fn list(
+    conn: &mut PgConnection,
+    filter: LinkFilter,
+    page: Page,
+) -> Result<(Vec<Link>, i64), sqlx::Error> {
+    let mut query = QueryBuilder::<Postgres>::new(
+        "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
+                created_at, updated_at FROM urls WHERE deleted_at IS NULL",
+    );
+    if let Some(user_id) = filter.user_id {
+        query.push(" AND user_id = ").push_bind(user_id);
+    }
+    if let Some(is_active) = filter.is_active {
+        query.push(" AND is_active = ").push_bind(is_active);
+    }
+    let rows = crate::list::page_of(&mut *conn, query, page).await?;
+    Ok((rows, count(conn, filter).await?))
+}
+
+/// How many live links match the filter, from the counters the triggers keep in
+/// `list_counts` (migration `20261202000001`): at most 16 shards summed, no table count.
+async fn count(conn: &mut PgConnection, filter: LinkFilter) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(n), 0)::bigint AS "total!" FROM list_counts
+           WHERE list = 'urls' AND filter = url_count_key($1, $2)"#,
+        filter.user_id,
+        filter.is_active,
+    )
+    .fetch_one(conn)
+    .await
+}

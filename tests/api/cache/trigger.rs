@@ -1,0 +1,88 @@
+//! The invalidation trigger watches every column the redirect cache carries. Both sides
+//! are read from the catalog (`pg_depend`): the columns of `urls` the `redirect_targets`
+//! view reads (what `RedirectTarget` holds, checked against the view at compile time),
+//! and the columns the `urls_announce_update` trigger's `WHEN` clause names. A column
+//! added to the view without the trigger would let an edit of it go unannounced, and
+//! every replica would serve the old value until its cache entry expired.
+
+use std::collections::BTreeSet;
+
+use sqlx::{PgConnection, PgPool};
+
+/// The columns of `urls` that the `redirect_targets` view reads.
+async fn carried_columns(conn: &mut PgConnection) -> BTreeSet<String> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT a.attname::text FROM pg_depend d \
+         JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid \
+         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+         WHERE r.ev_class = 'redirect_targets'::regclass \
+           AND d.refobjid = 'urls'::regclass AND d.refobjsubid > 0",
+    )
+    .fetch_all(conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect()
+}
+
+/// The columns of `urls` that the update trigger's `WHEN` clause names.
+async fn watched_columns(conn: &mut PgConnection) -> BTreeSet<String> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT a.attname::text FROM pg_trigger t \
+         JOIN pg_depend d ON d.classid = 'pg_trigger'::regclass AND d.objid = t.oid \
+         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+         WHERE t.tgrelid = 'urls'::regclass AND t.tgname = 'urls_announce_update' \
+           AND d.refobjsubid > 0",
+    )
+    .fetch_all(conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect()
+}
+
+async fn unwatched_columns(conn: &mut PgConnection) -> BTreeSet<String> {
+    let watched = watched_columns(conn).await;
+    let carried = carried_columns(conn).await;
+    assert!(
+        carried.contains("original_url") && carried.contains("deleted_at"),
+        "the view's columns were not found in the catalog: {carried:?}"
+    );
+    carried.difference(&watched).cloned().collect()
+}
+
+#[sqlx::test]
+async fn every_column_the_redirect_cache_carries_is_watched_by_the_invalidation_trigger(
+    pool: PgPool,
+) {
+    let mut conn = pool.acquire().await.unwrap();
+    let unwatched = unwatched_columns(&mut conn).await;
+    assert!(
+        unwatched.is_empty(),
+        "the redirect cache carries {unwatched:?}, which the urls_announce_update trigger \
+         does not watch: add them to its WHEN clause in a migration"
+    );
+}
+
+/// The check sees a column the trigger leaves out (so the test above can fail).
+#[sqlx::test]
+async fn a_trigger_that_leaves_out_a_carried_column_is_caught(pool: PgPool) {
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql(
+        "DROP TRIGGER urls_announce_update ON urls; \
+         CREATE TRIGGER urls_announce_update AFTER UPDATE ON urls FOR EACH ROW \
+         WHEN (OLD.id IS DISTINCT FROM NEW.id \
+            OR OLD.original_url IS DISTINCT FROM NEW.original_url \
+            OR OLD.is_active IS DISTINCT FROM NEW.is_active \
+            OR OLD.deleted_at IS DISTINCT FROM NEW.deleted_at \
+            OR OLD.short_code IS DISTINCT FROM NEW.short_code) \
+         EXECUTE FUNCTION announce_link_change();",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        unwatched_columns(&mut conn).await,
+        BTreeSet::from(["expires_at".to_owned()])
+    );
+}
