@@ -15,6 +15,7 @@ use shortener_store::clicks::insert_batch;
 use sqlx::PgPool;
 
 use crate::helpers::TestApp;
+use crate::helpers::bodies::LinkStats;
 
 const HOT_LINKS: i64 = 10;
 const ROUNDS: usize = 100;
@@ -85,18 +86,18 @@ async fn a_click_event_is_attributed_to_the_links_owner(pool: PgPool) {
     let app = TestApp::new(pool);
     let owner = app.create_user("owner", "owner@example.com").await;
     let owned = app
-        .create_link(json!({"original_url": "https://example.com/o", "user_id": owner["id"]}))
+        .create_link(json!({"original_url": "https://example.com/o", "user_id": owner.id}))
         .await;
     let anonymous = app.shorten("https://example.com/a").await;
     for link in [&owned, &anonymous] {
-        let code = link["short_code"].as_str().unwrap();
+        let code = &link.short_code;
         assert_eq!(app.get(&format!("/{code}")).await.status, StatusCode::FOUND);
     }
-    let owned_clicks = app.events_of_type(&owned["id"], "click").await;
+    let owned_clicks = app.events_of_type(owned.id, "click").await;
     assert_eq!(owned_clicks.len(), 1);
-    assert_eq!(owned_clicks[0]["user_id"], owner["id"]);
-    let anonymous_clicks = app.events_of_type(&anonymous["id"], "click").await;
-    assert_eq!(anonymous_clicks[0]["user_id"], serde_json::Value::Null);
+    assert_eq!(owned_clicks[0].user_id, Some(owner.id));
+    let anonymous_clicks = app.events_of_type(anonymous.id, "click").await;
+    assert_eq!(anonymous_clicks[0].user_id, None);
 }
 
 #[sqlx::test]
@@ -105,7 +106,7 @@ async fn two_replicas_on_one_hot_link_store_and_count_each_redirect_exactly_once
     const REDIRECTS_PER_TASK: usize = 250;
     let replicas = [TestApp::new(pool.clone()), TestApp::new(pool.clone())];
     let link = replicas[0].shorten("https://example.com/hot").await;
-    let path = format!("/{}", link["short_code"].as_str().unwrap());
+    let path = format!("/{}", link.short_code);
     let mut tasks = tokio::task::JoinSet::new();
     for replica in &replicas {
         for _ in 0..TASKS_PER_REPLICA {
@@ -131,7 +132,7 @@ async fn two_replicas_on_one_hot_link_store_and_count_each_redirect_exactly_once
         replica.clicks().flush().await;
     }
 
-    let id = id_of(&link);
+    let id = link.id;
     let (events, counter, by_day, by_referrer): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM events WHERE url_id = $1 AND event_type = 'click'), \
                 (SELECT clicks FROM link_clicks WHERE url_id = $1), \
@@ -146,9 +147,9 @@ async fn two_replicas_on_one_hot_link_store_and_count_each_redirect_exactly_once
         (events, counter, by_day, by_referrer),
         (served, served, served, served)
     );
-    let stats = replicas[1].link_stats(id).await.expect(StatusCode::OK);
-    assert_eq!(stats["clicks"], served);
-    assert_eq!(stats["top_referrers"][0]["clicks"], served);
+    let stats: LinkStats = replicas[1].link_stats(id).await.expect_body(StatusCode::OK);
+    assert_eq!(stats.clicks, served);
+    assert_eq!(stats.top_referrers[0].clicks, served);
     let listed = replicas[1]
         .get(&format!("/events?url_id={id}&event_type=click&per_page=1"))
         .await;
@@ -184,16 +185,12 @@ fn click(url_id: i64, user_agent: &str) -> Click {
     }
 }
 
-fn id_of(link: &serde_json::Value) -> i64 {
-    link["id"].as_i64().unwrap()
-}
-
 #[sqlx::test]
 async fn clicks_of_a_link_removed_by_hand_are_rejected_and_the_rest_are_written(pool: PgPool) {
     let app = app_holding_clicks(pool.clone());
     let kept = app.shorten("https://example.com/kept").await;
     let doomed = app.shorten("https://example.com/doomed").await;
-    for url_id in [id_of(&kept), id_of(&doomed), id_of(&kept)] {
+    for url_id in [kept.id, doomed.id, kept.id] {
         app.clicks().enqueue(click(url_id, "test"));
     }
     // An operator removes one link's row by hand before the batch is written.
@@ -202,7 +199,7 @@ async fn clicks_of_a_link_removed_by_hand_are_rejected_and_the_rest_are_written(
         "DELETE FROM urls WHERE id = $1",
     ] {
         sqlx::query(statement)
-            .bind(id_of(&doomed))
+            .bind(doomed.id)
             .execute(&pool)
             .await
             .unwrap();
@@ -215,7 +212,7 @@ async fn clicks_of_a_link_removed_by_hand_are_rejected_and_the_rest_are_written(
     assert_eq!(metrics.clicks_written.get(), 2);
     assert_eq!(metrics.clicks_rejected.get(), 1);
     assert_eq!(metrics.click_queue_depth.get(), 0);
-    assert_eq!(app.events_of_type(&kept["id"], "click").await.len(), 2);
+    assert_eq!(app.events_of_type(kept.id, "click").await.len(), 2);
 }
 
 #[sqlx::test]
@@ -226,7 +223,7 @@ async fn a_click_the_database_refuses_is_isolated_and_its_batch_neighbours_are_w
     let link = app.shorten("https://example.com/busy").await;
     // jsonb cannot hold U+0000: Postgres refuses the value (SQLSTATE 22P05), for good.
     for user_agent in ["first", "nul \u{0} inside", "second", "third"] {
-        app.clicks().enqueue(click(id_of(&link), user_agent));
+        app.clicks().enqueue(click(link.id, user_agent));
     }
     tokio::time::timeout(Duration::from_secs(10), app.clicks().flush())
         .await
@@ -238,18 +235,15 @@ async fn a_click_the_database_refuses_is_isolated_and_its_batch_neighbours_are_w
     assert_eq!(metrics.click_queue_depth.get(), 0);
     assert!(metrics.click_flush_failures.get() >= 1);
     let stored: Vec<_> = app
-        .events_of_type(&link["id"], "click")
+        .events_of_type(link.id, "click")
         .await
         .iter()
-        .map(|event| event["details"]["user_agent"].as_str().unwrap().to_owned())
+        .map(|event| event.details["user_agent"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(stored, ["first", "second", "third"]);
-    let stats = app
-        .get(&format!("/urls/{}/stats", link["id"]))
+    let stats: LinkStats = app
+        .get(&format!("/urls/{}/stats", link.id))
         .await
-        .expect(StatusCode::OK);
-    assert_eq!(
-        stats["clicks"], 3,
-        "the counter agrees with the stored events"
-    );
+        .expect_body(StatusCode::OK);
+    assert_eq!(stats.clicks, 3, "the counter agrees with the stored events");
 }

@@ -4,11 +4,13 @@
 
 use std::time::{Duration, Instant};
 
+use crate::helpers::bodies::{Event, Link, LinkStats, ReferrerClicks};
 use crate::helpers::process::{request, serve};
 use crate::helpers::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use shortener_clicks::ClickSettings;
 use shortener_server::replica::AppSettings;
@@ -31,9 +33,9 @@ async fn redirect(app: &TestApp, code: &str, headers: &[(&str, &str)]) -> TestRe
 }
 
 /// `GET path` without flushing the click queue: what a client sees right now.
-async fn get_now(app: &TestApp, path: &str) -> Value {
+async fn get_now<T: DeserializeOwned>(app: &TestApp, path: &str) -> T {
     let request = Request::builder().uri(path).body(Body::empty()).unwrap();
-    app.send_now(request).await.expect(StatusCode::OK)
+    app.send_now(request).await.expect_body(StatusCode::OK)
 }
 
 /// Click events of a link, counted in the database.
@@ -70,10 +72,7 @@ fn slow_flushing_app(pool: PgPool) -> TestApp {
 async fn a_click_is_visible_in_events_and_stats_within_200ms(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let link = app.shorten("https://example.com/fast").await;
-    let (id, code) = (
-        link["id"].as_i64().unwrap(),
-        link["short_code"].as_str().unwrap(),
-    );
+    let (id, code) = (link.id, link.short_code.as_str());
     let mut delays = Vec::new();
     for expected in 1..=5 {
         let redirected = Instant::now();
@@ -93,11 +92,12 @@ async fn a_click_is_visible_in_events_and_stats_within_200ms(pool: PgPool) {
         }
         delays.push(redirected.elapsed());
         // What the API shows at that moment (read without a flush).
-        let events = get_now(&app, &format!("/events?url_id={id}&event_type=click")).await;
-        assert_eq!(events.as_array().unwrap().len() as i64, expected);
-        let stats = get_now(&app, &format!("/urls/{id}/stats")).await;
-        assert_eq!(stats["clicks"], expected);
-        assert!(stats["last_click_at"].is_string());
+        let events: Vec<Event> =
+            get_now(&app, &format!("/events?url_id={id}&event_type=click")).await;
+        assert_eq!(events.len() as i64, expected);
+        let stats: LinkStats = get_now(&app, &format!("/urls/{id}/stats")).await;
+        assert_eq!(stats.clicks, expected);
+        assert!(stats.last_click_at.is_some());
     }
     eprintln!("click visibility delays (redirect to row in events and urls): {delays:?}");
     assert_eq!(app.state.metrics().clicks_written.get(), 5);
@@ -108,10 +108,7 @@ async fn concurrent_redirects_are_written_in_few_batches_with_exact_counts(pool:
     let app = TestApp::new(pool.clone());
     let first = app.shorten("https://example.com/one").await;
     let second = app.shorten("https://example.com/two").await;
-    let codes = [
-        first["short_code"].as_str().unwrap(),
-        second["short_code"].as_str().unwrap(),
-    ];
+    let codes = [first.short_code.as_str(), second.short_code.as_str()];
     let started = Instant::now();
     // 600 clicks on the first link and 400 on the second, 50 requests in flight at a time.
     for chunk in (0..1000).collect::<Vec<usize>>().chunks(50) {
@@ -123,18 +120,15 @@ async fn concurrent_redirects_are_written_in_few_batches_with_exact_counts(pool:
     eprintln!("1000 redirects took {:?}", started.elapsed());
     app.clicks().flush().await;
 
-    let (one, two) = (
-        first["id"].as_i64().unwrap(),
-        second["id"].as_i64().unwrap(),
-    );
+    let (one, two) = (first.id, second.id);
     assert_eq!(click_events(&pool, one).await, 600);
     assert_eq!(click_events(&pool, two).await, 400);
     assert_eq!(click_count(&pool, one).await, 600);
     assert_eq!(click_count(&pool, two).await, 400);
-    let stats = app.link_stats(one).await.expect(StatusCode::OK);
-    assert_eq!(stats["clicks"], 600);
-    let stats = app.link_stats(two).await.expect(StatusCode::OK);
-    assert_eq!(stats["clicks"], 400);
+    let stats: LinkStats = app.link_stats(one).await.expect_body(StatusCode::OK);
+    assert_eq!(stats.clicks, 600);
+    let stats: LinkStats = app.link_stats(two).await.expect_body(StatusCode::OK);
+    assert_eq!(stats.clicks, 400);
 
     let metrics = &app.state.metrics();
     let batches = metrics.click_batch_size.get_sample_count();
@@ -154,10 +148,7 @@ async fn concurrent_redirects_are_written_in_few_batches_with_exact_counts(pool:
 async fn clicks_keep_their_own_headers_and_the_time_of_the_redirect(pool: PgPool) {
     let app = slow_flushing_app(pool.clone());
     let link = app.shorten("https://example.com/who").await;
-    let (id, code) = (
-        link["id"].as_i64().unwrap(),
-        link["short_code"].as_str().unwrap(),
-    );
+    let (id, code) = (link.id, link.short_code.as_str());
     let sent: [&[(&str, &str)]; 3] = [
         &[
             ("referer", "https://a.example/"),
@@ -208,32 +199,35 @@ async fn clicks_keep_their_own_headers_and_the_time_of_the_redirect(pool: PgPool
     }
 
     // The API shows the same, to the second.
-    let events = app.events_of_type(&link["id"], "click").await;
+    let events = app.events_of_type(link.id, "click").await;
     for ((event, (before, _)), expected) in events.iter().zip(&windows).zip(&expected_details) {
-        assert_eq!(&event["details"], expected);
-        let shown =
-            shortener_domain::timestamp::parse(event["timestamp"].as_str().unwrap()).unwrap();
+        assert_eq!(&event.details, expected);
+        let shown = shortener_domain::timestamp::parse(&event.timestamp).unwrap();
         assert!(
             (shown - *before).abs() < chrono::Duration::seconds(1),
             "{event}"
         );
     }
-    let stats = app.link_stats(id).await.expect(StatusCode::OK);
-    assert_eq!(stats["clicks"], 3);
-    let last =
-        shortener_domain::timestamp::parse(stats["last_click_at"].as_str().unwrap()).unwrap();
+    let stats: LinkStats = app.link_stats(id).await.expect_body(StatusCode::OK);
+    assert_eq!(stats.clicks, 3);
+    let last = shortener_domain::timestamp::parse(stats.last_click_at.as_deref().unwrap()).unwrap();
     assert!(
         (last - windows[2].0).abs() < chrono::Duration::seconds(1),
         "{stats}"
     );
-    let mut referrers = stats["top_referrers"].as_array().unwrap().clone();
-    referrers.sort_by_key(|r| r["referrer"].to_string());
+    let mut referrers = stats.top_referrers.clone();
+    // Named referrers in order, then the clicks without one.
+    referrers.sort_by_key(|r| (r.referrer.is_none(), r.referrer.clone()));
+    let referrer = |referrer: Option<&str>| ReferrerClicks {
+        referrer: referrer.map(str::to_owned),
+        clicks: 1,
+    };
     assert_eq!(
         referrers,
         [
-            json!({"referrer": "https://a.example/", "clicks": 1}),
-            json!({"referrer": "https://b.example/page", "clicks": 1}),
-            json!({"referrer": null, "clicks": 1}),
+            referrer(Some("https://a.example/")),
+            referrer(Some("https://b.example/page")),
+            referrer(None),
         ]
     );
 }
@@ -242,10 +236,7 @@ async fn clicks_keep_their_own_headers_and_the_time_of_the_redirect(pool: PgPool
 async fn shutdown_writes_every_queued_click(pool: PgPool) {
     let app = slow_flushing_app(pool.clone());
     let link = app.shorten("https://example.com/last").await;
-    let (id, code) = (
-        link["id"].as_i64().unwrap(),
-        link["short_code"].as_str().unwrap().to_owned(),
-    );
+    let (id, code) = (link.id, link.short_code.clone());
     for _ in 0..100 {
         redirect(&app, &code, &[]).await;
     }
@@ -285,11 +276,9 @@ async fn sigterm_writes_the_queued_clicks_before_exit(pool: PgPool) {
     .expect("POST /urls answers");
     let (status, body) = (created.status, created.text());
     assert_eq!(status, 201, "{body}");
-    let link: Value = serde_json::from_str(&body).unwrap();
-    let (id, code) = (
-        link["id"].as_i64().unwrap(),
-        link["short_code"].as_str().unwrap(),
-    );
+    let link: Link = serde_json::from_str(&body)
+        .unwrap_or_else(|error| panic!("expected a link ({error}), got {body}"));
+    let (id, code) = (link.id, link.short_code.as_str());
     for i in 0..50 {
         let answer = request(port, "GET", &format!("/{code}"), None)
             .await

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::helpers::TestApp;
+use crate::helpers::bodies::ErrorBody;
 use axum::http::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -189,7 +190,7 @@ async fn every_documented_operation_is_routed(pool: PgPool) {
         .get("/no/such/route")
         .await
         .expect_error(StatusCode::NOT_FOUND);
-    assert_eq!(unrouted["error"], "no such route");
+    assert_eq!(unrouted.error, "no such route");
 
     let document = document(&app).await;
     let mut operations = 0;
@@ -208,9 +209,9 @@ async fn every_documented_operation_is_routed(pool: PgPool) {
                 "{method} {template} is documented but not routed"
             );
             if response.status == StatusCode::NOT_FOUND && !response.body.is_empty() {
-                let body = response.json();
+                let body = response.body::<ErrorBody>();
                 assert_ne!(
-                    body["error"], "no such route",
+                    body.error, "no such route",
                     "{method} {template} is documented but not routed"
                 );
             }

@@ -42,7 +42,7 @@ async fn requests_are_counted_by_route_template_and_status_class_never_by_raw_pa
     assert_eq!(sample(&before, REDIRECT_4XX), Some(0.0));
 
     let link = app.shorten("https://example.com/observed").await;
-    let code = link["short_code"].as_str().unwrap().to_owned();
+    let code = link.short_code;
     for _ in 0..3 {
         app.get(&format!("/{code}")).await.expect(StatusCode::FOUND);
     }

@@ -6,6 +6,7 @@
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use crate::helpers::bodies::Link;
 use crate::helpers::process::{request_with_headers, serve, shortener};
 use crate::helpers::servers::{PgCluster, RedisServer, TestCerts};
 
@@ -51,10 +52,9 @@ async fn a_replica_reaches_postgres_and_redis_over_verified_tls() {
     .await
     .unwrap();
     assert_eq!(created.status, 201, "{}", created.text());
-    let code = serde_json::from_slice::<serde_json::Value>(&created.body).unwrap()["short_code"]
-        .as_str()
+    let code = serde_json::from_slice::<Link>(&created.body)
         .unwrap()
-        .to_owned();
+        .short_code;
     for _ in 0..2 {
         let followed = request_with_headers(port, "GET", &format!("/{code}"), None, &[])
             .await

@@ -1,6 +1,7 @@
 //! `/users`: creation rules, reads, lists, partial updates and soft deletion.
 
 use crate::helpers::TestApp;
+use crate::helpers::bodies::{Event, Link, User};
 use axum::http::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
@@ -14,11 +15,12 @@ async fn create_user_returns_201_with_the_user(pool: PgPool) {
             json!({"username": "  ada  ", "email": "ada@example.com"}),
         )
         .await;
-    let user = response.expect(StatusCode::CREATED);
-    assert!(user["id"].as_i64().unwrap() > 0);
-    assert_eq!(user["username"], "ada", "username is trimmed");
-    assert_eq!(user["email"], "ada@example.com");
-    let created_at = user["created_at"].as_str().unwrap();
+    let raw = response.expect(StatusCode::CREATED);
+    let user = response.body::<User>();
+    assert!(user.id > 0);
+    assert_eq!(user.username, "ada", "username is trimmed");
+    assert_eq!(user.email, "ada@example.com");
+    let created_at = user.created_at.as_str();
     assert_eq!(
         created_at.len(),
         "2026-01-31T23:59:59".len(),
@@ -26,9 +28,9 @@ async fn create_user_returns_201_with_the_user(pool: PgPool) {
     );
     assert_eq!(&created_at[10..11], "T");
     assert_eq!(
-        user.as_object().unwrap().len(),
+        raw.as_object().unwrap().len(),
         4,
-        "exactly id, username, email, created_at: {user}"
+        "exactly id, username, email, created_at: {raw}"
     );
 }
 
@@ -43,7 +45,7 @@ async fn duplicate_email_is_409_case_insensitively(pool: PgPool) {
         )
         .await
         .expect_error(StatusCode::CONFLICT);
-    assert!(body["details"]["email"].is_string(), "{body}");
+    assert!(body.names("email"), "{body}");
 }
 
 #[sqlx::test]
@@ -90,26 +92,15 @@ async fn invalid_fields_are_400_with_details_per_field(pool: PgPool) {
             .post_json("/users", body.clone())
             .await
             .expect_error(StatusCode::BAD_REQUEST);
-        assert!(
-            error["details"][field].is_string(),
-            "{body} should name {field}: {error}"
-        );
+        assert!(error.names(field), "{body} should name {field}: {error}");
     }
     let both = app
         .post_json("/users", json!({"username": "", "email": "nope"}))
         .await
         .expect_error(StatusCode::BAD_REQUEST);
+    assert!(both.names("username") && both.names("email"), "{both}");
     assert!(
-        both["details"]["username"].is_string() && both["details"]["email"].is_string(),
-        "{both}"
-    );
-    assert!(
-        app.get("/users")
-            .await
-            .json()
-            .as_array()
-            .unwrap()
-            .is_empty(),
+        app.get("/users").await.body::<Vec<User>>().is_empty(),
         "nothing was created"
     );
 }
@@ -124,7 +115,10 @@ async fn username_of_64_characters_is_accepted(pool: PgPool) {
 async fn get_user_is_200_or_404(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = app.create_user("ada", "ada@example.com").await;
-    let fetched = app.get_user(&user["id"]).await.expect(StatusCode::OK);
+    let fetched = app
+        .get_user(user.id)
+        .await
+        .expect_body::<User>(StatusCode::OK);
     assert_eq!(fetched, user);
     app.get_user(999999)
         .await
@@ -139,28 +133,24 @@ async fn list_is_ordered_by_id_paginated_and_counted(pool: PgPool) {
             .await;
     }
     let response = app.get("/users?page=2&per_page=2").await;
-    let page = response.expect(StatusCode::OK);
+    let page = response.expect_body::<Vec<User>>(StatusCode::OK);
     assert_eq!(response.header("x-total-count"), Some("5"));
-    let names: Vec<_> = page
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].clone())
-        .collect();
-    assert_eq!(names, [json!("u2"), json!("u3")]);
-    let all = app.get("/users").await.expect(StatusCode::OK);
-    let ids: Vec<i64> = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_i64().unwrap())
-        .collect();
+    let names: Vec<_> = page.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["u2", "u3"]);
+    let all = app
+        .get("/users")
+        .await
+        .expect_body::<Vec<User>>(StatusCode::OK);
+    let ids: Vec<i64> = all.iter().map(|u| u.id).collect();
     assert!(
         ids.windows(2).all(|w| w[0] < w[1]),
         "ascending ids: {ids:?}"
     );
-    let beyond = app.get("/users?page=9").await.expect(StatusCode::OK);
-    assert_eq!(beyond, json!([]));
+    let beyond = app
+        .get("/users?page=9")
+        .await
+        .expect_body::<Vec<User>>(StatusCode::OK);
+    assert_eq!(beyond, Vec::<User>::new());
 }
 
 #[sqlx::test]
@@ -179,7 +169,7 @@ async fn pagination_out_of_range_is_400(pool: PgPool) {
             .await
             .expect_error(StatusCode::BAD_REQUEST);
         let field = query.split('=').next().unwrap();
-        assert!(error["details"][field].is_string(), "{query}: {error}");
+        assert!(error.names(field), "{query}: {error}");
     }
     app.get("/users?per_page=1000").await.expect(StatusCode::OK);
 }
@@ -188,22 +178,25 @@ async fn pagination_out_of_range_is_400(pool: PgPool) {
 async fn put_updates_only_the_fields_given(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = app.create_user("ada", "ada@example.com").await;
-    let id = &user["id"];
+    let id = user.id;
     let renamed = app
         .update_user(id, json!({"username": "lovelace"}))
         .await
-        .expect(StatusCode::OK);
-    assert_eq!(renamed["username"], "lovelace");
-    assert_eq!(renamed["email"], "ada@example.com");
+        .expect_body::<User>(StatusCode::OK);
+    assert_eq!(renamed.username, "lovelace");
+    assert_eq!(renamed.email, "ada@example.com");
     let moved = app
         .update_user(id, json!({"email": "ada@lovelace.org"}))
         .await
-        .expect(StatusCode::OK);
+        .expect_body::<User>(StatusCode::OK);
     assert_eq!(
-        (moved["username"].as_str(), moved["email"].as_str()),
-        (Some("lovelace"), Some("ada@lovelace.org"))
+        (moved.username.as_str(), moved.email.as_str()),
+        ("lovelace", "ada@lovelace.org")
     );
-    assert_eq!(app.get_user(id).await.expect(StatusCode::OK), moved);
+    assert_eq!(
+        app.get_user(id).await.expect_body::<User>(StatusCode::OK),
+        moved
+    );
 }
 
 #[sqlx::test]
@@ -211,7 +204,7 @@ async fn put_validates_like_create_and_answers_404_and_409(pool: PgPool) {
     let app = TestApp::new(pool);
     let ada = app.create_user("ada", "ada@example.com").await;
     app.create_user("bob", "bob@example.com").await;
-    let id = &ada["id"];
+    let id = ada.id;
     app.update_user(id, json!({"email": "nope"}))
         .await
         .expect_error(StatusCode::BAD_REQUEST);
@@ -238,9 +231,9 @@ async fn delete_hides_the_user_deactivates_links_and_keeps_events(pool: PgPool) 
     let app = TestApp::new(pool);
     let user = app.create_user("ada", "ada@example.com").await;
     let link = app
-        .create_link(json!({"original_url": "https://example.com/a", "user_id": user["id"]}))
+        .create_link(json!({"original_url": "https://example.com/a", "user_id": user.id}))
         .await;
-    let id = &user["id"];
+    let id = user.id;
     let response = app.delete_user(id).await;
     assert_eq!(response.status, StatusCode::NO_CONTENT);
     assert!(response.body.is_empty());
@@ -251,31 +244,34 @@ async fn delete_hides_the_user_deactivates_links_and_keeps_events(pool: PgPool) 
     app.update_user(id, json!({"username": "x"}))
         .await
         .expect_error(StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/users").await.json(), json!([]));
-
-    let link_now = app.get_link(&link["id"]).await.expect(StatusCode::OK);
     assert_eq!(
-        link_now["is_active"], false,
+        app.get("/users").await.body::<Vec<User>>(),
+        Vec::<User>::new()
+    );
+
+    let link_now = app
+        .get_link(link.id)
+        .await
+        .expect_body::<Link>(StatusCode::OK);
+    assert!(
+        !link_now.is_active,
         "links of a deleted user are deactivated"
     );
-    let code = link["short_code"].as_str().unwrap();
+    let code = &link.short_code;
     app.get(&format!("/{code}"))
         .await
         .expect_error(StatusCode::NOT_FOUND);
     let events = app
-        .get(&format!("/events?user_id={}", user["id"]))
+        .get(&format!("/events?user_id={}", user.id))
         .await
-        .expect(StatusCode::OK);
-    assert!(
-        !events.as_array().unwrap().is_empty(),
-        "the user's events are kept"
-    );
+        .expect_body::<Vec<Event>>(StatusCode::OK);
+    assert!(!events.is_empty(), "the user's events are kept");
 
     // The address is free again, and links can no longer name the deleted user.
     app.create_user("ada again", "ada@example.com").await;
     app.post_json(
         "/urls",
-        json!({"original_url": "https://example.com", "user_id": user["id"]}),
+        json!({"original_url": "https://example.com", "user_id": user.id}),
     )
     .await
     .expect_error(StatusCode::NOT_FOUND);

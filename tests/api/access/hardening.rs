@@ -6,6 +6,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::helpers::TestResponse;
+use crate::helpers::bodies::Link;
 
 #[track_caller]
 fn assert_hardened(response: &TestResponse, what: &str) {
@@ -37,7 +38,7 @@ async fn every_kind_of_answer_carries_the_security_headers(pool: PgPool) {
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
     assert_hardened(&created, "201");
-    let code = created.json()["short_code"].as_str().unwrap().to_owned();
+    let code = created.body::<Link>().short_code;
     let redirect = app.get(&format!("/{code}")).await;
     assert_eq!(redirect.status, StatusCode::FOUND);
     assert_hardened(&redirect, "302");

@@ -11,6 +11,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
+use crate::helpers::bodies::{Link, User};
 use crate::helpers::{TestApp, TestResponse};
 use shortener_domain::{ApiKeys, Scope, api_key_file_line};
 use shortener_server::replica::AppSettings;
@@ -94,7 +95,7 @@ async fn writes_without_a_known_key_are_401_with_a_challenge_and_change_nothing(
         )
         .await;
         let body = response.expect_error(StatusCode::UNAUTHORIZED);
-        assert!(body["error"].as_str().unwrap().contains("Bearer"), "{body}");
+        assert!(body.error.contains("Bearer"), "{body}");
         assert_eq!(
             response.header("www-authenticate"),
             Some("Bearer realm=\"shortener\"")
@@ -122,7 +123,7 @@ async fn each_scope_opens_what_it_names_and_no_more(pool: PgPool) {
         )
         .await
         .expect_error(StatusCode::FORBIDDEN);
-        assert_eq!(body["error"], "this API key lacks the admin scope");
+        assert_eq!(body.error, "this API key lacks the admin scope");
     }
     let user = call(
         &app,
@@ -132,9 +133,9 @@ async fn each_scope_opens_what_it_names_and_no_more(pool: PgPool) {
         Some(user),
     )
     .await
-    .expect(StatusCode::CREATED);
+    .expect_body::<User>(StatusCode::CREATED);
     // Links are write's: the reader is refused, the writer and admin may.
-    let link = json!({"original_url": "https://example.com/x", "user_id": user["id"]});
+    let link = json!({"original_url": "https://example.com/x", "user_id": user.id});
     let body = call(
         &app,
         Method::POST,
@@ -144,7 +145,7 @@ async fn each_scope_opens_what_it_names_and_no_more(pool: PgPool) {
     )
     .await
     .expect_error(StatusCode::FORBIDDEN);
-    assert_eq!(body["error"], "this API key lacks the write scope");
+    assert_eq!(body.error, "this API key lacks the write scope");
     let created = call(
         &app,
         Method::POST,
@@ -153,8 +154,8 @@ async fn each_scope_opens_what_it_names_and_no_more(pool: PgPool) {
         Some(link),
     )
     .await
-    .expect(StatusCode::CREATED);
-    let path = format!("/urls/{}", created["id"]);
+    .expect_body::<Link>(StatusCode::CREATED);
+    let path = format!("/urls/{}", created.id);
     call(
         &app,
         Method::PUT,
@@ -200,8 +201,8 @@ async fn redirects_probes_and_the_document_stay_public(pool: PgPool) {
         Some(json!({"original_url": "https://example.com/open"})),
     )
     .await
-    .expect(StatusCode::CREATED);
-    let code = created["short_code"].as_str().unwrap();
+    .expect_body::<Link>(StatusCode::CREATED);
+    let code = &created.short_code;
     for path in [format!("/{code}"), format!("/urls/{code}/redirect")] {
         let response = call(&app, Method::GET, &path, None, None).await;
         assert_eq!(response.status, StatusCode::FOUND, "{path}");

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::helpers::bodies::Link;
 use crate::helpers::servers::RedisServer;
 use crate::helpers::{TestApp, TestResponse};
 use axum::body::Body;
@@ -130,8 +131,8 @@ fn assert_redirects_to(response: &TestResponse, location: &str) {
     assert_eq!(response.header("location"), Some(location));
 }
 
-fn code_of(link: &Value) -> String {
-    link["short_code"].as_str().unwrap().to_owned()
+fn code_of(link: &Link) -> String {
+    link.short_code.clone()
 }
 
 /// Polls `check` every 10 ms until it holds; panics after `deadline`. Returns the time it took.
@@ -189,7 +190,7 @@ async fn settle(apps: &[&TestApp], before: &[(u64, u64)]) {
 }
 
 /// Creates a link on `apps[0]` and waits until every replica has heard of it.
-async fn create_settled(apps: &[&TestApp], body: Value) -> Value {
+async fn create_settled(apps: &[&TestApp], body: Value) -> Link {
     let before = evictions(apps);
     let link = apps[0].create_link(body).await;
     settle(apps, &before).await;

@@ -58,7 +58,7 @@ async fn an_update_is_deleted_from_redis_by_its_writer_alone_and_evicted_everywh
     let (a_deletes, b_deletes) = (invalidations(&a, "l2"), invalidations(&b, "l2"));
     let b_evictions = invalidations(&b, "l1");
 
-    a.update_link(&link["id"], json!({"original_url": new}))
+    a.update_link(link.id, json!({"original_url": new}))
         .await
         .expect(StatusCode::OK);
     // The writer's next request is fresh at once; the other replica's after the NOTIFY.
@@ -98,7 +98,7 @@ async fn deleting_a_user_removes_all_their_links_from_redis_in_one_round_trip(po
     for i in 0..50 {
         let link = a
             .create_link(
-                json!({"original_url": format!("https://example.com/{i}"), "user_id": user["id"]}),
+                json!({"original_url": format!("https://example.com/{i}"), "user_id": user.id}),
             )
             .await;
         codes.push(code_of(&link));
@@ -114,9 +114,7 @@ async fn deleting_a_user_removes_all_their_links_from_redis_in_one_round_trip(po
     );
     let (calls, deletes) = (redis_calls(&a), invalidations(&a, "l2"));
 
-    a.delete_user(&user["id"])
-        .await
-        .expect(StatusCode::NO_CONTENT);
+    a.delete_user(user.id).await.expect(StatusCode::NO_CONTENT);
     tokio::time::sleep(SECOND_PASSES).await;
 
     assert_eq!(
@@ -148,7 +146,7 @@ async fn a_write_from_outside_any_replica_is_deleted_from_redis_by_every_listene
 
     // The test's own pool names no replica: an operator's psql, as far as the service knows.
     sqlx::query("UPDATE urls SET original_url = 'https://example.com/after' WHERE id = $1")
-        .bind(link["id"].as_i64().unwrap())
+        .bind(link.id)
         .execute(&pool)
         .await
         .unwrap();

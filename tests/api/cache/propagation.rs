@@ -48,10 +48,10 @@ async fn updates_and_deletes_on_one_replica_are_seen_by_another_within_a_short_p
     let new = "https://example.com/new";
     let changed = create_settled(&apps, json!({"original_url": old})).await;
     let deleted = create_settled(&apps, json!({"original_url": old})).await;
-    let owned = create_settled(&apps, json!({"original_url": old, "user_id": owner["id"]})).await;
+    let owned = create_settled(&apps, json!({"original_url": old, "user_id": owner.id})).await;
     let found = |url: &'static str| move |r: &TestResponse| r.header("location") == Some(url);
     let gone = |r: &TestResponse| r.status == StatusCode::NOT_FOUND;
-    let changed_path = format!("/urls/{}", changed["id"]);
+    let changed_path = format!("/urls/{}", changed.id);
     let mut delays = Vec::new();
 
     let code = code_of(&changed);
@@ -76,7 +76,7 @@ async fn updates_and_deletes_on_one_replica_are_seen_by_another_within_a_short_p
     ));
 
     let delete = async || {
-        a.delete_link(&deleted["id"])
+        a.delete_link(deleted.id)
             .await
             .expect(StatusCode::NO_CONTENT);
     };
@@ -84,9 +84,7 @@ async fn updates_and_deletes_on_one_replica_are_seen_by_another_within_a_short_p
     delays.push(("DELETE /urls/{id}", delay));
 
     let delete = async || {
-        a.delete_user(&owner["id"])
-            .await
-            .expect(StatusCode::NO_CONTENT);
+        a.delete_user(owner.id).await.expect(StatusCode::NO_CONTENT);
     };
     let delay = propagation(&a, &b, &code_of(&owned), old, delete, gone).await;
     delays.push(("DELETE /users/{owner}", delay));
@@ -154,7 +152,7 @@ async fn stale_redis_entry_missed_by_an_invalidation_does_not_come_back_when_red
     assert!(redis.cli(&["GET", &old_key]).contains(old));
 
     redis.pause();
-    a.update_link(&link["id"], json!({"original_url": new}))
+    a.update_link(link.id, json!({"original_url": new}))
         .await
         .expect(StatusCode::OK);
     // Each replica misses its delete (A twice: before answering and on its own NOTIFY) and

@@ -6,10 +6,11 @@ use super::*;
 async fn post_returns_201_with_exactly_the_event_fields(pool: PgPool) {
     let app = TestApp::new(pool);
     let f = fixture(&app).await;
-    let event = app.post_event(json!({"url_id": f.ada_link["id"], "user_id": f.ada["id"], "event_type": "shared", "details": {"channel": "email", "n": 2, "nested": {"a": [1, 2]}}}),
+    let raw = app.post_json("/events", json!({"url_id": f.ada_link.id, "user_id": f.ada.id, "event_type": "shared", "details": {"channel": "email", "n": 2, "nested": {"a": [1, 2]}}}),
     )
-    .await;
-    let mut keys: Vec<&str> = event
+    .await
+    .expect(StatusCode::CREATED);
+    let mut keys: Vec<&str> = raw
         .as_object()
         .unwrap()
         .keys()
@@ -26,23 +27,24 @@ async fn post_returns_201_with_exactly_the_event_fields(pool: PgPool) {
             "url_id",
             "user_id"
         ],
-        "{event}"
+        "{raw}"
     );
-    assert!(event["id"].as_i64().unwrap() > 0);
-    assert_eq!(event["url_id"], f.ada_link["id"]);
-    assert_eq!(event["user_id"], f.ada["id"]);
-    assert_eq!(event["event_type"], "shared");
+    let event = serde_json::from_value::<Event>(raw.clone()).unwrap();
+    assert!(event.id > 0);
+    assert_eq!(event.url_id, f.ada_link.id);
+    assert_eq!(event.user_id, Some(f.ada.id));
+    assert_eq!(event.event_type, "shared");
     assert_eq!(
-        event["details"],
+        event.details,
         json!({"channel": "email", "n": 2, "nested": {"a": [1, 2]}})
     );
-    let timestamp = event["timestamp"].as_str().unwrap();
+    let timestamp = event.timestamp.as_str();
     assert!(
         chrono::NaiveDateTime::parse_from_str(timestamp, "%Y-%m-%dT%H:%M:%S").is_ok()
             && timestamp.len() == 19,
         "YYYY-MM-DDTHH:MM:SS: {timestamp}"
     );
-    let listed = app.events_of(&f.ada_link["id"]).await;
+    let listed = app.events_of(f.ada_link.id).await;
     assert_eq!(
         listed.last(),
         Some(&event),
@@ -55,9 +57,9 @@ async fn post_without_user_id_has_null_user(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
     let event = app
-        .post_event(json!({"url_id": link["id"], "event_type": "note"}))
+        .post_event(json!({"url_id": link.id, "event_type": "note"}))
         .await;
-    assert_eq!(event["user_id"], Value::Null);
+    assert_eq!(event.user_id, None);
 }
 
 #[sqlx::test]
@@ -65,19 +67,16 @@ async fn details_default_to_an_empty_object_when_absent_or_null(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
     let absent = app
-        .post_event(json!({"url_id": link["id"], "event_type": "note"}))
+        .post_event(json!({"url_id": link.id, "event_type": "note"}))
         .await;
-    assert_eq!(absent["details"], json!({}));
+    assert_eq!(absent.details, json!({}));
     let null = app
-        .post_event(json!({"url_id": link["id"], "event_type": "note", "details": null}))
+        .post_event(json!({"url_id": link.id, "event_type": "note", "details": null}))
         .await;
-    assert_eq!(null["details"], json!({}));
-    let listed = app.events_of_type(&link["id"], "note").await;
+    assert_eq!(null.details, json!({}));
+    let listed = app.events_of_type(link.id, "note").await;
     assert_eq!(
-        listed
-            .iter()
-            .map(|e| e["details"].clone())
-            .collect::<Vec<_>>(),
+        listed.iter().map(|e| e.details.clone()).collect::<Vec<_>>(),
         [json!({}), json!({})]
     );
 }
@@ -98,17 +97,14 @@ async fn non_object_details_are_400_naming_details(pool: PgPool) {
         let error = app
             .post_json(
                 "/events",
-                json!({"url_id": link["id"], "event_type": "note", "details": details}),
+                json!({"url_id": link.id, "event_type": "note", "details": details}),
             )
             .await
             .expect_error(StatusCode::BAD_REQUEST);
-        assert!(
-            error["details"]["details"].is_string(),
-            "{details}: {error}"
-        );
+        assert!(error.names("details"), "{details}: {error}");
     }
     assert!(
-        app.events_of_type(&link["id"], "note").await.is_empty(),
+        app.events_of_type(link.id, "note").await.is_empty(),
         "nothing was stored"
     );
 }
@@ -126,36 +122,32 @@ async fn event_type_must_be_1_to_32_characters(pool: PgPool) {
         json!(["click"]),
     ] {
         let error = app
-            .post_json("/events", json!({"url_id": link["id"], "event_type": bad}))
+            .post_json("/events", json!({"url_id": link.id, "event_type": bad}))
             .await
             .expect_error(StatusCode::BAD_REQUEST);
-        assert!(error["details"]["event_type"].is_string(), "{bad}: {error}");
+        assert!(error.names("event_type"), "{bad}: {error}");
     }
     let error = app
-        .post_json("/events", json!({"url_id": link["id"]}))
+        .post_json("/events", json!({"url_id": link.id}))
         .await
         .expect_error(StatusCode::BAD_REQUEST);
-    assert!(
-        error["details"]["event_type"].is_string(),
-        "missing: {error}"
-    );
+    assert!(error.names("event_type"), "missing: {error}");
 
     let longest = "x".repeat(32);
     let event = app
-        .post_event(json!({"url_id": link["id"], "event_type": longest}))
+        .post_event(json!({"url_id": link.id, "event_type": longest}))
         .await;
-    assert_eq!(event["event_type"], longest.as_str());
+    assert_eq!(event.event_type, longest);
     let one = app
-        .post_event(json!({"url_id": link["id"], "event_type": "a"}))
+        .post_event(json!({"url_id": link.id, "event_type": "a"}))
         .await;
-    assert_eq!(one["event_type"], "a");
+    assert_eq!(one.event_type, "a");
     let wide = "é".repeat(32);
     let event = app
-        .post_event(json!({"url_id": link["id"], "event_type": wide}))
+        .post_event(json!({"url_id": link.id, "event_type": wide}))
         .await;
     assert_eq!(
-        event["event_type"],
-        wide.as_str(),
+        event.event_type, wide,
         "the limit counts characters, not bytes"
     );
 }
@@ -174,23 +166,23 @@ async fn missing_or_mistyped_url_id_is_400(pool: PgPool) {
             .post_json("/events", body.clone())
             .await
             .expect_error(StatusCode::BAD_REQUEST);
-        assert!(error["details"]["url_id"].is_string(), "{body}: {error}");
+        assert!(error.names("url_id"), "{body}: {error}");
     }
     let error = app
         .post_json(
             "/events",
-            json!({"url_id": link["id"], "user_id": "me", "event_type": "note"}),
+            json!({"url_id": link.id, "user_id": "me", "event_type": "note"}),
         )
         .await
         .expect_error(StatusCode::BAD_REQUEST);
-    assert!(error["details"]["user_id"].is_string(), "{error}");
+    assert!(error.names("user_id"), "{error}");
 }
 
 #[sqlx::test]
 async fn malformed_bodies_are_400_json_errors(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
-    let valid = json!({"url_id": link["id"], "event_type": "note"}).to_string();
+    let valid = json!({"url_id": link.id, "event_type": "note"}).to_string();
     let cases = [
         (Some("application/json"), "{\"url_id\":".to_owned()),
         (Some("application/json"), format!("[{valid}]")),
@@ -198,7 +190,7 @@ async fn malformed_bodies_are_400_json_errors(pool: PgPool) {
         (Some("application/json"), "12".to_owned()),
         (
             Some("application/x-www-form-urlencoded"),
-            format!("url_id={}&event_type=note", link["id"]),
+            format!("url_id={}&event_type=note", link.id),
         ),
         (Some("text/plain"), valid.clone()),
         (None, valid),
@@ -208,7 +200,7 @@ async fn malformed_bodies_are_400_json_errors(pool: PgPool) {
             .await
             .expect_error(StatusCode::BAD_REQUEST);
     }
-    assert!(app.events_of_type(&link["id"], "note").await.is_empty());
+    assert!(app.events_of_type(link.id, "note").await.is_empty());
 }
 
 #[sqlx::test]
@@ -226,16 +218,13 @@ async fn deleted_url_id_is_404(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
     assert_eq!(
-        app.delete_link(&link["id"]).await.status,
+        app.delete_link(link.id).await.status,
         StatusCode::NO_CONTENT
     );
-    app.post_json(
-        "/events",
-        json!({"url_id": link["id"], "event_type": "note"}),
-    )
-    .await
-    .expect_error(StatusCode::NOT_FOUND);
-    assert!(app.events_of_type(&link["id"], "note").await.is_empty());
+    app.post_json("/events", json!({"url_id": link.id, "event_type": "note"}))
+        .await
+        .expect_error(StatusCode::NOT_FOUND);
+    assert!(app.events_of_type(link.id, "note").await.is_empty());
 }
 
 #[sqlx::test]
@@ -244,22 +233,22 @@ async fn unknown_or_deleted_user_id_is_404(pool: PgPool) {
     let link = app.shorten("https://example.com").await;
     app.post_json(
         "/events",
-        json!({"url_id": link["id"], "user_id": 424242, "event_type": "note"}),
+        json!({"url_id": link.id, "user_id": 424242, "event_type": "note"}),
     )
     .await
     .expect_error(StatusCode::NOT_FOUND);
     let user = app.create_user("ada", "ada@example.com").await;
     assert_eq!(
-        app.delete_user(&user["id"]).await.status,
+        app.delete_user(user.id).await.status,
         StatusCode::NO_CONTENT
     );
     app.post_json(
         "/events",
-        json!({"url_id": link["id"], "user_id": user["id"], "event_type": "note"}),
+        json!({"url_id": link.id, "user_id": user.id, "event_type": "note"}),
     )
     .await
     .expect_error(StatusCode::NOT_FOUND);
-    assert!(app.events_of_type(&link["id"], "note").await.is_empty());
+    assert!(app.events_of_type(link.id, "note").await.is_empty());
 }
 
 /// Found by schemathesis: Postgres writes a jsonb number out in full (f64::MAX is 309
@@ -276,11 +265,11 @@ async fn extreme_numbers_in_details_read_back_exactly(pool: PgPool) {
         "big": 123_456_789_012_345_678_901_234_567_890.0,
     });
     let event = app
-        .post_event(json!({"url_id": link["id"], "event_type": "note", "details": details}))
+        .post_event(json!({"url_id": link.id, "event_type": "note", "details": details}))
         .await;
-    assert_eq!(event["details"], details);
-    let listed = app.events_of(&link["id"]).await;
-    assert_eq!(listed.last().unwrap()["details"], details);
+    assert_eq!(event.details, details);
+    let listed = app.events_of(link.id).await;
+    assert_eq!(listed.last().unwrap().details, details);
 }
 
 /// JSON Schema counts `7.0` as an integer, so the ids of a body take it (and only
@@ -289,11 +278,11 @@ async fn extreme_numbers_in_details_read_back_exactly(pool: PgPool) {
 async fn integral_numbers_are_ids_and_fractions_are_400(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
-    let id = link["id"].as_i64().unwrap();
+    let id = link.id;
     let event = app
         .post_event(json!({"url_id": id as f64, "event_type": "note", "user_id": null}))
         .await;
-    assert_eq!(event["url_id"], id);
+    assert_eq!(event.url_id, id);
     let error = app
         .post_json(
             "/events",
@@ -301,7 +290,7 @@ async fn integral_numbers_are_ids_and_fractions_are_400(pool: PgPool) {
         )
         .await
         .expect_error(StatusCode::BAD_REQUEST);
-    assert!(error["details"]["url_id"].is_string(), "{error}");
+    assert!(error.names("url_id"), "{error}");
 }
 
 /// A NUL cannot be stored in jsonb; the details are refused naming where it is, while
@@ -313,16 +302,18 @@ async fn a_nul_inside_details_is_400_naming_its_path(pool: PgPool) {
     let error = app
         .post_json(
             "/events",
-            json!({"url_id": link["id"], "event_type": "note", "details": {"a": ["x\u{0}"]}}),
+            json!({"url_id": link.id, "event_type": "note", "details": {"a": ["x\u{0}"]}}),
         )
         .await
         .expect_error(StatusCode::BAD_REQUEST);
     assert!(
-        error["details"]["details"]
-            .as_str()
+        error
+            .details
+            .as_ref()
+            .and_then(|details| details.get("details"))
             .is_some_and(|problem| problem.contains("details.a.0")),
         "{error}"
     );
-    app.post_event(json!({"url_id": link["id"], "event_type": "note", "ignored\u{0}": "\u{0}"}))
+    app.post_event(json!({"url_id": link.id, "event_type": "note", "ignored\u{0}": "\u{0}"}))
         .await;
 }

@@ -8,26 +8,21 @@ async fn list_is_ordered_by_id_counted_and_paginated(pool: PgPool) {
     let f = fixture(&app).await;
     for i in 0..4 {
         app.post_event(
-            json!({"url_id": f.anon_link["id"], "event_type": "note", "details": {"i": i}}),
+            json!({"url_id": f.anon_link.id, "event_type": "note", "details": {"i": i}}),
         )
         .await;
     }
     let response = app.get("/events").await;
-    let all = response.expect(StatusCode::OK);
+    let all = response.expect_body::<Vec<Event>>(StatusCode::OK);
     assert_eq!(
         response.header("x-total-count"),
         Some("7"),
         "3 created + 4 notes"
     );
-    let ids = ids_of(&all);
-    assert_eq!(ids.len(), 7);
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
-    let types: Vec<&str> = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event_type"].as_str().unwrap())
-        .collect();
+    let all_ids = ids(&all);
+    assert_eq!(all_ids.len(), 7);
+    assert!(all_ids.windows(2).all(|w| w[0] < w[1]), "{all_ids:?}");
+    let types: Vec<&str> = all.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
         types,
         [
@@ -36,15 +31,15 @@ async fn list_is_ordered_by_id_counted_and_paginated(pool: PgPool) {
     );
 
     let response = app.get("/events?page=2&per_page=3").await;
-    let page = response.expect(StatusCode::OK);
+    let page = response.expect_body::<Vec<Event>>(StatusCode::OK);
     assert_eq!(response.header("x-total-count"), Some("7"));
-    assert_eq!(ids_of(&page), ids[3..6]);
-    assert_eq!(page[0]["details"], json!({"i": 0}));
+    assert_eq!(ids(&page), all_ids[3..6]);
+    assert_eq!(page[0].details, json!({"i": 0}));
     let last = app
         .get("/events?page=3&per_page=3")
         .await
-        .expect(StatusCode::OK);
-    assert_eq!(ids_of(&last), ids[6..]);
+        .expect_body::<Vec<Event>>(StatusCode::OK);
+    assert_eq!(ids(&last), all_ids[6..]);
     let beyond = app.get("/events?page=4&per_page=3").await;
     assert_eq!(beyond.expect(StatusCode::OK), json!([]));
     assert_eq!(beyond.header("x-total-count"), Some("7"));
@@ -55,94 +50,84 @@ async fn list_pages_hold_100_events_by_default(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
     for _ in 0..100 {
-        app.post_event(json!({"url_id": link["id"], "event_type": "note"}))
+        app.post_event(json!({"url_id": link.id, "event_type": "note"}))
             .await;
     }
     let response = app.get("/events").await;
     assert_eq!(
-        response.expect(StatusCode::OK).as_array().unwrap().len(),
+        response.expect_body::<Vec<Event>>(StatusCode::OK).len(),
         100
     );
     assert_eq!(response.header("x-total-count"), Some("101"));
-    let second = app.get("/events?page=2").await.expect(StatusCode::OK);
-    assert_eq!(second.as_array().unwrap().len(), 1);
+    let second = app
+        .get("/events?page=2")
+        .await
+        .expect_body::<Vec<Event>>(StatusCode::OK);
+    assert_eq!(second.len(), 1);
     let big = app
         .get("/events?per_page=1000")
         .await
-        .expect(StatusCode::OK);
-    assert_eq!(big.as_array().unwrap().len(), 101);
+        .expect_body::<Vec<Event>>(StatusCode::OK);
+    assert_eq!(big.len(), 101);
 }
 
 #[sqlx::test]
 async fn list_filters_by_url_user_and_type_alone_and_combined(pool: PgPool) {
     let app = TestApp::new(pool);
     let f = fixture(&app).await;
-    let id = |v: &Value| v["id"].as_i64().unwrap();
     let ada_note = app
-        .post_event(
-            json!({"url_id": f.ada_link["id"], "user_id": f.ada["id"], "event_type": "note"}),
-        )
+        .post_event(json!({"url_id": f.ada_link.id, "user_id": f.ada.id, "event_type": "note"}))
         .await;
     // Bob acting on Ada's link: the event's user is Bob.
     let bob_on_ada = app
-        .post_event(
-            json!({"url_id": f.ada_link["id"], "user_id": f.bob["id"], "event_type": "note"}),
-        )
+        .post_event(json!({"url_id": f.ada_link.id, "user_id": f.bob.id, "event_type": "note"}))
         .await;
     let bob_share = app
-        .post_event(
-            json!({"url_id": f.bob_link["id"], "user_id": f.bob["id"], "event_type": "share"}),
-        )
+        .post_event(json!({"url_id": f.bob_link.id, "user_id": f.bob.id, "event_type": "share"}))
         .await;
     let anon_note = app
-        .post_event(json!({"url_id": f.anon_link["id"], "event_type": "note"}))
+        .post_event(json!({"url_id": f.anon_link.id, "event_type": "note"}))
         .await;
-    let created: Vec<i64> = app
+    let created = ids(&app
         .get("/events?event_type=created")
         .await
-        .expect(StatusCode::OK)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(id)
-        .collect();
+        .expect_body::<Vec<Event>>(StatusCode::OK));
     assert_eq!(created.len(), 3);
     let (ada_created, bob_created, anon_created) = (created[0], created[1], created[2]);
 
-    let (ada_link, bob_link, anon_link) =
-        (&f.ada_link["id"], &f.bob_link["id"], &f.anon_link["id"]);
-    let (ada, bob) = (&f.ada["id"], &f.bob["id"]);
+    let (ada_link, bob_link, anon_link) = (f.ada_link.id, f.bob_link.id, f.anon_link.id);
+    let (ada, bob) = (f.ada.id, f.bob.id);
     let cases = [
         (
             format!("url_id={ada_link}"),
-            vec![ada_created, id(&ada_note), id(&bob_on_ada)],
+            vec![ada_created, ada_note.id, bob_on_ada.id],
         ),
         (
             format!("url_id={bob_link}"),
-            vec![bob_created, id(&bob_share)],
+            vec![bob_created, bob_share.id],
         ),
         (
             format!("url_id={anon_link}"),
-            vec![anon_created, id(&anon_note)],
+            vec![anon_created, anon_note.id],
         ),
-        (format!("user_id={ada}"), vec![ada_created, id(&ada_note)]),
+        (format!("user_id={ada}"), vec![ada_created, ada_note.id]),
         (
             format!("user_id={bob}"),
-            vec![bob_created, id(&bob_on_ada), id(&bob_share)],
+            vec![bob_created, bob_on_ada.id, bob_share.id],
         ),
         (
             "event_type=note".to_owned(),
-            vec![id(&ada_note), id(&bob_on_ada), id(&anon_note)],
+            vec![ada_note.id, bob_on_ada.id, anon_note.id],
         ),
-        ("event_type=share".to_owned(), vec![id(&bob_share)]),
+        ("event_type=share".to_owned(), vec![bob_share.id]),
         ("event_type=nothing".to_owned(), vec![]),
         (
             format!("url_id={ada_link}&user_id={bob}"),
-            vec![id(&bob_on_ada)],
+            vec![bob_on_ada.id],
         ),
         (
             format!("url_id={ada_link}&event_type=note"),
-            vec![id(&ada_note), id(&bob_on_ada)],
+            vec![ada_note.id, bob_on_ada.id],
         ),
         (
             format!("user_id={bob}&event_type=created"),
@@ -150,15 +135,15 @@ async fn list_filters_by_url_user_and_type_alone_and_combined(pool: PgPool) {
         ),
         (
             format!("url_id={ada_link}&user_id={ada}&event_type=note"),
-            vec![id(&ada_note)],
+            vec![ada_note.id],
         ),
         (format!("url_id={bob_link}&user_id={ada}"), vec![]),
         ("url_id=999999".to_owned(), vec![]),
     ];
     for (query, expected) in cases {
         let response = app.get(&format!("/events?{query}")).await;
-        let body = response.expect(StatusCode::OK);
-        assert_eq!(ids_of(&body), expected, "{query}");
+        let body = response.expect_body::<Vec<Event>>(StatusCode::OK);
+        assert_eq!(ids(&body), expected, "{query}");
         assert_eq!(
             response.header("x-total-count"),
             Some(expected.len().to_string().as_str()),
@@ -168,7 +153,10 @@ async fn list_filters_by_url_user_and_type_alone_and_combined(pool: PgPool) {
     let response = app
         .get(&format!("/events?user_id={bob}&per_page=1&page=3"))
         .await;
-    assert_eq!(ids_of(&response.expect(StatusCode::OK)), [id(&bob_share)]);
+    assert_eq!(
+        ids(&response.expect_body::<Vec<Event>>(StatusCode::OK)),
+        [bob_share.id]
+    );
     assert_eq!(
         response.header("x-total-count"),
         Some("3"),
@@ -193,7 +181,7 @@ async fn list_filters_and_pagination_of_the_wrong_type_are_400(pool: PgPool) {
             .get(&format!("/events?{query}"))
             .await
             .expect_error(StatusCode::BAD_REQUEST);
-        assert!(error["details"][field].is_string(), "{query}: {error}");
+        assert!(error.names(field), "{query}: {error}");
     }
 }
 
@@ -202,9 +190,9 @@ async fn details_are_always_json_objects_in_responses(pool: PgPool) {
     let app = TestApp::new(pool);
     let user = app.create_user("ada", "ada@example.com").await;
     let link = app
-        .create_link(json!({"original_url": "https://example.com", "user_id": user["id"]}))
+        .create_link(json!({"original_url": "https://example.com", "user_id": user.id}))
         .await;
-    let path = format!("/urls/{}", link["id"]);
+    let path = format!("/urls/{}", link.id);
     app.put_json(&path, json!({"title": "T", "is_active": false}))
         .await
         .expect(StatusCode::OK);
@@ -212,42 +200,36 @@ async fn details_are_always_json_objects_in_responses(pool: PgPool) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(
-        app.get(&format!("/{}", link["short_code"].as_str().unwrap()))
-            .await
-            .status,
+        app.get(&format!("/{}", link.short_code)).await.status,
         StatusCode::FOUND
     );
-    app.post_event(json!({"url_id": link["id"], "event_type": "note"}))
+    app.post_event(json!({"url_id": link.id, "event_type": "note"}))
         .await;
-    app.post_event(
-        json!({"url_id": link["id"], "event_type": "tagged", "details": {"tags": ["a"]}}),
-    )
-    .await;
+    app.post_event(json!({"url_id": link.id, "event_type": "tagged", "details": {"tags": ["a"]}}))
+        .await;
     assert_eq!(app.delete(&path).await.status, StatusCode::NO_CONTENT);
 
-    let all = app.get("/events").await.expect(StatusCode::OK);
-    let types: Vec<&str> = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event_type"].as_str().unwrap())
-        .collect();
+    let all = app
+        .get("/events")
+        .await
+        .expect_body::<Vec<Event>>(StatusCode::OK);
+    let types: Vec<&str> = all.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
         types,
         [
             "created", "updated", "updated", "updated", "click", "note", "tagged", "deleted"
         ]
     );
-    for event in all.as_array().unwrap() {
+    for event in &all {
         assert!(
-            event["details"].is_object(),
+            event.details.is_object(),
             "details must be an object: {event}"
         );
     }
     let by_link = app.get(&format!("{path}/events")).await;
     // The link is deleted, so its own events route is 404, but /events keeps the history.
     by_link.expect_error(StatusCode::NOT_FOUND);
-    for event in app.events_of(&link["id"]).await {
-        assert!(event["details"].is_object(), "{event}");
+    for event in app.events_of(link.id).await {
+        assert!(event.details.is_object(), "{event}");
     }
 }

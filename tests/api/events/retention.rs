@@ -8,13 +8,13 @@ use shortener_service::upkeep::{self, UpkeepSettings};
 
 /// Inserts `n` click events on the link, `age` ago, through the parent table as any
 /// writer would (the triggers count them).
-async fn clicks_aged(pool: &PgPool, url_id: &Value, n: i64, age: &str, referrer: &str) {
+async fn clicks_aged(pool: &PgPool, url_id: i64, n: i64, age: &str, referrer: &str) {
     sqlx::query(
         "INSERT INTO events (url_id, event_type, timestamp, details) \
          SELECT $1, 'click', now() - $2::interval, jsonb_build_object('referrer', $3::text) \
          FROM generate_series(1, $4)",
     )
-    .bind(url_id.as_i64().unwrap())
+    .bind(url_id)
     .bind(age)
     .bind(referrer)
     .bind(n)
@@ -51,7 +51,7 @@ async fn old_clicks_get_their_month_and_retention_keeps_only_their_rollups(pool:
     let app = TestApp::new(pool.clone());
     wait_for_the_first_upkeep(&app).await;
     let link = app.shorten("https://example.com/old").await;
-    let id = &link["id"];
+    let id = link.id;
     clicks_aged(&pool, id, 3, "800 days", "https://old.example").await;
     clicks_aged(&pool, id, 2, "0 seconds", "").await;
     assert_eq!(
@@ -74,7 +74,7 @@ async fn old_clicks_get_their_month_and_retention_keeps_only_their_rollups(pool:
     assert_eq!(month_of_old_clicks, 1);
     let clicks_path = format!("/events?url_id={id}&event_type=click");
     let response = app.get(&clicks_path).await;
-    assert_eq!(ids_of(&response.expect(StatusCode::OK)).len(), 5);
+    assert_eq!(response.expect_body::<Vec<Event>>(StatusCode::OK).len(), 5);
     assert_eq!(response.header("x-total-count"), Some("5"));
 
     let retention = UpkeepSettings {
@@ -83,7 +83,7 @@ async fn old_clicks_get_their_month_and_retention_keeps_only_their_rollups(pool:
     upkeep::run_once(app.db(), retention, app.state.metrics()).await;
     assert_eq!(app.state.metrics().clicks_expired.get(), 3);
     let response = app.get(&clicks_path).await;
-    assert_eq!(ids_of(&response.expect(StatusCode::OK)).len(), 2);
+    assert_eq!(response.expect_body::<Vec<Event>>(StatusCode::OK).len(), 2);
     assert_eq!(response.header("x-total-count"), Some("2"));
     let all = app.get("/events").await;
     assert_eq!(
@@ -95,20 +95,22 @@ async fn old_clicks_get_their_month_and_retention_keeps_only_their_rollups(pool:
     // The audit trail of the link (its `created` event) is not a click: it stays.
     assert_eq!(app.events_of_type(id, "created").await.len(), 1);
 
-    let stats = app.link_stats(id).await.expect(StatusCode::OK);
-    assert_eq!(stats["clicks"], 5, "{stats}");
-    let referrers = stats["top_referrers"].as_array().unwrap();
-    assert_eq!(referrers[0]["referrer"], "https://old.example", "{stats}");
-    assert_eq!(referrers[0]["clicks"], 3);
-    assert_eq!(referrers[1]["referrer"], Value::Null);
-    assert_eq!(referrers[1]["clicks"], 2);
-    let last_day = stats["clicks_by_day"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    assert!(last_day["clicks"].as_i64().unwrap() >= 1, "{stats}");
+    let stats = app
+        .link_stats(id)
+        .await
+        .expect_body::<LinkStats>(StatusCode::OK);
+    assert_eq!(stats.clicks, 5, "{stats}");
+    let referrers = &stats.top_referrers;
+    assert_eq!(
+        referrers[0].referrer.as_deref(),
+        Some("https://old.example"),
+        "{stats}"
+    );
+    assert_eq!(referrers[0].clicks, 3);
+    assert_eq!(referrers[1].referrer, None);
+    assert_eq!(referrers[1].clicks, 2);
+    let last_day = stats.clicks_by_day.last().unwrap();
+    assert!(last_day.clicks >= 1, "{stats}");
 }
 
 #[sqlx::test]

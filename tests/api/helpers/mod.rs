@@ -3,6 +3,7 @@
 //! `urls`, `events`), the binary as a child process (`process`) and private Redis and
 //! PostgreSQL servers (`servers`).
 
+pub mod bodies;
 mod events;
 pub mod process;
 pub mod servers;
@@ -16,6 +17,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sqlx::PgPool;
 use tower::ServiceExt;
@@ -35,15 +37,6 @@ pub struct TestApp {
     pub pool: PgPool,
     pub state: AppState,
     pub app: std::sync::Arc<Replica>,
-}
-
-/// Ids of the items of a list body, in order.
-pub fn ids_of(list: &Value) -> Vec<i64> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["id"].as_i64().unwrap())
-        .collect()
 }
 
 /// A buffered response.
@@ -87,15 +80,30 @@ impl TestResponse {
         }
     }
 
+    /// The body as `T`; panics with the raw body when it does not deserialise.
+    #[track_caller]
+    pub fn body<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!(
+                "expected a {} body ({error}), got {:?} ({})",
+                std::any::type_name::<T>(),
+                String::from_utf8_lossy(&self.body),
+                self.status
+            )
+        })
+    }
+
+    /// Asserts the status, showing the body on mismatch; returns the body as `T`.
+    #[track_caller]
+    pub fn expect_body<T: DeserializeOwned>(&self, status: StatusCode) -> T {
+        self.expect(status);
+        self.body()
+    }
+
     /// Asserts a JSON error response with this status; returns the error body.
     #[track_caller]
-    pub fn expect_error(&self, status: StatusCode) -> Value {
-        let body = self.expect(status);
-        assert!(
-            body["error"].is_string(),
-            "error body lacks 'error': {body}"
-        );
-        body
+    pub fn expect_error(&self, status: StatusCode) -> bodies::ErrorBody {
+        self.expect_body(status)
     }
 }
 

@@ -6,18 +6,19 @@ use std::fmt::Display;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::bodies::Link;
 use super::{TestApp, TestResponse};
 
 impl TestApp {
     /// Creates a link with the given body and returns it.
-    pub async fn create_link(&self, body: Value) -> Value {
+    pub async fn create_link(&self, body: Value) -> Link {
         self.post_json("/urls", body)
             .await
-            .expect(StatusCode::CREATED)
+            .expect_body(StatusCode::CREATED)
     }
 
     /// Creates an anonymous link to `url` and returns it.
-    pub async fn shorten(&self, url: &str) -> Value {
+    pub async fn shorten(&self, url: &str) -> Link {
         self.create_link(json!({"original_url": url})).await
     }
 

@@ -6,14 +6,15 @@ use std::fmt::Display;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::bodies::User;
 use super::{TestApp, TestResponse};
 
 impl TestApp {
     /// Creates a user and returns it.
-    pub async fn create_user(&self, username: &str, email: &str) -> Value {
+    pub async fn create_user(&self, username: &str, email: &str) -> User {
         self.post_json("/users", json!({"username": username, "email": email}))
             .await
-            .expect(StatusCode::CREATED)
+            .expect_body(StatusCode::CREATED)
     }
 
     /// `GET /users/{id}`.

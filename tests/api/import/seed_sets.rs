@@ -15,21 +15,17 @@ async fn after_seeding_the_platform_set_new_rows_get_ids_past_the_imported_ones(
     assert_eq!((max_user, max_url, max_event), (400, 2000, 3422));
 
     let user = app.create_user("newcomer", "newcomer@example.org").await;
-    assert!(user["id"].as_i64().unwrap() > max_user, "{user}");
+    assert!(user.id > max_user, "{user}");
     let link = app
-        .create_link(
-            json!({"original_url": "https://example.org/after-seed", "user_id": user["id"]}),
+        .create_link(json!({"original_url": "https://example.org/after-seed", "user_id": user.id}))
+        .await;
+    assert!(link.id > max_url, "{link}");
+    let event = app
+        .post_event(
+            json!({"url_id": 1, "user_id": user.id, "event_type": "custom", "details": {"k": "v"}}),
         )
         .await;
-    assert!(link["id"].as_i64().unwrap() > max_url, "{link}");
-    let event = app
-        .post_json(
-            "/events",
-            json!({"url_id": 1, "user_id": user["id"], "event_type": "custom", "details": {"k": "v"}}),
-        )
-        .await
-        .expect(StatusCode::CREATED);
-    assert!(event["id"].as_i64().unwrap() > max_event, "{event}");
+    assert!(event.id > max_event, "{event}");
 }
 
 #[sqlx::test]
@@ -60,15 +56,18 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
 
     let users = read_csv(&dir, "users.csv");
     let user = &users[136];
-    let got = app.get_user(&user["id"]).await.expect(StatusCode::OK);
+    let got = app
+        .get_user(&user["id"])
+        .await
+        .expect_body::<User>(StatusCode::OK);
     assert_eq!(
         got,
-        json!({
-            "id": user["id"].parse::<i64>().unwrap(),
-            "username": user["username"],
-            "email": user["email"],
-            "created_at": api_time(&user["created_at"]),
-        })
+        User {
+            id: user["id"].parse::<i64>().unwrap(),
+            username: user["username"].clone(),
+            email: user["email"].clone(),
+            created_at: api_time(&user["created_at"]),
+        }
     );
 
     let urls = read_csv(&dir, "urls.csv");
@@ -76,20 +75,23 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
         .iter()
         .find(|u| u["is_active"] == "False" && !u["title"].is_empty() && !u["user_id"].is_empty())
         .expect("the platform set has an inactive link");
-    let got = app.get_link(&url["id"]).await.expect(StatusCode::OK);
+    let got = app
+        .get_link(&url["id"])
+        .await
+        .expect_body::<Link>(StatusCode::OK);
     assert_eq!(
         got,
-        json!({
-            "id": url["id"].parse::<i64>().unwrap(),
-            "user_id": url["user_id"].parse::<i64>().unwrap(),
-            "short_code": url["short_code"],
-            "original_url": url["original_url"],
-            "title": url["title"],
-            "is_active": false,
-            "expires_at": null,
-            "created_at": api_time(&url["created_at"]),
-            "updated_at": api_time(&url["updated_at"]),
-        })
+        Link {
+            id: url["id"].parse::<i64>().unwrap(),
+            user_id: Some(url["user_id"].parse::<i64>().unwrap()),
+            short_code: url["short_code"].clone(),
+            original_url: url["original_url"].clone(),
+            title: Some(url["title"].clone()),
+            is_active: false,
+            expires_at: None,
+            created_at: api_time(&url["created_at"]),
+            updated_at: api_time(&url["updated_at"]),
+        }
     );
 
     let events = read_csv(&dir, "events.csv");
@@ -101,30 +103,28 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
         let listed = app
             .get(&format!("/events?url_id={}&per_page=1000", event["url_id"]))
             .await
-            .expect(StatusCode::OK);
+            .expect_body::<Vec<Event>>(StatusCode::OK);
         let id = event["id"].parse::<i64>().unwrap();
         let got = listed
-            .as_array()
-            .unwrap()
             .iter()
-            .find(|e| e["id"] == id)
-            .unwrap_or_else(|| panic!("event {id} is listed: {listed}"));
+            .find(|e| e.id == id)
+            .unwrap_or_else(|| panic!("event {id} is listed: {listed:?}"));
         let details: Value = serde_json::from_str(&event["details"]).unwrap();
-        assert!(got["details"].is_object(), "details is an object: {got}");
+        assert!(got.details.is_object(), "details is an object: {got}");
         let user_id = match event["user_id"].as_str() {
-            "" => Value::Null,
-            text => json!(text.parse::<i64>().unwrap()),
+            "" => None,
+            text => Some(text.parse::<i64>().unwrap()),
         };
         assert_eq!(
             got,
-            &json!({
-                "id": id,
-                "url_id": event["url_id"].parse::<i64>().unwrap(),
-                "user_id": user_id,
-                "event_type": event_type,
-                "timestamp": api_time(&event["timestamp"]),
-                "details": details,
-            })
+            &Event {
+                id,
+                url_id: event["url_id"].parse::<i64>().unwrap(),
+                user_id,
+                event_type: event_type.to_owned(),
+                timestamp: api_time(&event["timestamp"]),
+                details,
+            }
         );
     }
 }

@@ -3,10 +3,12 @@
 //! the counters the database keeps on write.
 
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::de::DeserializeOwned;
+use serde_json::json;
 use sqlx::PgPool;
 
-use crate::helpers::{TestApp, ids_of};
+use crate::helpers::TestApp;
+use crate::helpers::bodies::{Event, Identified, Link, User, ids};
 
 mod cursor;
 mod totals;
@@ -25,16 +27,19 @@ fn next_link(link: Option<&str>) -> Option<String> {
     )
 }
 
-/// Follows the `Link` headers from `first`, collecting the ids of every page and the
-/// `X-Total-Count` each page reported.
-async fn walk(app: &TestApp, first: &str) -> (Vec<Vec<i64>>, Vec<String>) {
+/// Follows the `Link` headers from `first`, a list of `T`, collecting the ids of every
+/// page and the `X-Total-Count` each page reported.
+async fn walk<T: Identified + DeserializeOwned>(
+    app: &TestApp,
+    first: &str,
+) -> (Vec<Vec<i64>>, Vec<String>) {
     let mut pages = Vec::new();
     let mut totals = Vec::new();
     let mut next = Some(first.to_owned());
     while let Some(path) = next {
         let response = app.get(&path).await;
-        let body = response.expect(StatusCode::OK);
-        pages.push(ids_of(&body));
+        let body = response.expect_body::<Vec<T>>(StatusCode::OK);
+        pages.push(ids(&body));
         totals.push(response.header("x-total-count").unwrap().to_owned());
         next = next_link(response.header("link"));
         assert!(pages.len() < 100, "the walk does not end: {pages:?}");

@@ -2,6 +2,7 @@
 //! dropped beyond it (counted and logged), given up on at shutdown after the drain deadline.
 
 use super::*;
+use crate::helpers::bodies::LinkStats;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_click_is_lost_across_a_postgres_restart_within_capacity() {
@@ -9,7 +10,7 @@ async fn no_click_is_lost_across_a_postgres_restart_within_capacity() {
     let (pg, pool) = private_database().await;
     let app = start_app(pool, AppSettings::default()).await;
     let link = cached_link(&app, "https://example.com/popular").await;
-    let path = format!("/{}", link["short_code"].as_str().unwrap());
+    let path = format!("/{}", link.short_code);
     let metrics = app.state.metrics().clone();
 
     stop(&pg);
@@ -46,7 +47,7 @@ async fn no_click_is_lost_across_a_postgres_restart_within_capacity() {
     let (_, took) = poll(
         "every held click is written",
         Duration::from_secs(20),
-        || clicks_reached(&app.pool, &link["id"], N as i64),
+        || clicks_reached(&app.pool, link.id, N as i64),
     )
     .await;
     eprintln!(
@@ -56,13 +57,13 @@ async fn no_click_is_lost_across_a_postgres_restart_within_capacity() {
     assert!(restarted.elapsed() < Duration::from_secs(20));
     app.clicks().flush().await;
     assert_eq!(
-        click_events(&app.pool, &link["id"]).await,
+        click_events(&app.pool, link.id).await,
         N as i64,
         "no duplicates"
     );
-    assert_eq!(click_count(&app.pool, &link["id"]).await, N as i64);
-    let stats = app.link_stats(&link["id"]).await.expect(StatusCode::OK);
-    assert_eq!(stats["clicks"], N);
+    assert_eq!(click_count(&app.pool, link.id).await, N as i64);
+    let stats: LinkStats = app.link_stats(link.id).await.expect_body(StatusCode::OK);
+    assert_eq!(stats.clicks, N as i64);
     assert_eq!(metrics.clicks_written.get(), N);
     assert_eq!(metrics.click_queue_depth.get(), 0);
     assert_eq!(metrics.clicks_dropped.get(), 0);
@@ -81,7 +82,7 @@ async fn beyond_capacity_clicks_are_dropped_and_counted_without_blocking_redirec
     };
     let app = start_app(pool, settings).await;
     let link = cached_link(&app, "https://example.com/viral").await;
-    let path = format!("/{}", link["short_code"].as_str().unwrap());
+    let path = format!("/{}", link.short_code);
     let metrics = app.state.metrics().clone();
 
     stop(&pg);
@@ -118,12 +119,12 @@ async fn beyond_capacity_clicks_are_dropped_and_counted_without_blocking_redirec
     poll(
         "the held clicks are written",
         Duration::from_secs(20),
-        || clicks_reached(&app.pool, &link["id"], held),
+        || clicks_reached(&app.pool, link.id, held),
     )
     .await;
     app.clicks().flush().await;
-    assert_eq!(click_events(&app.pool, &link["id"]).await, held);
-    assert_eq!(click_count(&app.pool, &link["id"]).await, held);
+    assert_eq!(click_events(&app.pool, link.id).await, held);
+    assert_eq!(click_count(&app.pool, link.id).await, held);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,7 +136,7 @@ async fn shutdown_with_postgres_down_gives_up_after_the_drain_deadline_and_count
     };
     let app = start_app(pool, settings).await;
     let link = cached_link(&app, "https://example.com/doomed").await;
-    let path = format!("/{}", link["short_code"].as_str().unwrap());
+    let path = format!("/{}", link.short_code);
     stop(&pg);
     for _ in 0..30 {
         assert_eq!(get_now(&app, &path).await.status, StatusCode::FOUND);
@@ -210,7 +211,7 @@ async fn dropped_clicks_are_logged_while_postgres_is_still_down() {
     let app = start_app(pool, settings).await;
     let started = Instant::now();
     let link = cached_link(&app, "https://example.com/hot").await;
-    let path = format!("/{}", link["short_code"].as_str().unwrap());
+    let path = format!("/{}", link.short_code);
 
     stop(&pg);
     for _ in 0..100 {

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use crate::helpers::bodies::{ErrorBody, Link};
 use crate::helpers::servers::PgCluster;
 use crate::helpers::{TestApp, TestResponse};
 use shortener_clicks::ClickSettings;
@@ -171,38 +172,38 @@ async fn warm(app: &TestApp, code: &str) {
 }
 
 /// Creates a link through `app` and caches it there.
-async fn cached_link(app: &TestApp, url: &str) -> Value {
+async fn cached_link(app: &TestApp, url: &str) -> Link {
     let before = l1_invalidations(app);
     let link = app.shorten(url).await;
     // The app's own eviction, then the insert trigger's notification.
     wait_for_invalidations(app, before + 2).await;
-    warm(app, link["short_code"].as_str().unwrap()).await;
+    warm(app, &link.short_code).await;
     link
 }
 
 /// Click events of a link, counted in the database.
-async fn try_click_events(pool: &PgPool, url_id: &Value) -> Result<i64, sqlx::Error> {
+async fn try_click_events(pool: &PgPool, url_id: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT count(*) FROM events WHERE url_id = $1 AND event_type = 'click'")
-        .bind(url_id.as_i64().unwrap())
+        .bind(url_id)
         .fetch_one(pool)
         .await
 }
 
-async fn click_events(pool: &PgPool, url_id: &Value) -> i64 {
+async fn click_events(pool: &PgPool, url_id: i64) -> i64 {
     try_click_events(pool, url_id).await.unwrap()
 }
 
 /// `Some` once the link has at least `count` click events; errors (the pool reconnecting)
 /// are just another poll.
-async fn clicks_reached(pool: &PgPool, url_id: &Value, count: i64) -> Option<()> {
+async fn clicks_reached(pool: &PgPool, url_id: i64, count: i64) -> Option<()> {
     let found = try_click_events(pool, url_id).await.ok()?;
     (found >= count).then_some(())
 }
 
 /// The link's click counter, kept by the writer.
-async fn click_count(pool: &PgPool, url_id: &Value) -> i64 {
+async fn click_count(pool: &PgPool, url_id: i64) -> i64 {
     sqlx::query_scalar("SELECT coalesce((SELECT clicks FROM link_clicks WHERE url_id = $1), 0)")
-        .bind(url_id.as_i64().unwrap())
+        .bind(url_id)
         .fetch_one(pool)
         .await
         .unwrap()
@@ -218,9 +219,11 @@ fn assert_fast_error(what: &str, (response, took): &(TestResponse, Duration), st
         "{what}: {}",
         String::from_utf8_lossy(&response.body)
     );
-    assert!(
-        response.json()["error"].is_string(),
-        "{what}: no error message"
-    );
+    if let Err(error) = serde_json::from_slice::<ErrorBody>(&response.body) {
+        panic!(
+            "{what}: no error message ({error}): {}",
+            String::from_utf8_lossy(&response.body)
+        );
+    }
     assert!(took < &FAST, "{what}: answered after {took:?}");
 }

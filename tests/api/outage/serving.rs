@@ -10,9 +10,9 @@ async fn with_postgres_stopped_cached_links_redirect_and_the_rest_is_503_fast() 
     let cached = cached_link(&app, "https://example.com/cached").await;
     let uncached = app.shorten("https://example.com/uncached").await;
     let owner = app.create_user("alice", "alice@example.com").await;
-    let cached_code = cached["short_code"].as_str().unwrap();
-    let uncached_code = uncached["short_code"].as_str().unwrap();
-    let id = &cached["id"];
+    let cached_code = cached.short_code.as_str();
+    let uncached_code = uncached.short_code.as_str();
+    let id = cached.id;
 
     stop(&pg);
 
@@ -62,7 +62,7 @@ async fn with_postgres_stopped_cached_links_redirect_and_the_rest_is_503_fast() 
         ),
         (
             Method::PUT,
-            format!("/users/{}", owner["id"]),
+            format!("/users/{}", owner.id),
             Some(json!({"username": "carol"})),
         ),
         (
@@ -70,7 +70,7 @@ async fn with_postgres_stopped_cached_links_redirect_and_the_rest_is_503_fast() 
             "/events".to_owned(),
             Some(json!({"url_id": id, "event_type": "share"})),
         ),
-        (Method::DELETE, format!("/urls/{}", uncached["id"]), None),
+        (Method::DELETE, format!("/urls/{}", uncached.id), None),
     ];
     let reads = [
         (Method::GET, format!("/urls/{id}"), None),
@@ -115,7 +115,7 @@ async fn after_postgres_returns_everything_recovers_without_a_restart() {
     let (pg, pool) = private_database().await;
     let app = start_app(pool, AppSettings::default()).await;
     let link = app.shorten("https://example.com/later").await;
-    let code = link["short_code"].as_str().unwrap().to_owned();
+    let code = link.short_code.clone();
 
     stop(&pg);
     assert_eq!(
@@ -163,28 +163,24 @@ async fn after_postgres_returns_everything_recovers_without_a_restart() {
     // Writes succeed, and what they write is served.
     let user = app.create_user("alice", "alice@example.com").await;
     let created = app
-        .create_link(json!({"original_url": "https://example.com/after", "user_id": user["id"]}))
+        .create_link(json!({"original_url": "https://example.com/after", "user_id": user.id}))
         .await;
-    let updated = app
+    let updated: Link = app
         .update_link(
-            &link["id"],
+            link.id,
             json!({"original_url": "https://example.com/moved"}),
         )
         .await
-        .expect(StatusCode::OK);
-    assert_eq!(updated["original_url"], "https://example.com/moved");
+        .expect_body(StatusCode::OK);
+    assert_eq!(updated.original_url, "https://example.com/moved");
     let moved = get_now(app, path).await;
     assert_eq!(moved.status, StatusCode::FOUND);
     assert_eq!(moved.header("location"), Some("https://example.com/moved"));
-    let fresh = get_now(
-        app,
-        &format!("/{}", created["short_code"].as_str().unwrap()),
-    )
-    .await;
+    let fresh = get_now(app, &format!("/{}", created.short_code)).await;
     assert_eq!(fresh.status, StatusCode::FOUND);
     app.clicks().flush().await;
-    assert_eq!(click_events(&app.pool, &link["id"]).await, 3);
-    assert_eq!(click_events(&app.pool, &created["id"]).await, 1);
+    assert_eq!(click_events(&app.pool, link.id).await, 3);
+    assert_eq!(click_events(&app.pool, created.id).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,7 +190,7 @@ async fn invalidations_reach_a_second_instance_after_a_postgres_restart() {
     let reader = start_app(connect(&pg).await, AppSettings::default()).await;
     let before = l1_invalidations(&reader);
     let link = writer.shorten("https://example.com/v1").await;
-    let code = link["short_code"].as_str().unwrap();
+    let code = link.short_code.as_str();
     let path = format!("/{code}");
     wait_for_invalidations(&reader, before + 1).await;
 
@@ -235,10 +231,7 @@ async fn invalidations_reach_a_second_instance_after_a_postgres_restart() {
     );
 
     writer
-        .update_link(
-            &link["id"],
-            json!({"original_url": "https://example.com/v2"}),
-        )
+        .update_link(link.id, json!({"original_url": "https://example.com/v2"}))
         .await
         .expect(StatusCode::OK);
     let (_, took) = poll(

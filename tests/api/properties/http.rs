@@ -8,6 +8,7 @@ use proptest::test_runner::TestRunner;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
+use crate::helpers::bodies::ImportReport;
 use crate::helpers::{TestApp, TestResponse};
 
 /// Requests per test: enough to cover each strategy's branches, few enough for CI.
@@ -120,9 +121,9 @@ async fn generated_bodies_and_queries_get_only_2xx_or_json_4xx(pool: PgPool) {
         let sent = sample(&mut runner, &body);
         for (method, path) in [
             ("POST", "/urls".to_owned()),
-            ("PUT", format!("/urls/{}", link["id"])),
+            ("PUT", format!("/urls/{}", link.id)),
             ("POST", "/users".to_owned()),
-            ("PUT", format!("/users/{}", user["id"])),
+            ("PUT", format!("/users/{}", user.id)),
             ("POST", "/events".to_owned()),
         ] {
             let response = if method == "POST" {
@@ -171,21 +172,17 @@ async fn a_generated_csv_imports_exactly_its_good_rows(pool: PgPool) {
             .post_file("/users/bulk", "file", csv.into_inner().unwrap())
             .await;
         assert_answered(&response, &format!("round {round}"));
-        let report = response.json();
         let after: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
             .fetch_one(&pool)
             .await
             .unwrap();
         if response.status.is_success() {
-            let (count, skipped, rejected) = (
-                report["count"].as_i64().unwrap(),
-                report["skipped"].as_i64().unwrap(),
-                report["error_count"].as_i64().unwrap(),
-            );
-            assert_eq!(count + skipped + rejected, rows.len() as i64, "{report}");
+            let report = response.body::<ImportReport>();
+            let (count, skipped, rejected) = (report.count, report.skipped, report.error_count);
+            assert_eq!(count + skipped + rejected, rows.len() as u64, "{report}");
             assert_eq!(
                 after - before,
-                count,
+                count as i64,
                 "every accepted row is stored: {report}"
             );
         } else {

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::helpers::bodies::{Event, ImportReport, Link, User};
 use crate::helpers::{TestApp, TestResponse};
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
@@ -32,12 +33,12 @@ impl Fixture {
         let app = TestApp::new(pool);
         let user = app.create_user("ada", "ada@example.com").await;
         let link = app
-            .create_link(json!({"original_url": "https://example.com/a", "user_id": user["id"]}))
+            .create_link(json!({"original_url": "https://example.com/a", "user_id": user.id}))
             .await;
         Self {
-            user_id: user["id"].as_i64().unwrap(),
-            url_id: link["id"].as_i64().unwrap(),
-            short_code: link["short_code"].as_str().unwrap().to_owned(),
+            user_id: user.id,
+            url_id: link.id,
+            short_code: link.short_code,
             app,
         }
     }

@@ -8,7 +8,7 @@ async fn unknown_route_is_404_and_wrong_method_is_405_in_the_error_shape(pool: P
     let app = TestApp::new(pool);
     for path in ["/no/such/route", "/users/1/nothing", "/urls/1/events/2"] {
         let error = app.get(path).await.expect_error(StatusCode::NOT_FOUND);
-        assert_eq!(error["error"], "no such route", "{path}");
+        assert_eq!(error.error, "no such route", "{path}");
     }
     let unrouted = app
         .raw(Method::POST, "/a/b/c", Some("application/json"), "{}")
@@ -90,7 +90,7 @@ async fn short_codes_that_cannot_exist_are_404_json_errors(pool: PgPool) {
     ] {
         for path in [format!("/{code}"), format!("/urls/{code}/redirect")] {
             let error = app.get(&path).await.expect_error(StatusCode::NOT_FOUND);
-            assert_ne!(error["error"], "no such route", "{path}");
+            assert_ne!(error.error, "no such route", "{path}");
             assert_eq!(
                 app.head(&path).await.status,
                 StatusCode::NOT_FOUND,

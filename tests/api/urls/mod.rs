@@ -1,7 +1,8 @@
 //! `/urls`: creation rules, reads, filtered lists, partial updates, soft deletion,
 //! and each link's events and click statistics.
 
-use crate::helpers::{TestApp, ids_of};
+use crate::helpers::TestApp;
+use crate::helpers::bodies::{Event, Link, LinkStats, ReferrerClicks, User, ids};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -25,12 +26,9 @@ const URL_FIELDS: [&str; 9] = [
     "updated_at",
 ];
 
-/// Asserts `value` is a timestamp in the API format, `YYYY-MM-DDTHH:MM:SS`.
+/// Asserts `text` is a timestamp in the API format, `YYYY-MM-DDTHH:MM:SS`.
 #[track_caller]
-fn assert_api_timestamp(value: &Value) {
-    let text = value
-        .as_str()
-        .unwrap_or_else(|| panic!("not a string: {value}"));
+fn assert_api_timestamp(text: &str) {
     assert!(
         chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").is_ok()
             && text.len() == 19,
