@@ -67,6 +67,11 @@ RUN groupadd --system --gid 10001 shortener \
 
 COPY --from=builder /usr/local/bin/shortener /usr/local/bin/shortener
 
+# The click spill's directory (CLICK_SPILL_DIR), owned by the service's user, so a volume
+# mounted there (docker-compose.yml) starts with that owner.
+RUN mkdir -p /var/lib/shortener/click-spill \
+    && chown -R 10001:10001 /var/lib/shortener
+
 USER 10001:10001
 
 # LISTEN_ADDR's default port. If LISTEN_ADDR changes the port, set HEALTHCHECK_URL to match.

@@ -1,10 +1,11 @@
 //! Settings of the click pipeline and of the raw clicks' retention.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
-use shortener_clicks::ClickSettings;
+use shortener_clicks::{ClickSettings, SpillSettings};
 use shortener_service::upkeep::UpkeepSettings;
 
 /// The click pipeline.
@@ -24,11 +25,33 @@ pub struct ClickArgs {
     /// rollups are kept regardless.
     #[arg(long, env = "CLICK_RETENTION_DAYS", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=36_500))]
     pub click_retention_days: u32,
+    /// A directory on local disk for the clicks Postgres cannot take in time (unreachable,
+    /// or behind): they are appended there and replayed, in order, when it answers, and at
+    /// the next start after a shutdown that could not write them (docs/failure-modes.md).
+    /// Each replica keeps a subdirectory named after REPLICA_NAME, and adopts those of
+    /// replicas that are gone, so replicas may share it (one volume per host). Unset: no
+    /// spill, and such clicks wait in memory, dropped past CLICK_QUEUE_CAPACITY and lost at
+    /// shutdown (counted).
+    #[arg(long, env = "CLICK_SPILL_DIR", value_parser = parse_spill_dir)]
+    pub click_spill_dir: Option<PathBuf>,
+    /// Largest size of the spill on disk, in MiB; past it, clicks are dropped (counted in
+    /// shortener_click_spill_dropped_total).
+    #[arg(long, env = "CLICK_SPILL_MAX_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub click_spill_max_mb: u64,
+}
+
+/// Empty means no spill.
+fn parse_spill_dir(raw: &str) -> Result<PathBuf, String> {
+    if raw.trim().is_empty() {
+        Err("must name a directory (leave CLICK_SPILL_DIR unset for no spill)".to_owned())
+    } else {
+        Ok(PathBuf::from(raw))
+    }
 }
 
 impl ClickArgs {
-    /// The pipeline settings these flags describe.
-    pub fn settings(&self) -> ClickSettings {
+    /// The pipeline settings these flags describe, for the replica named `replica`.
+    pub fn settings(&self, replica: &str) -> ClickSettings {
         let capacity = usize::try_from(self.click_queue_capacity).unwrap_or(usize::MAX);
         ClickSettings {
             capacity,
@@ -37,6 +60,11 @@ impl ClickArgs {
                 .min(capacity / 2)
                 .max(1),
             flush_interval: Duration::from_millis(self.click_flush_interval_ms),
+            spill: self.click_spill_dir.as_ref().map(|dir| SpillSettings {
+                dir: dir.clone(),
+                replica: replica.to_owned(),
+                max_bytes: self.click_spill_max_mb * 1024 * 1024,
+            }),
         }
     }
 

@@ -70,9 +70,9 @@ impl ServeArgs {
             app: AppSettings {
                 short_code_length: usize::from(self.short_code_length),
                 cache: self.cache.settings(),
-                clicks: self.clicks.settings(),
+                clicks: self.clicks.settings(&replica),
                 click_drain_deadline: Duration::from_secs(self.shutdown_grace_secs),
-                replica,
+                replica: replica.clone(),
                 upkeep: self.clicks.upkeep(),
                 api_keys: self.access.api_keys()?,
                 link_policy: self.access.link_policy()?,

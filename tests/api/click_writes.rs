@@ -1,7 +1,8 @@
 //! The click writer's statements against real Postgres: two writers (two replicas) on the
 //! same hot links never deadlock and count every click exactly once, in the events, the
-//! counters and the rollups; clicks are attributed to the
-//! link's owner; clicks of a link whose row is gone are rejected, counted and not retried.
+//! counters and the rollups; a batch whose commit's answer is lost is not written twice;
+//! clicks are attributed to the link's owner; clicks of a link whose row is gone are
+//! rejected, counted and not retried.
 
 use std::time::Duration;
 
@@ -11,8 +12,13 @@ use serde_json::json;
 use shortener_clicks::ClickSettings;
 use shortener_domain::Click;
 use shortener_server::replica::AppSettings;
-use shortener_store::clicks::insert_batch;
+use shortener_store::clicks::{BatchWrite, write_batch};
 use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::TestApp;
 use crate::helpers::bodies::LinkStats;
@@ -57,7 +63,11 @@ async fn two_writers_on_the_same_hot_links_never_deadlock_and_count_every_click(
             for round in 0..ROUNDS {
                 let shift = round % order.len();
                 order.rotate_left(shift);
-                stored += insert_batch(&mut conn, &clicks_on(&order, 3)).await?;
+                let id = (i64::from(reverse) << 32) | round as i64;
+                match write_batch(&mut conn, id + 1, &clicks_on(&order, 3)).await? {
+                    BatchWrite::Written { stored: now } => stored += now,
+                    BatchWrite::AlreadyWritten => panic!("each batch has an id of its own"),
+                }
             }
             Ok::<u64, sqlx::Error>(stored)
         })
@@ -246,4 +256,162 @@ async fn a_click_the_database_refuses_is_isolated_and_its_batch_neighbours_are_w
         .await
         .expect_body(StatusCode::OK);
     assert_eq!(stats.clicks, 3, "the counter agrees with the stored events");
+}
+
+/// A TCP proxy to Postgres that, once armed, lets the next `COMMIT` through to the server
+/// but never lets its answer back: the client's connection is cut instead. The commit has
+/// happened; the client cannot know (an ambiguous failure).
+struct CommitAnswerCutter {
+    port: u16,
+    armed: Arc<AtomicBool>,
+    cuts: Arc<AtomicUsize>,
+}
+
+impl CommitAnswerCutter {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let armed = Arc::new(AtomicBool::new(false));
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let (flag, count) = (armed.clone(), cuts.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = TcpStream::connect(upstream.as_str()).await else {
+                    continue;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let cut = Arc::new(tokio::sync::Notify::new());
+                let swallow = Arc::new(AtomicBool::new(false));
+                let (flag, count, cut_up, swallow_up) =
+                    (flag.clone(), count.clone(), cut.clone(), swallow.clone());
+                tokio::spawn(async move {
+                    let mut buffer = vec![0; 64 * 1024];
+                    while let Ok(read) = client_read.read(&mut buffer).await {
+                        if read == 0 {
+                            return;
+                        }
+                        let commit = buffer[..read].windows(6).any(|w| w == b"COMMIT");
+                        let cutting = commit && flag.swap(false, Ordering::SeqCst);
+                        if cutting {
+                            // Nothing the server says from here on reaches the client.
+                            swallow_up.store(true, Ordering::SeqCst);
+                        }
+                        if server_write.write_all(&buffer[..read]).await.is_err() {
+                            return;
+                        }
+                        if cutting {
+                            count.fetch_add(1, Ordering::SeqCst);
+                            // Let the server commit, then cut the client off.
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            cut_up.notify_one();
+                            return;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let mut buffer = vec![0; 64 * 1024];
+                    loop {
+                        let read = tokio::select! {
+                            () = cut.notified() => return,
+                            read = server_read.read(&mut buffer) => read,
+                        };
+                        match read {
+                            Ok(read) if read > 0 => {
+                                if swallow.load(Ordering::SeqCst) {
+                                    continue;
+                                }
+                                if client_write.write_all(&buffer[..read]).await.is_err() {
+                                    return;
+                                }
+                            }
+                            _ => return,
+                        }
+                    }
+                });
+            }
+        });
+        Self { port, armed, cuts }
+    }
+}
+
+/// The contract's "counted once": the writer's batch commits, its answer is lost, and the
+/// retry (an I/O error is transient) finds the batch's id and writes nothing again.
+#[sqlx::test]
+async fn a_batch_whose_commit_answer_is_lost_is_counted_once(pool: PgPool) {
+    let url = crate::helpers::database_url_of(&pool);
+    let mut options: PgConnectOptions = url.parse().unwrap();
+    let upstream = format!("{}:{}", options.get_host(), options.get_port());
+    let proxy = CommitAnswerCutter::start(upstream).await;
+    // Plain text, so the proxy can see the COMMIT go by.
+    options = options
+        .host("127.0.0.1")
+        .port(proxy.port)
+        .ssl_mode(PgSslMode::Disable);
+    let proxied = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let app = TestApp::with_settings(
+        proxied,
+        AppSettings {
+            clicks: ClickSettings {
+                flush_interval: Duration::from_secs(600),
+                ..ClickSettings::default()
+            },
+            ..AppSettings::default()
+        },
+    );
+    let link = app.shorten("https://example.com/once").await;
+    const N: usize = 250;
+    for _ in 0..N {
+        app.clicks().enqueue(click(link.id, "test"));
+    }
+    // The only other commit after start is the upkeep's first run: let it pass first.
+    let upkeep_done = || {
+        app.state
+            .metrics()
+            .upkeep_runs
+            .with_label_values(&["done"])
+            .get()
+            + app
+                .state
+                .metrics()
+                .upkeep_runs
+                .with_label_values(&["skipped"])
+                .get()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while upkeep_done() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(upkeep_done(), 1, "the upkeep ran once at start");
+    proxy.armed.store(true, Ordering::SeqCst);
+    tokio::time::timeout(Duration::from_secs(30), app.clicks().flush())
+        .await
+        .expect("the writer gave up");
+
+    assert_eq!(
+        proxy.cuts.load(Ordering::SeqCst),
+        1,
+        "the commit's answer was lost"
+    );
+    let metrics = app.state.metrics();
+    assert!(
+        metrics.click_flush_failures.get() >= 1,
+        "the writer saw the failure and retried"
+    );
+    let (events, counted, batches): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM events WHERE url_id = $1 AND event_type = 'click'), \
+                (SELECT coalesce(sum(clicks), 0)::bigint FROM link_clicks WHERE url_id = $1), \
+                (SELECT count(*) FROM click_batches)",
+    )
+    .bind(link.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((events, counted), (N as i64, N as i64), "each click once");
+    assert_eq!(batches, 1, "one batch, committed once");
+    assert_eq!(metrics.clicks_written.get(), N as u64);
 }

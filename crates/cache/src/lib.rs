@@ -129,19 +129,19 @@ impl LinkCache {
         };
         let entry = Arc::new(target.map_or(CacheEntry::Missing, CacheEntry::Link));
         self.count("db", hit_label(&entry));
-        if self.keep_locally(code, &entry, seen) {
-            if let Some(shared) = &self.shared {
-                let ttl = match entry.as_ref() {
-                    CacheEntry::Link(_) => self.settings.shared_ttl,
-                    CacheEntry::Missing => self.settings.missing_ttl,
-                };
-                shared.set(code, &entry, ttl).await;
-                // An invalidation that landed while the write was in flight may have
-                // deleted the key before it was written: undo the fill.
-                if self.quiet_since() != seen {
-                    shared.delete(code).await;
-                    self.local.remove(code);
-                }
+        if self.keep_locally(code, &entry, seen)
+            && let Some(shared) = &self.shared
+        {
+            let ttl = match entry.as_ref() {
+                CacheEntry::Link(_) => self.settings.shared_ttl,
+                CacheEntry::Missing => self.settings.missing_ttl,
+            };
+            shared.set(code, &entry, ttl).await;
+            // An invalidation that landed while the write was in flight may have
+            // deleted the key before it was written: undo the fill.
+            if self.quiet_since() != seen {
+                shared.delete(code).await;
+                self.local.remove(code);
             }
         }
         Ok(entry)

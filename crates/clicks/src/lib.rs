@@ -1,27 +1,48 @@
-//! Click recording off the request path: redirects enqueue into a bounded queue and a
-//! background writer inserts batches. A full queue drops the click, counted and logged.
+//! Click recording off the request path. Redirects enqueue into a bounded queue; the
+//! intake cuts it into batches, each with an id of its own, and hands them to the writer,
+//! or, when the writer is behind or Postgres away, to the on-disk spill; the writer
+//! commits each batch exactly once (its id goes in with its clicks) and replays the spill
+//! in order. A full queue drops the click, counted and logged; so does a full spill.
 
+mod batch;
+mod intake;
+mod progress;
+pub mod spill;
 mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use shortener_domain::Click;
 use shortener_metrics::Metrics;
 use shortener_store::Db;
-pub use writer::{ClickWriter, DrainBudget};
+
+use batch::Batch;
+use intake::Intake;
+use progress::Progress;
+pub use spill::{Spill, SpillError, SpillSettings};
+pub use writer::DrainBudget;
+use writer::Writer;
+
+/// Batches the intake may hold for the writer in memory before it spills.
+const PENDING_BATCHES: usize = 4;
 
 /// Sizing and timing of the pipeline.
 #[derive(Debug, Clone)]
 pub struct ClickSettings {
-    /// Clicks held in memory (queue plus the batch being written) before new ones are dropped.
+    /// Clicks held in memory (queue plus the batches being cut and written) before new
+    /// ones are dropped.
     pub capacity: usize,
     /// Largest batch written at once.
     pub max_batch: usize,
     /// Longest a click waits before its batch is written.
     pub flush_interval: Duration,
+    /// The on-disk spill (`None`: clicks the writer cannot take in time wait in memory,
+    /// and are dropped past the capacity or lost at shutdown).
+    pub spill: Option<SpillSettings>,
 }
 
 impl Default for ClickSettings {
@@ -30,15 +51,16 @@ impl Default for ClickSettings {
             capacity: 100_000,
             max_batch: 1_000,
             flush_interval: Duration::from_millis(50),
+            spill: None,
         }
     }
 }
 
-/// What the writer is asked to do.
+/// What the intake is asked to do.
 enum Command {
     Record(Click),
-    /// Write everything accepted so far, then answer.
-    Flush(oneshot::Sender<()>),
+    /// Cut the batch now (a caller waits for everything so far to be written).
+    Flush,
 }
 
 /// The redirect side of the pipeline; cloning shares the queue.
@@ -46,46 +68,100 @@ enum Command {
 pub struct ClickQueue {
     sender: mpsc::Sender<Command>,
     metrics: Metrics,
-    dropped: Arc<writer::DropLog>,
+    progress: Arc<Progress>,
 }
 
 impl ClickQueue {
     /// Accepts a click without waiting; when the queue is full the click is dropped
     /// (counted in `shortener_clicks_dropped_total`, logged once per interval).
     pub fn enqueue(&self, click: Click) {
-        match self.sender.try_send(Command::Record(click)) {
-            Ok(()) => {
+        if self.progress.reserve() {
+            if self.sender.try_send(Command::Record(click)).is_ok() {
+                self.progress.accept();
                 self.metrics.clicks_enqueued.inc();
                 self.metrics.click_queue_depth.inc();
+                return;
             }
-            Err(_) => {
-                self.metrics.clicks_dropped.inc();
-                self.dropped.record();
-            }
+            self.progress.release(1);
         }
+        self.metrics.clicks_dropped.inc();
+        self.progress.record_drop();
     }
 
-    /// Waits until every click accepted before this call is written (or the writer stopped).
+    /// Waits until every click accepted before this call is written (or given up for
+    /// good), or the pipeline has stopped.
     pub async fn flush(&self) {
-        let (done, written) = oneshot::channel();
-        if self.sender.send(Command::Flush(done)).await.is_ok() {
-            let _ = written.await;
+        let target = self.progress.accepted();
+        if self.sender.send(Command::Flush).await.is_err() {
+            return;
         }
+        self.progress.wait_settled(target).await;
     }
 }
 
-/// Creates the queue and the writer that drains it (run it with [`ClickWriter::run`]).
-pub fn pipeline(db: Db, settings: &ClickSettings, metrics: Metrics) -> (ClickQueue, ClickWriter) {
-    // The queue holds clicks while the writer holds at most one batch: both count
-    // towards the capacity.
-    let queue_slots = settings.capacity.saturating_sub(settings.max_batch).max(1);
-    let (sender, receiver) = mpsc::channel(queue_slots);
-    let dropped = Arc::new(writer::DropLog::default());
+/// The intake and the writer, to run with [`ClickPipeline::run`].
+pub struct ClickPipeline {
+    intake: Intake,
+    writer: Writer,
+}
+
+impl ClickPipeline {
+    /// Cuts and writes batches until `stop` is cancelled; then the queue is cut into
+    /// batches to its end and written within the drain budget read at that moment, and
+    /// what cannot be written goes to the spill (or, without one, is counted lost).
+    pub async fn run(self, stop: CancellationToken, drain_budget: DrainBudget) {
+        let Self { intake, writer } = self;
+        tokio::join!(intake.run(stop.clone()), writer.run(stop, drain_budget));
+    }
+}
+
+/// Creates the queue and the pipeline that drains it; opens the spill, whose batches
+/// left by a previous process are written first.
+pub fn pipeline(
+    db: Db,
+    settings: &ClickSettings,
+    metrics: Metrics,
+) -> Result<(ClickQueue, ClickPipeline), SpillError> {
+    let spill = match &settings.spill {
+        Some(spill_settings) => {
+            let spill = Spill::open(spill_settings)?;
+            metrics.spill.max_bytes.set(gauge(spill_settings.max_bytes));
+            metrics.spill.bytes.set(gauge(spill.bytes()));
+            Some(Arc::new(spill))
+        }
+        None => None,
+    };
+    // Every click in memory counts towards the capacity, in the queue or in a batch
+    // (`Progress::reserve`); the queue itself never fills first.
+    let (sender, receiver) = mpsc::channel(settings.capacity.max(1) + 1);
+    let (pending_sender, pending) = mpsc::channel::<Batch>(PENDING_BATCHES);
+    let progress = Arc::new(Progress::new(settings.capacity));
+    let spill_ready = Arc::new(Notify::new());
     let queue = ClickQueue {
         sender,
         metrics: metrics.clone(),
-        dropped: dropped.clone(),
+        progress: progress.clone(),
     };
-    let writer = ClickWriter::new(db, receiver, settings.clone(), metrics, dropped);
-    (queue, writer)
+    let intake = Intake::new(intake::Parts {
+        receiver,
+        pending: pending_sender,
+        spill: spill.clone(),
+        spill_ready: spill_ready.clone(),
+        settings: settings.clone(),
+        metrics: metrics.clone(),
+        progress: progress.clone(),
+    });
+    let writer = Writer::new(writer::Parts {
+        db,
+        pending,
+        spill,
+        spill_ready,
+        metrics,
+        progress,
+    });
+    Ok((queue, ClickPipeline { intake, writer }))
+}
+
+fn gauge(bytes: u64) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
 }

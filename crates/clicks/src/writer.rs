@@ -1,194 +1,300 @@
-//! The background writer: collects clicks into batches and inserts each batch in one
-//! statement (the database's triggers add it to the counters and rollups); retries while
-//! Postgres is away, and isolates the clicks the database refuses for good instead of
-//! retrying them for ever.
+//! The writer: takes batches from the intake (in memory) and from the spill (on disk), in
+//! the order they were cut, and writes each exactly once. A transient failure (Postgres
+//! away, a lost race) is retried with back-off; meanwhile the intake spills, so memory
+//! stays bounded. A permanent failure (a value the database refuses) never stalls the
+//! pipeline: the batch is split in halves until the clicks at fault are alone, those are
+//! rejected (counted and logged), the rest written. At shutdown, what cannot be written
+//! within the budget goes to the spill, for the next start to replay.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use futures_util::FutureExt;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{ClickSettings, Command};
-use shortener_domain::Click;
 use shortener_metrics::Metrics;
-use shortener_store::{Db, DbFailure, clicks as click_rows};
+use shortener_store::clicks::{self as click_rows, BatchWrite};
+use shortener_store::{Db, DbFailure};
 
-/// How often dropped clicks are reported in the log.
-const DROP_LOG_INTERVAL: Duration = Duration::from_secs(10);
+use crate::batch::{Batch, Origin, Part};
+use crate::progress::Progress;
+use crate::spill::{Spill, SpilledBatch};
+
 /// Longest pause between attempts while the database is failing.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
 
-/// Drops since the last log line.
-#[derive(Debug, Default)]
-pub struct DropLog {
-    since_last_line: AtomicU64,
+pub(crate) struct Parts {
+    pub db: Db,
+    pub pending: mpsc::Receiver<Batch>,
+    pub spill: Option<Arc<Spill>>,
+    pub spill_ready: Arc<Notify>,
+    pub metrics: Metrics,
+    pub progress: Arc<Progress>,
 }
 
-impl DropLog {
-    pub fn record(&self) {
-        self.since_last_line.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn take(&self) -> u64 {
-        self.since_last_line.swap(0, Ordering::Relaxed)
-    }
+pub(crate) struct Writer {
+    parts: Parts,
+    /// The intake has stopped sending.
+    intake_closed: bool,
+    /// Batches taken from the intake that the spill could not take: written first.
+    held_back: VecDeque<Batch>,
 }
 
-/// Owns the receiving end of the queue.
-pub struct ClickWriter {
-    db: Db,
-    receiver: mpsc::Receiver<Command>,
-    settings: ClickSettings,
-    metrics: Metrics,
-    dropped: std::sync::Arc<DropLog>,
-    batch: Vec<Click>,
-    waiting: Vec<oneshot::Sender<()>>,
-    last_drop_log: Instant,
-}
+/// A batch was not (wholly) written when the writer had to stop.
+struct Unfinished;
 
-impl ClickWriter {
-    pub(super) fn new(
-        db: Db,
-        receiver: mpsc::Receiver<Command>,
-        settings: ClickSettings,
-        metrics: Metrics,
-        dropped: std::sync::Arc<DropLog>,
-    ) -> Self {
+impl Writer {
+    pub(crate) fn new(parts: Parts) -> Self {
+        let inherited = parts
+            .spill
+            .as_ref()
+            .map_or(0, |spill| spill.unread_records());
+        if inherited > 0 {
+            tracing::info!(
+                batches = inherited,
+                "replaying the clicks a previous process spilled"
+            );
+        }
         Self {
-            db,
-            receiver,
-            batch: Vec::with_capacity(settings.max_batch),
-            settings,
-            metrics,
-            dropped,
-            waiting: Vec::new(),
-            last_drop_log: Instant::now(),
+            parts,
+            intake_closed: false,
+            held_back: VecDeque::new(),
         }
     }
 
-    /// Writes batches until `stop` is cancelled, then writes what is left, giving up
-    /// after the drain budget read at that moment (what could not be written is counted
-    /// and logged).
-    pub async fn run(mut self, stop: CancellationToken, drain_budget: DrainBudget) {
+    /// Writes batches until `stop`, then drains within the budget read at that moment.
+    pub(crate) async fn run(mut self, stop: CancellationToken, drain_budget: DrainBudget) {
+        let mut unfinished = None;
+        while let Some(batch) = self.next_batch(&stop, None).await {
+            if self.write(&batch, &stop).await.is_err() {
+                unfinished = Some(batch);
+                break;
+            }
+        }
+        self.drain(unfinished, drain_budget.get()).await;
+        self.parts.progress.stop();
+    }
+
+    /// The next batch in cut order: the intake's first (older than anything spilled
+    /// after them), then the spill's. `None` once the intake has closed and the spill is
+    /// read to its end, or when `stop` fires or `give_up` passes while it waits (a read
+    /// of the spill is never cut off half-way).
+    async fn next_batch(
+        &mut self,
+        stop: &CancellationToken,
+        give_up: Option<Instant>,
+    ) -> Option<Batch> {
         loop {
-            let deadline = Instant::now() + self.settings.flush_interval;
-            let stopping = self.collect_until(deadline, &stop).await;
-            self.write_batch(&stop).await;
-            self.report_drops();
-            if stopping {
-                break;
+            if let Some(batch) = self.held_back.pop_front() {
+                return Some(batch);
             }
-        }
-        self.drain(drain_budget.get()).await;
-    }
-
-    /// Fills the batch until it is full, the deadline passes, a flush is asked for, or
-    /// `stop` fires (then returns true).
-    async fn collect_until(&mut self, deadline: Instant, stop: &CancellationToken) -> bool {
-        while self.batch.len() < self.settings.max_batch {
-            let command = tokio::select! {
-                biased;
-                () = stop.cancelled() => return true,
-                () = tokio::time::sleep_until(deadline) => return false,
-                command = self.receiver.recv() => command,
-            };
-            match command {
-                Some(Command::Record(click)) => self.batch.push(click),
-                Some(Command::Flush(done)) => {
-                    self.waiting.push(done);
-                    return false;
-                }
-                None => return true,
+            match self.parts.pending.try_recv() {
+                Ok(batch) => return Some(batch),
+                Err(mpsc::error::TryRecvError::Disconnected) => self.intake_closed = true,
+                Err(mpsc::error::TryRecvError::Empty) => {}
             }
-        }
-        false
-    }
-
-    /// Writes the batch, retrying with back-off until it succeeds or `stop` fires.
-    async fn write_batch(&mut self, stop: &CancellationToken) {
-        let mut delay = Duration::from_millis(50);
-        while !self.batch.is_empty() {
-            if self.try_write().await {
-                break;
+            if let Some(batch) = self.read_spill().await {
+                return Some(batch);
             }
-            // Drops happen precisely while writes fail: report them here too.
-            self.report_drops();
+            if self.intake_closed {
+                return None;
+            }
+            let give_up = give_up.map_or_else(
+                || futures_pending().boxed(),
+                |at| tokio::time::sleep_until(at).boxed(),
+            );
             tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(delay) => {}
+                biased;
+                () = stop.cancelled() => return None,
+                () = give_up => return None,
+                batch = self.parts.pending.recv() => match batch {
+                    Some(batch) => return Some(batch),
+                    None => self.intake_closed = true,
+                },
+                () = self.parts.spill_ready.notified() => {}
             }
-            delay = (delay * 2).min(MAX_RETRY_DELAY);
-        }
-        for done in self.waiting.drain(..) {
-            let _ = done.send(());
         }
     }
 
-    /// Writes the whole batch; `false` when a transient error (Postgres away, a lost
-    /// race) left clicks to retry, which stay in the batch. A permanent error (a value the
-    /// database refuses) never stalls the pipeline: the batch is split in halves until
-    /// the clicks at fault are alone, those are rejected (counted and logged), the rest
-    /// written.
-    ///
-    /// Cancel-safe: the batch holds exactly the clicks not yet written or rejected, so
-    /// a drain cut off by its deadline counts every click it did not store.
-    async fn try_write(&mut self) -> bool {
-        // Sizes of the parts still to write, in order, from the front of the batch.
-        let mut parts = VecDeque::from([self.batch.len()]);
-        while let Some(size) = parts.pop_front() {
+    /// The next batch of the spill, if any.
+    async fn read_spill(&mut self) -> Option<Batch> {
+        let spill = self.parts.spill.clone()?;
+        let read = tokio::task::spawn_blocking(move || spill.next()).await;
+        let (next, skipped) = match read {
+            Ok(Ok(read)) => read,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "reading the click spill failed");
+                return None;
+            }
+            Err(error) => {
+                tracing::error!(%error, "reading the click spill failed");
+                return None;
+            }
+        };
+        if skipped > 0 {
+            self.parts.metrics.spill.unreadable.inc_by(skipped);
+            tracing::error!(
+                records = skipped,
+                "click spill records could not be read back (cut off by a crash); skipped"
+            );
+        }
+        let (record, position) = next?;
+        Some(Batch {
+            id: record.id,
+            clicks: record.clicks,
+            origin: Origin::Spilled {
+                position,
+                inherited: position.inherited,
+            },
+        })
+    }
+
+    /// Writes every part of `batch`, retrying transient failures until `stop` fires
+    /// (then `Err`: the batch is not wholly written).
+    async fn write(&mut self, batch: &Batch, stop: &CancellationToken) -> Result<(), Unfinished> {
+        let mut parts = VecDeque::from([Part::whole(batch)]);
+        let mut delay = Duration::from_millis(50);
+        while let Some(part) = parts.pop_front() {
+            let clicks = &batch.clicks[part.start..part.start + part.len];
             let started = std::time::Instant::now();
-            let written = match self.db.connection("clicks.insert_batch").await {
+            let written = match self.parts.db.connection("clicks.write_batch").await {
                 Ok(mut connection) => {
-                    click_rows::insert_batch(&mut connection, &self.batch[..size]).await
+                    click_rows::write_batch(&mut connection, part.id, clicks).await
                 }
                 Err(error) => Err(error),
             };
             match written {
-                Ok(stored) => {
-                    self.metrics
+                Ok(outcome) => {
+                    delay = Duration::from_millis(50);
+                    self.parts
+                        .metrics
                         .click_flush_seconds
                         .observe(started.elapsed().as_secs_f64());
-                    let committed = chrono::Utc::now();
-                    for click in self.batch.drain(..size) {
-                        let lag = (committed - click.at).to_std().unwrap_or_default();
-                        self.metrics.click_lag_seconds.observe(lag.as_secs_f64());
-                    }
-                    self.account(size, stored);
+                    self.account(batch, part, outcome);
                 }
                 Err(error) if DbFailure::of(&error).is_transient() => {
-                    self.metrics.click_flush_failures.inc();
-                    tracing::warn!(%error, held = self.batch.len(), "writing clicks failed; retrying");
-                    return false;
+                    self.parts.metrics.click_flush_failures.inc();
+                    tracing::warn!(%error, clicks = part.len, "writing clicks failed; retrying");
+                    self.parts.progress.report_drops();
+                    // While Postgres is away, what is in memory goes to disk: a process
+                    // killed meanwhile loses nothing it had taken from the queue.
+                    if batch.origin == Origin::Fresh && self.spill_from_memory(batch).await {
+                        return Ok(());
+                    }
+                    parts.push_front(part);
+                    tokio::select! {
+                        () = stop.cancelled() => return Err(Unfinished),
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
                 }
-                Err(error) if size == 1 => {
-                    self.metrics.click_flush_failures.inc();
-                    let refused: Vec<Click> = self.batch.drain(..1).collect();
-                    self.reject(&refused, &error);
+                Err(error) if part.len == 1 => {
+                    self.parts.metrics.click_flush_failures.inc();
+                    self.reject(batch, part, &error);
                 }
                 Err(_) => {
-                    self.metrics.click_flush_failures.inc();
-                    parts.push_front(size - size / 2);
-                    parts.push_front(size / 2);
+                    self.parts.metrics.click_flush_failures.inc();
+                    let [first, second] = part.halves(batch.id);
+                    parts.push_front(second);
+                    parts.push_front(first);
                 }
             }
         }
-        true
+        self.finish(batch).await;
+        Ok(())
     }
 
-    /// Books a written part: `stored` of its `clicks` were stored, the others named a
-    /// link that no longer exists.
-    fn account(&self, clicks: usize, stored: u64) {
-        let clicks = clicks as u64;
-        self.metrics.click_batch_size.observe(clicks as f64);
-        self.metrics.clicks_written.inc_by(stored);
-        self.metrics.click_queue_depth.sub(clicks as i64);
+    /// Moves `batch` (its whole, with its id: a replay skips the parts already written)
+    /// and every batch waiting in memory to the spill, in that order; `false` when there
+    /// is no spill or it cannot take them (then they stay in memory).
+    async fn spill_from_memory(&mut self, batch: &Batch) -> bool {
+        let Some(spill) = self.parts.spill.clone() else {
+            return false;
+        };
+        let mut batches = vec![batch.clone()];
+        while let Ok(waiting) = self.parts.pending.try_recv() {
+            batches.push(waiting);
+        }
+        let records: Vec<(SpilledBatch, Origin)> = batches
+            .into_iter()
+            .map(|batch| {
+                let record = SpilledBatch {
+                    id: batch.id,
+                    clicks: batch.clicks,
+                };
+                (record, batch.origin)
+            })
+            .collect();
+        let appended = tokio::task::spawn_blocking(move || {
+            let mut moved = Vec::new();
+            let mut left = Vec::new();
+            for (record, origin) in records {
+                if left.is_empty() && spill.append(&record).is_ok() {
+                    moved.push(record.clicks.len() as u64);
+                } else {
+                    left.push((record, origin));
+                }
+            }
+            let _ = spill.sync();
+            (moved, left, spill.bytes())
+        })
+        .await;
+        let Ok((moved, left, bytes)) = appended else {
+            return false;
+        };
+        let metrics = &self.parts.metrics;
+        for clicks in &moved {
+            metrics.spill.spilled.inc_by(*clicks);
+            metrics.click_queue_depth.sub(*clicks as i64);
+            self.parts.progress.release(*clicks);
+        }
+        metrics
+            .spill
+            .bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        // What the spill could not take is put back (the failed batch itself, if it is
+        // among them, is retried by the caller).
+        let failed_batch_moved = !moved.is_empty();
+        for (record, origin) in left.into_iter().skip(usize::from(!failed_batch_moved)) {
+            self.held_back.push_back(Batch {
+                id: record.id,
+                clicks: record.clicks,
+                origin,
+            });
+        }
+        if failed_batch_moved {
+            tracing::warn!(
+                batches = moved.len(),
+                clicks = moved.iter().sum::<u64>(),
+                "Postgres is away: clicks in memory moved to the spill"
+            );
+        }
+        failed_batch_moved
+    }
+
+    /// Books a written part.
+    fn account(&self, batch: &Batch, part: Part, outcome: BatchWrite) {
+        let metrics = &self.parts.metrics;
+        let clicks = part.len as u64;
+        let stored = match outcome {
+            BatchWrite::Written { stored } => stored,
+            // Written before (a retry after a lost answer, or a replay): its clicks are in.
+            BatchWrite::AlreadyWritten => clicks,
+        };
+        metrics.click_batch_size.observe(clicks as f64);
+        metrics.clicks_written.inc_by(stored);
+        let committed = chrono::Utc::now();
+        for click in &batch.clicks[part.start..part.start + part.len] {
+            let lag = (committed - click.at).to_std().unwrap_or_default();
+            metrics.click_lag_seconds.observe(lag.as_secs_f64());
+        }
         let missing = clicks.saturating_sub(stored);
         if missing > 0 {
-            self.metrics.clicks_rejected.inc_by(missing);
+            metrics.clicks_rejected.inc_by(missing);
             tracing::warn!(
                 rejected = missing,
                 "clicks rejected: their link no longer exists in the database"
@@ -197,74 +303,151 @@ impl ClickWriter {
     }
 
     /// Gives up on one click the database refuses for good.
-    fn reject(&self, clicks: &[Click], error: &sqlx::Error) {
-        self.metrics.clicks_rejected.inc_by(clicks.len() as u64);
-        self.metrics.click_queue_depth.sub(clicks.len() as i64);
-        for click in clicks {
+    fn reject(&self, batch: &Batch, part: Part, error: &sqlx::Error) {
+        self.parts.metrics.clicks_rejected.inc_by(part.len as u64);
+        for click in &batch.clicks[part.start..part.start + part.len] {
             tracing::error!(%error, url_id = click.url_id, "click rejected by the database; not retried");
         }
     }
 
-    /// After `stop`: everything still queued is written within the deadline.
-    async fn drain(mut self, deadline: Duration) {
-        self.receiver.close();
-        let give_up = Instant::now() + deadline;
-        loop {
-            while self.batch.len() < self.settings.max_batch {
-                match self.receiver.try_recv() {
-                    Ok(Command::Record(click)) => self.batch.push(click),
-                    Ok(Command::Flush(done)) => self.waiting.push(done),
-                    Err(_) => break,
+    /// A batch is wholly settled: its spill position can go, its clicks count as settled.
+    async fn finish(&self, batch: &Batch) {
+        let clicks = batch.clicks.len() as u64;
+        match batch.origin {
+            Origin::Fresh => {
+                self.parts.metrics.click_queue_depth.sub(clicks as i64);
+                self.parts.progress.release(clicks);
+            }
+            Origin::Spilled { position, .. } => {
+                self.parts.metrics.spill.replayed.inc_by(clicks);
+                let spill = self
+                    .parts
+                    .spill
+                    .clone()
+                    .expect("a spilled batch has a spill");
+                let committed = tokio::task::spawn_blocking(move || {
+                    spill.commit(position).map(|()| spill.bytes())
+                })
+                .await;
+                match committed {
+                    Ok(Ok(bytes)) => self
+                        .parts
+                        .metrics
+                        .spill
+                        .bytes
+                        .set(i64::try_from(bytes).unwrap_or(i64::MAX)),
+                    Ok(Err(error)) => {
+                        tracing::error!(%error, "forgetting a replayed click batch failed; a restart replays it (as a no-op)")
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "forgetting a replayed click batch failed")
+                    }
                 }
             }
-            if self.batch.is_empty() {
+        }
+        if batch.is_own() {
+            self.parts.progress.settle(clicks);
+        }
+    }
+
+    /// After `stop`: writes what is left within `budget`; what is still unwritten then
+    /// goes to the spill (or, without one, is counted lost).
+    async fn drain(&mut self, unfinished: Option<Batch>, budget: Duration) {
+        let give_up = Instant::now() + budget;
+        let never = CancellationToken::new();
+        let mut current = unfinished;
+        loop {
+            let batch = match current.take() {
+                Some(batch) => batch,
+                None => match self.next_batch(&never, Some(give_up)).await {
+                    Some(batch) => batch,
+                    None => break,
+                },
+            };
+            // Cut off at the deadline, a write's outcome is unknown: the batch is kept
+            // with its id, so a replay finds it if it did commit.
+            let written = tokio::time::timeout_at(give_up, self.write(&batch, &never)).await;
+            if !matches!(written, Ok(Ok(()))) {
+                current = Some(batch);
                 break;
             }
-            let never = CancellationToken::new();
-            if tokio::time::timeout_at(give_up, self.write_batch(&never))
-                .await
-                .is_err()
-            {
-                let lost = self.batch.len() + self.receiver.len();
-                self.metrics.clicks_dropped.inc_by(lost as u64);
-                self.metrics.click_queue_depth.sub(lost as i64);
-                let totals = &self.metrics;
-                tracing::error!(
-                    lost,
-                    enqueued = totals.clicks_enqueued.get(),
-                    written = totals.clicks_written.get(),
-                    rejected = totals.clicks_rejected.get(),
-                    dropped = totals.clicks_dropped.get(),
-                    "click queue not drained before the deadline; clicks lost"
-                );
-                return;
-            }
         }
-        for done in self.waiting.drain(..) {
-            let _ = done.send(());
+        // Out of time: nothing more comes from the intake in memory; keep the rest.
+        self.parts.pending.close();
+        let mut left: Vec<Batch> = current.into_iter().collect();
+        left.extend(self.held_back.drain(..));
+        while let Ok(batch) = self.parts.pending.try_recv() {
+            left.push(batch);
         }
-        self.report_drops();
-        let totals = &self.metrics;
+        self.keep(left).await;
+        let totals = &self.parts.metrics;
         tracing::info!(
             enqueued = totals.clicks_enqueued.get(),
             written = totals.clicks_written.get(),
             rejected = totals.clicks_rejected.get(),
             dropped = totals.clicks_dropped.get(),
-            "click queue drained; the pipeline's totals over this process's life"
+            spilled = totals.spill.spilled.get(),
+            replayed = totals.spill.replayed.get(),
+            "click writer stopped; the pipeline's totals over this process's life"
         );
     }
 
-    fn report_drops(&mut self) {
-        if self.last_drop_log.elapsed() < DROP_LOG_INTERVAL {
-            return;
+    /// Keeps batches not written by the end of the drain: fresh ones go to the spill;
+    /// spilled ones are still there. Without a spill they are lost, counted and logged.
+    async fn keep(&self, batches: Vec<Batch>) {
+        let metrics = &self.parts.metrics;
+        let mut lost = 0;
+        let mut spilled = 0;
+        for batch in batches {
+            let Origin::Fresh = batch.origin else {
+                continue;
+            };
+            let clicks = batch.clicks.len() as u64;
+            metrics.click_queue_depth.sub(clicks as i64);
+            self.parts.progress.release(clicks);
+            let Some(spill) = self.parts.spill.clone() else {
+                lost += clicks;
+                continue;
+            };
+            let record = SpilledBatch {
+                id: batch.id,
+                clicks: batch.clicks,
+            };
+            let appended = tokio::task::spawn_blocking(move || {
+                spill.append(&record)?;
+                spill.sync()
+            })
+            .await;
+            match appended {
+                Ok(Ok(())) => spilled += clicks,
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "spilling clicks at shutdown failed");
+                    metrics.spill.dropped.inc_by(clicks);
+                    lost += clicks;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "spilling clicks at shutdown failed");
+                    metrics.spill.dropped.inc_by(clicks);
+                    lost += clicks;
+                }
+            }
         }
-        self.last_drop_log = Instant::now();
-        let dropped = self.dropped.take();
-        if dropped > 0 {
+        if spilled > 0 {
+            metrics.spill.spilled.inc_by(spilled);
             tracing::warn!(
-                dropped,
-                interval_secs = DROP_LOG_INTERVAL.as_secs(),
-                "click queue full; clicks dropped"
+                spilled,
+                "clicks not written before the shutdown deadline went to the spill; the next start replays them"
+            );
+        }
+        if lost > 0 {
+            metrics.clicks_dropped.inc_by(lost);
+            tracing::error!(
+                lost,
+                enqueued = metrics.clicks_enqueued.get(),
+                written = metrics.clicks_written.get(),
+                rejected = metrics.clicks_rejected.get(),
+                dropped = metrics.clicks_dropped.get(),
+                "click queue not drained before the deadline; clicks lost"
             );
         }
     }
@@ -292,4 +475,9 @@ impl DrainBudget {
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A future that never completes (no deadline to wait for).
+fn futures_pending() -> std::future::Pending<()> {
+    std::future::pending()
 }

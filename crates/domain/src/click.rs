@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 pub const MAX_HEADER_CHARS: usize = 512;
 
 /// One followed redirect.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Click {
     pub url_id: i64,
     pub at: DateTime<Utc>,

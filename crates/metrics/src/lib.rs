@@ -5,6 +5,7 @@ mod db;
 mod http;
 mod registrar;
 mod runtime;
+mod spill;
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ pub use db::{DB_ERROR_KINDS, DbMetrics, PoolSample};
 pub use http::HttpMetrics;
 use registrar::Registrar;
 pub use runtime::{RuntimeMetrics, watch_dropped_log_lines};
+pub use spill::SpillMetrics;
 
 /// Every metric the service exports, behind one `Arc`: the state holding it is cloned
 /// for every request, and one reference count is cheaper than dozens that every core
@@ -46,6 +48,8 @@ pub struct MetricSet {
     pub db: DbMetrics,
     /// Tokio runtime and build information, sampled at each scrape.
     pub runtime: RuntimeMetrics,
+    /// The on-disk click spill.
+    pub spill: SpillMetrics,
     /// Links created, by source (`api`, `import`).
     pub links_created: IntCounterVec,
     /// Users created, by source (`api`, `import`).
@@ -178,6 +182,7 @@ impl MetricSet {
             http: HttpMetrics::new(&r),
             db: DbMetrics::new(&r),
             runtime: RuntimeMetrics::new(&r, replica),
+            spill: SpillMetrics::new(&r),
             links_created,
             users_created,
             breaker_transitions,

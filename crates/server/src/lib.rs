@@ -130,7 +130,17 @@ pub async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
         click_drain_deadline: grace,
         ..settings.app
     };
+    let spill = app_settings.clicks.spill.clone();
     let app = Replica::start(pool.clone(), app_settings).map_err(anyhow::Error::msg)?;
+    match spill {
+        Some(spill) => {
+            tracing::info!(dir = %spill.dir.display(), max_bytes = spill.max_bytes, "click spill open")
+        }
+        None => tracing::warn!(
+            "no click spill (CLICK_SPILL_DIR unset): clicks that cannot be written in time are \
+             dropped past CLICK_QUEUE_CAPACITY and lost at shutdown (counted)"
+        ),
+    }
     let listeners = match metrics_listener {
         Some(metrics_listener) => {
             let (public, metrics) = app.split_routers();

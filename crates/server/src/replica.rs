@@ -86,7 +86,8 @@ impl Replica {
             ShortCodeGenerator::new(settings.short_code_length).map_err(|e| e.to_string())?;
         let db = Db::new(pool, metrics.db.clone());
         let cache = LinkCache::new(settings.cache.clone(), metrics.clone())?;
-        let (clicks, writer) = clicks::pipeline(db.clone(), &settings.clicks, metrics.clone());
+        let (clicks, pipeline) = clicks::pipeline(db.clone(), &settings.clicks, metrics.clone())
+            .map_err(|error| error.to_string())?;
         let state = AppState(Arc::new(App::new(AppParts {
             db: db.clone(),
             codes,
@@ -109,7 +110,7 @@ impl Replica {
             listening_tx,
         ));
         let drain_budget = DrainBudget::new(settings.click_drain_deadline);
-        let writer = tokio::spawn(writer.run(stop_writer.clone(), drain_budget.clone()));
+        let writer = tokio::spawn(pipeline.run(stop_writer.clone(), drain_budget.clone()));
         let stop_upkeep = CancellationToken::new();
         let upkeep = tokio::spawn(upkeep::run(
             db.clone(),

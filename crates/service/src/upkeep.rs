@@ -8,7 +8,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use shortener_metrics::Metrics;
-use shortener_store::{Db, upkeep};
+use shortener_store::{Db, clicks, upkeep};
 
 /// How often the upkeep runs.
 pub const INTERVAL: Duration = Duration::from_secs(3600);
@@ -32,12 +32,32 @@ pub async fn run(db: Db, settings: UpkeepSettings, metrics: Metrics, stop: Cance
     }
 }
 
+/// How long a committed click batch's id is remembered: a retry or a spill replay of the
+/// batch within it is recognised and written no second time (docs/failure-modes.md).
+pub const CLICK_BATCH_MEMORY: chrono::Duration = chrono::Duration::hours(24);
+
+/// Batch ids forgotten per statement: each round is short, and the writers never wait
+/// for a long one.
+const FORGET_ROUND: i64 = 10_000;
+
+/// Forgets the click batch ids older than [`CLICK_BATCH_MEMORY`], in short rounds.
+async fn forget_click_batches(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    let cutoff = Utc::now() - CLICK_BATCH_MEMORY;
+    while clicks::forget_batches_before(conn, cutoff, FORGET_ROUND).await? == FORGET_ROUND as u64 {}
+    Ok(())
+}
+
 /// One upkeep run; failures are logged and counted, and the next run retries.
 pub async fn run_once(db: &Db, settings: UpkeepSettings, metrics: &Metrics) {
     let cutoff = settings.click_retention.map(|keep| Utc::now() - keep);
     let result = async {
         let mut conn = db.connection("upkeep.events").await?;
-        upkeep::upkeep(&mut conn, cutoff).await
+        let report = upkeep::upkeep(&mut conn, cutoff).await?;
+        if report.is_some() {
+            // The replica that holds the upkeep's turn does this too.
+            forget_click_batches(&mut conn).await?;
+        }
+        Ok::<_, sqlx::Error>(report)
     }
     .await;
     let outcome = match result {

@@ -1,22 +1,57 @@
-//! Batched click writes: one statement inserts a batch as `click` events; the triggers on
-//! `events` add them to the link's counters and rollups in the same transaction.
+//! Batched click writes, exactly once: a batch's id is committed with its clicks, and a
+//! batch whose id is already there is not written again. One statement inserts the clicks
+//! as `click` events; the triggers on `events` add them to the link's counters and
+//! rollups in the same transaction.
 
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use shortener_domain::Click;
 
-/// Inserts the clicks as `click` events attributed to each link's owner. Returns how
-/// many were stored: the clicks of a link whose row no longer exists (removed by hand or
-/// by a restore) are left out, and the caller counts them. Events get their ids in the
-/// order of `clicks`.
+/// What writing a batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchWrite {
+    /// Written now: `stored` of its clicks became events (the clicks of a link whose row
+    /// no longer exists are left out, and the caller counts them).
+    Written { stored: u64 },
+    /// A batch with this id was committed before (a retry or a replay): nothing written.
+    AlreadyWritten,
+}
+
+/// Writes the clicks of batch `id` as `click` events attributed to each link's owner, in
+/// one transaction with the batch's id, unless that id was committed before. Events get
+/// their ids in the order of `clicks`.
 ///
-/// Locks: the statement's trigger (`count_events`, migration `20261202000001`) upserts
-/// the link counters, then the daily and referrer rollups, then the list totals, each
-/// in key order, with no explicit row lock; the foreign key takes `FOR KEY SHARE` on
-/// the `urls` rows, which no counter update touches any more. Two writers on the same
-/// hot links therefore queue on the counter rows in the same order and never deadlock.
-pub async fn insert_batch(conn: &mut PgConnection, clicks: &[Click]) -> Result<u64, sqlx::Error> {
+/// Locks: the insert's trigger (`count_events`, migration `20261202000001`) upserts the
+/// link counters, then the daily and referrer rollups, then the list totals, each in key
+/// order, with no explicit row lock; the foreign key takes `FOR KEY SHARE` on the `urls`
+/// rows, which no counter update touches. Two writers on the same hot links therefore
+/// queue on the counter rows in the same order and never deadlock.
+pub async fn write_batch(
+    conn: &mut PgConnection,
+    id: i64,
+    clicks: &[Click],
+) -> Result<BatchWrite, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let first_time = sqlx::query!(
+        "INSERT INTO click_batches (id, clicks) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        id,
+        i32::try_from(clicks.len()).unwrap_or(i32::MAX),
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !first_time {
+        return Ok(BatchWrite::AlreadyWritten);
+    }
+    let stored = insert_events(&mut tx, clicks).await?;
+    tx.commit().await?;
+    Ok(BatchWrite::Written { stored })
+}
+
+/// Inserts the clicks as events; how many were stored.
+async fn insert_events(conn: &mut PgConnection, clicks: &[Click]) -> Result<u64, sqlx::Error> {
     let url_ids: Vec<i64> = clicks.iter().map(|c| c.url_id).collect();
     let timestamps: Vec<_> = clicks.iter().map(|c| c.at).collect();
     let details: Vec<_> = clicks
@@ -38,4 +73,23 @@ pub async fn insert_batch(conn: &mut PgConnection, clicks: &[Click]) -> Result<u
     .await?
     .rows_affected();
     Ok(stored)
+}
+
+/// Forgets the batch ids committed before `cutoff`, at most `limit` of them (the upkeep
+/// calls it in rounds, each a short statement); how many it deleted.
+pub async fn forget_batches_before(
+    conn: &mut PgConnection,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query!(
+        "DELETE FROM click_batches WHERE id IN \
+         (SELECT id FROM click_batches WHERE committed_at < $1 LIMIT $2)",
+        cutoff,
+        limit,
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(deleted)
 }

@@ -77,6 +77,7 @@ async fn beyond_capacity_clicks_are_dropped_and_counted_without_blocking_redirec
             capacity: 50,
             max_batch: 10,
             flush_interval: Duration::from_millis(50),
+            spill: None,
         },
         ..AppSettings::default()
     };
@@ -205,6 +206,7 @@ async fn dropped_clicks_are_logged_while_postgres_is_still_down() {
             capacity: 20,
             max_batch: 10,
             flush_interval: Duration::from_millis(50),
+            spill: None,
         },
         ..AppSettings::default()
     };

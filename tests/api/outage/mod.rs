@@ -23,6 +23,7 @@ use shortener_server::replica::AppSettings;
 mod clicks;
 mod partition;
 mod serving;
+mod spill;
 
 /// Generous bound for one answer while Postgres is down (the contract says "about a
 /// second"; the pool's acquire timeout is 500 ms, the machine is noisy).
