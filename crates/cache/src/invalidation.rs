@@ -1,67 +1,76 @@
-//! Applies the invalidations every write announces through Postgres `NOTIFY`.
+//! Applies the changes every write announces through Postgres `NOTIFY`.
 //!
-//! The payload is `<short_code> <application_name of the writer>`. A write of this
-//! replica was already invalidated by its service layer, so it is ignored here. A write of
-//! another replica was invalidated in Redis by that replica: here only the in-process
-//! entry is evicted, now and once more after twice the settle time (a read in between
-//! may have copied the Redis entry before the writer deleted it). A write from anywhere
-//! else (psql, a restore, `seed`) has no owner, so every replica invalidates both tiers.
+//! The payload is `<short_code> <version> <application_name of the writer>`, sent by the
+//! `urls` triggers when the change commits, whoever wrote it (a replica, psql, a restore,
+//! `seed`). Every replica notes the version and evicts its in-process entry; none touches
+//! Redis: a stale Redis entry is read past by any replica that was told of the newer
+//! version, and replaced by the first to read it. A replica that lost its subscription
+//! (and so may have missed notifications) moves the shared tier to a new generation when
+//! it subscribes again.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::watch;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::LinkCache;
+use shortener_store::Db;
 use shortener_store::cache_state::GENERATION_CHANNEL;
-use shortener_store::{Db, REPLICA_APPLICATION_PREFIX};
 
 /// The channel on which the `urls` triggers announce changed short codes.
 pub const LINK_CHANNEL: &str = "link_cache";
 
-/// Who wrote the change a notification announces, relative to this replica.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    ThisReplica,
-    OtherReplica,
-    Outside,
+/// How often the listener checks whether versions had to be forgotten for room.
+const OVERFLOW_CHECK: Duration = Duration::from_secs(1);
+
+/// The code and version of a `link_cache` payload (no version: a payload of a release
+/// before versions).
+fn parse_payload(payload: &str) -> (&str, Option<i64>) {
+    let mut parts = payload.splitn(3, ' ');
+    let code = parts.next().unwrap_or("");
+    let version = parts.next().and_then(|version| version.parse().ok());
+    (code, version)
 }
 
-/// Splits a `link_cache` payload into the code and who wrote it. A payload without an
-/// origin (written before the origin migration) counts as from outside.
-fn parse_payload<'a>(payload: &'a str, own_name: Option<&str>) -> (&'a str, Origin) {
-    let (code, writer) = payload.split_once(' ').unwrap_or((payload, ""));
-    let origin = if own_name.is_some_and(|own| own == writer) {
-        Origin::ThisReplica
-    } else if writer.starts_with(REPLICA_APPLICATION_PREFIX) {
-        Origin::OtherReplica
-    } else {
-        Origin::Outside
-    };
-    (code, origin)
-}
-
-/// Listens until `stop` is cancelled, reconnecting with back-off. After each (re)connect
-/// the cache is resynchronised, since notifications sent meanwhile were lost.
-/// `listening` tells whether the subscription is up.
+/// Listens until `stop` is cancelled, reconnecting with back-off. After each connect the
+/// in-process tier is cleared, and after a reconnect the shared tier moves to a new
+/// generation, since notifications sent meanwhile were lost. `listening` tells whether
+/// the subscription is up.
 pub async fn run(
     db: Db,
     cache: LinkCache,
     stop: CancellationToken,
     listening: watch::Sender<bool>,
 ) {
-    let listener_pool = dedicated_pool(&db);
-    let own_name = db
-        .pool()
-        .connect_options()
-        .get_application_name()
-        .filter(|name| name.starts_with(REPLICA_APPLICATION_PREFIX))
-        .map(str::to_owned);
-    let recheck_after = cache.settle_time() * 2;
-    let mut rechecks: VecDeque<(Instant, String)> = VecDeque::new();
+    tokio::join!(
+        listen(&db, &cache, &stop, listening),
+        watch_for_overflow(&db, &cache, &stop)
+    );
+}
+
+/// Every [`OVERFLOW_CHECK`]: when versions had to be forgotten for room, the shared tier
+/// moves to a new generation. Apart from the listener, whose `try_recv` must not be cut
+/// off half-way.
+async fn watch_for_overflow(db: &Db, cache: &LinkCache, stop: &CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(OVERFLOW_CHECK) => {}
+        }
+        if let Err(error) = cache.move_on_if_versions_overflowed(db).await {
+            tracing::warn!(%error, "moving the shared cache to a new generation failed");
+        }
+    }
+}
+
+async fn listen(
+    db: &Db,
+    cache: &LinkCache,
+    stop: &CancellationToken,
+    listening: watch::Sender<bool>,
+) {
+    let listener_pool = dedicated_pool(db);
     let mut backoff = Duration::from_millis(100);
     let mut had_connection = false;
     loop {
@@ -82,7 +91,7 @@ pub async fn run(
             }
         };
         backoff = Duration::from_millis(100);
-        if let Err(error) = cache.resync(&db).await {
+        if let Err(error) = cache.resync(db, had_connection).await {
             tracing::warn!(%error, "cache resync after (re)connect failed");
         }
         if had_connection {
@@ -91,36 +100,16 @@ pub async fn run(
         had_connection = true;
         listening.send_replace(true);
         loop {
-            let next_recheck = rechecks.front().map(|(at, _)| *at);
             let notification = tokio::select! {
                 () = stop.cancelled() => return,
-                () = sleep_until(next_recheck) => {
-                    while let Some((at, code)) = rechecks.front() {
-                        if *at > Instant::now() {
-                            break;
-                        }
-                        cache.forget_local(&[code.as_str()]);
-                        rechecks.pop_front();
-                    }
-                    continue;
-                }
                 notification = listener.try_recv() => notification,
             };
             match notification {
                 Ok(Some(notification)) => match notification.channel() {
-                    LINK_CHANNEL => {
-                        let (code, origin) =
-                            parse_payload(notification.payload(), own_name.as_deref());
-                        match origin {
-                            Origin::ThisReplica => {}
-                            Origin::OtherReplica => {
-                                cache.forget_local(&[code]);
-                                rechecks
-                                    .push_back((Instant::now() + recheck_after, code.to_owned()));
-                            }
-                            Origin::Outside => cache.invalidate(&db, &[code]).await,
-                        }
-                    }
+                    LINK_CHANNEL => match parse_payload(notification.payload()) {
+                        (code, Some(version)) => cache.announced(code, version),
+                        (code, None) => cache.announced_without_version(code).await,
+                    },
                     GENERATION_CHANNEL => {
                         if let Ok(generation) = notification.payload().parse() {
                             cache.adopt_generation(generation);
@@ -139,14 +128,6 @@ pub async fn run(
             }
         }
         listening.send_replace(false);
-    }
-}
-
-/// Sleeps until `at`, or for ever when there is nothing to wait for.
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -173,23 +154,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn payloads_name_the_writer() {
-        let own = Some("shortener-replica:app-1");
+    fn payloads_carry_the_code_and_its_version() {
         assert_eq!(
-            parse_payload("abc shortener-replica:app-1", own),
-            ("abc", Origin::ThisReplica)
+            parse_payload("abc 42 shortener-replica:app-1:x"),
+            ("abc", Some(42))
         );
+        assert_eq!(parse_payload("abc 42 "), ("abc", Some(42)));
+        assert_eq!(parse_payload("abc 42"), ("abc", Some(42)));
+        // A payload of the release before versions: `<code> <writer>`.
         assert_eq!(
-            parse_payload("abc shortener-replica:app-2", own),
-            ("abc", Origin::OtherReplica)
+            parse_payload("abc shortener-replica:app-1:x"),
+            ("abc", None)
         );
-        assert_eq!(parse_payload("abc psql", own), ("abc", Origin::Outside));
-        assert_eq!(parse_payload("abc ", own), ("abc", Origin::Outside));
-        assert_eq!(parse_payload("abc", own), ("abc", Origin::Outside));
-        // Without a replica name of its own, nothing is this replica's.
-        assert_eq!(
-            parse_payload("abc shortener-replica:app-1", None),
-            ("abc", Origin::OtherReplica)
-        );
+        assert_eq!(parse_payload("abc"), ("abc", None));
     }
 }

@@ -1,17 +1,18 @@
-//! The redirect cache: L1 in process, L2 in Redis (optional), then Postgres.
-//!
-//! A miss fills both tiers; unknown codes are cached briefly as `Missing`. The service
-//! layer that changes a link invalidates both tiers once, before it answers
-//! ([`LinkCache::invalidate`]); a Postgres trigger (`NOTIFY link_cache`) tells the other
-//! replicas' [`invalidation`] listeners, which evict their own in-process entry.
+//! The redirect cache: L1 in process, L2 in Redis (optional), then Postgres, coherent by
+//! versions. Every entry carries the version of the row it copies; every change gets a
+//! new version, which the writing replica notes before it answers and every other replica
+//! learns from the change's notification ([`invalidation`]). An entry older than the
+//! newest version a replica has been told of is neither served nor kept: a stale Redis
+//! entry (a writer that died between its commit and its Redis delete, a read that raced a
+//! write) is read past, and replaced by the first reader that can tell.
 
 mod breaker;
 pub mod invalidation;
 mod local;
 mod shared;
+mod versions;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -19,8 +20,9 @@ use serde::{Deserialize, Serialize};
 pub use breaker::{Breaker, BreakerState};
 use local::LocalCache;
 pub use shared::{RedisSettings, SharedCache, SharedLookup};
+pub use versions::VersionBook;
 
-use shortener_domain::RedirectTarget;
+use shortener_domain::{CodeLookup, RedirectTarget};
 use shortener_metrics::Metrics;
 use shortener_store::{Db, cache_state, urls};
 
@@ -29,8 +31,18 @@ use shortener_store::{Db, cache_state, urls};
 pub enum CacheEntry {
     /// A live (not deleted) link, active or not.
     Link(RedirectTarget),
-    /// No live link has this code.
-    Missing,
+    /// No live link has this code: deleted at `version`, or never there (`version` 0).
+    Missing { version: i64 },
+}
+
+impl CacheEntry {
+    /// The version of the row this entry copies (0: there is no row).
+    pub fn version(&self) -> i64 {
+        match self {
+            Self::Link(link) => link.version,
+            Self::Missing { version } => *version,
+        }
+    }
 }
 
 /// Lifetimes and bounds of the tiers.
@@ -61,13 +73,7 @@ pub struct LinkCache {
     local: LocalCache,
     shared: Option<Arc<SharedCache>>,
     settings: Arc<CacheSettings>,
-    /// Bumped when an invalidation starts and again when its Redis delete has landed: a
-    /// read that overlapped one is not kept in the in-process tier, since it may have read
-    /// the value just replaced (from Postgres, or from Redis before the delete).
-    invalidations: Arc<AtomicU64>,
-    /// Invalidations between their start and their Redis delete; while any runs, nothing
-    /// read from Redis or Postgres is kept in the in-process tier.
-    invalidating: Arc<AtomicU64>,
+    versions: VersionBook,
     metrics: Metrics,
 }
 
@@ -85,9 +91,9 @@ impl LinkCache {
                 settings.missing_ttl,
             ),
             shared,
+            // A version is worth knowing as long as a Redis entry can outlive it.
+            versions: VersionBook::new(settings.shared_ttl.max(settings.local_ttl)),
             settings: Arc::new(settings),
-            invalidations: Arc::new(AtomicU64::new(0)),
-            invalidating: Arc::new(AtomicU64::new(0)),
             metrics,
         })
     }
@@ -97,181 +103,156 @@ impl LinkCache {
         self.shared.as_deref()
     }
 
-    /// What `code` resolves to: from L1, else L2, else Postgres (filling the tiers).
+    /// The newest version told of each code.
+    pub fn versions(&self) -> &VersionBook {
+        &self.versions
+    }
+
+    /// What `code` resolves to: from L1, else L2, else Postgres (filling the tiers). An
+    /// entry older than a version this replica was told of is read past.
     pub async fn resolve(&self, db: &Db, code: &str) -> Result<Arc<CacheEntry>, sqlx::Error> {
         let hot = &self.metrics.hot;
         if let Some(entry) = self.local.get(code) {
             match entry.as_ref() {
                 CacheEntry::Link(_) => hot.l1_hit.inc(),
-                CacheEntry::Missing => hot.l1_negative_hit.inc(),
+                CacheEntry::Missing { .. } => hot.l1_negative_hit.inc(),
             }
             return Ok(entry);
         }
         hot.l1_miss.inc();
-        // Any invalidation from here on may concern what the reads below return: then
-        // their answer is used but not kept.
-        let seen = self.quiet_since();
         if let Some(shared) = &self.shared {
             match shared.get(code).await {
-                SharedLookup::Hit(entry) => {
+                SharedLookup::Hit(entry) if self.versions.is_current(code, &entry) => {
                     let entry = Arc::new(entry);
                     self.count("l2", hit_label(&entry));
-                    self.keep_locally(code, &entry, seen);
+                    self.keep_locally(code, &entry);
                     return Ok(entry);
                 }
+                // Older than a change this replica was told of: the read below replaces it.
+                SharedLookup::Hit(_) => self.count("l2", "stale"),
                 SharedLookup::Miss => self.count("l2", "miss"),
                 SharedLookup::Unavailable => self.count("l2", "skipped"),
             }
         }
-        let target = {
-            let mut connection = db.connection("urls.find_target").await?;
-            urls::find_target(&mut connection, code).await?
-        };
-        let entry = Arc::new(target.map_or(CacheEntry::Missing, CacheEntry::Link));
+        let mut entry = read(db, code).await?;
+        if !self.versions.is_current(code, &entry) {
+            // The read began before a change this replica was told of had committed.
+            entry = read(db, code).await?;
+        }
+        let entry = Arc::new(entry);
         self.count("db", hit_label(&entry));
-        if self.keep_locally(code, &entry, seen)
+        if self.keep_locally(code, &entry)
             && let Some(shared) = &self.shared
         {
             let ttl = match entry.as_ref() {
                 CacheEntry::Link(_) => self.settings.shared_ttl,
-                CacheEntry::Missing => self.settings.missing_ttl,
+                CacheEntry::Missing { .. } => self.settings.missing_ttl,
             };
-            shared.set(code, &entry, ttl).await;
-            // An invalidation that landed while the write was in flight may have
-            // deleted the key before it was written: undo the fill.
-            if self.quiet_since() != seen {
-                shared.delete(code).await;
-                self.local.remove(code);
-            }
+            shared.set_if_not_older(code, &entry, ttl).await;
         }
         Ok(entry)
     }
 
-    /// Forgets `codes` in both tiers: the in-process entries, then the Redis entries in
-    /// one round trip. When Redis cannot be reached, moves the shared cache to a new
-    /// generation so the stale entries are never read again. Called once per change, by
-    /// whoever owns it: the service layer for its own writes, the listener for writes
-    /// from outside any replica.
-    pub async fn invalidate(&self, db: &Db, codes: &[&str]) {
-        if codes.is_empty() {
-            return;
-        }
-        // Until the Redis delete below has landed, a read may still find the old entry
-        // there: no read keeps anything in the in-process tier meanwhile.
-        let in_progress = self.begin_invalidation();
-        self.forget_local(codes);
-        let Some(shared) = &self.shared else {
-            return;
-        };
-        if shared.delete_all(codes).await {
-            // Over before it is counted: whoever waits for the count finds reads cached again.
-            drop(in_progress);
-            self.count_invalidations("l2", codes.len());
-            return;
-        }
-        self.count_invalidations("l2_failed", codes.len());
-        let bump = || async {
-            let mut connection = db.connection("cache_state.bump_generation").await?;
-            cache_state::bump_generation(&mut connection).await
-        };
-        match shared.move_past_missed_delete(bump).await {
-            Ok(Some(generation)) => {
-                self.count_invalidations("generation_bump", 1);
-                tracing::warn!(
-                    generation,
-                    codes = codes.len(),
-                    "redis unreachable during invalidation; moved the shared cache to a new generation"
-                );
-            }
-            Ok(None) => {}
-            Err(error) => {
-                tracing::error!(%error, codes = codes.len(), "redis unreachable during invalidation and the generation could not be moved; the entries may be stale until their TTL");
-            }
-        }
-    }
-
-    /// Invalidates the links a write of this replica changed (the service layer calls it
-    /// after the commit, before answering): both tiers now, and Redis once more after
-    /// [`Self::settle_time`], in case another replica's read of the old row was filling
-    /// Redis while the first delete ran. The other replicas' listeners only evict their
-    /// in-process entries (see [`invalidation`]).
-    pub async fn invalidate_own_write(&self, db: &Db, codes: &[&str]) {
-        self.invalidate(db, codes).await;
-        if self.shared.is_none() || codes.is_empty() {
-            return;
-        }
-        let cache = self.clone();
-        let codes: Vec<String> = codes.iter().map(|code| (*code).to_owned()).collect();
-        let settle = self.settle_time();
-        tokio::spawn(async move {
-            tokio::time::sleep(settle).await;
-            let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
-            // An invalidation like the first: a read between this eviction and the
-            // delete below must not keep what it finds in Redis.
-            let in_progress = cache.begin_invalidation();
-            cache.forget_local(&codes);
-            if let Some(shared) = &cache.shared
-                && shared.delete_all(&codes).await
-            {
-                drop(in_progress);
-                cache.count_invalidations("l2", codes.len());
-            }
-        });
-    }
-
-    /// The invalidation counter when no invalidation is in progress; `None` while one is
-    /// (then nothing read now may be kept in the in-process tier).
-    fn quiet_since(&self) -> Option<u64> {
-        let seen = self.invalidations.load(Ordering::SeqCst);
-        (self.invalidating.load(Ordering::SeqCst) == 0).then_some(seen)
-    }
-
-    /// Puts `entry`, read after [`Self::quiet_since`] said `seen`, into the in-process
-    /// tier unless an invalidation overlapped the read; `true` when it stays there.
-    /// Insert first, check after: an invalidation bumps the counter before it evicts, so
-    /// either this check sees the bump and takes the entry out again, or the eviction
-    /// comes after the insert and removes it.
-    fn keep_locally(&self, code: &str, entry: &Arc<CacheEntry>, seen: Option<u64>) -> bool {
-        let Some(seen) = seen else {
+    /// Puts `entry` into the in-process tier if it is current; `true` when it stays there.
+    /// Insert first, check after: a notification notes the version before it evicts, so
+    /// either this check sees the new version and takes the entry out again, or the
+    /// eviction comes after the insert and removes it.
+    fn keep_locally(&self, code: &str, entry: &Arc<CacheEntry>) -> bool {
+        if !self.versions.is_current(code, entry) {
             return false;
-        };
+        }
         self.local.insert(code, entry.clone());
-        if self.quiet_since() == Some(seen) {
+        if self.versions.is_current(code, entry) {
             return true;
         }
         self.local.remove(code);
         false
     }
 
-    /// Marks an invalidation as running until the returned guard is dropped (its Redis
-    /// delete has landed, failed, or the caller was cancelled).
-    fn begin_invalidation(&self) -> InvalidationInProgress {
-        self.invalidating.fetch_add(1, Ordering::SeqCst);
-        self.invalidations.fetch_add(1, Ordering::SeqCst);
-        InvalidationInProgress {
-            invalidations: self.invalidations.clone(),
-            invalidating: self.invalidating.clone(),
+    /// Changes this replica committed, each code with its new version: noted and evicted
+    /// here before the caller answers (so this replica never serves the old entry again),
+    /// and the Redis entries deleted in one round trip (a replica that reads one before
+    /// its notification arrives serves it that long; one that has the notification reads
+    /// past it). When Redis cannot be reached, the shared tier moves to a new generation,
+    /// for the replicas that start later and were told of nothing.
+    pub async fn changed(&self, db: &Db, changes: &[(&str, i64)]) {
+        if changes.is_empty() {
+            return;
+        }
+        for (code, version) in changes {
+            self.announced(code, *version);
+        }
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let codes: Vec<&str> = changes.iter().map(|(code, _)| *code).collect();
+        if shared.delete_all(&codes).await {
+            self.count_invalidations("l2", codes.len());
+            return;
+        }
+        self.count_invalidations("l2_failed", codes.len());
+        if shared.should_move_on_after_failed_delete()
+            && let Err(error) = self.move_on(db, shared).await
+        {
+            tracing::error!(%error, codes = codes.len(), "redis unreachable during invalidation and the generation could not be moved; replicas started within CACHE_SHARED_TTL_SECS may serve the old entries");
         }
     }
 
-    /// Forgets `codes` in this replica's tier only (another replica owns the Redis
-    /// entries of its own writes).
-    pub fn forget_local(&self, codes: &[&str]) {
-        self.invalidations.fetch_add(1, Ordering::SeqCst);
-        for code in codes {
-            self.local.remove(code);
-        }
-        self.count_invalidations("l1", codes.len());
+    /// Moves the shared tier to a new generation (announced to every replica).
+    async fn move_on(&self, db: &Db, shared: &SharedCache) -> Result<i64, sqlx::Error> {
+        let mut connection = db.connection("cache_state.bump_generation").await?;
+        let generation = cache_state::bump_generation(&mut connection).await?;
+        shared.adopt_generation(generation);
+        self.count_invalidations("generation_bump", 1);
+        tracing::warn!(generation, "moved the shared cache to a new generation");
+        Ok(generation)
     }
 
-    /// After notifications may have been missed (listener reconnected): forget L1 and
-    /// re-read the shared cache generation.
-    pub async fn resync(&self, db: &Db) -> Result<(), sqlx::Error> {
-        self.invalidations.fetch_add(1, Ordering::SeqCst);
-        self.local.clear();
+    /// A change announced by its notification (any writer's): the version noted, the
+    /// in-process entry evicted.
+    pub fn announced(&self, code: &str, version: i64) {
+        self.versions.note(code, version);
+        self.local.remove(code);
+        self.count_invalidations("l1", 1);
+    }
+
+    /// A change announced without a version (a notification from before versions): the
+    /// in-process entry is evicted and the Redis entry deleted.
+    pub async fn announced_without_version(&self, code: &str) {
+        self.local.remove(code);
+        self.count_invalidations("l1", 1);
         if let Some(shared) = &self.shared {
+            shared.delete(code).await;
+        }
+    }
+
+    /// After (re)subscribing: forgets the in-process tier (notifications may have been
+    /// missed) and adopts the shared tier's generation; `move_on` moves the shared tier to
+    /// a new generation first, so no entry written before the gap is read again.
+    pub async fn resync(&self, db: &Db, move_on: bool) -> Result<(), sqlx::Error> {
+        self.local.clear();
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        if move_on {
+            tracing::warn!("notifications may have been missed");
+            self.move_on(db, shared).await?;
+        } else {
             let mut connection = db.connection("cache_state.generation").await?;
             shared.adopt_generation(cache_state::generation(&mut connection).await?);
+        }
+        Ok(())
+    }
+
+    /// When versions had to be forgotten for room, the shared tier moves to a new
+    /// generation: this replica can no longer tell which of its entries are stale.
+    pub async fn move_on_if_versions_overflowed(&self, db: &Db) -> Result<(), sqlx::Error> {
+        if self.shared.is_some() && self.versions.overflowed() {
+            tracing::warn!(
+                codes = versions::MAX_CODES,
+                "more links changed within the shared cache's lifetime than versions are kept for"
+            );
+            self.resync(db, true).await?;
         }
         Ok(())
     }
@@ -281,18 +262,6 @@ impl LinkCache {
         if let Some(shared) = &self.shared {
             shared.adopt_generation(generation);
         }
-    }
-
-    /// How long after another replica's write its Redis delete may still be in flight
-    /// (a few Redis command timeouts): the listener evicts the in-process entry again
-    /// then, in case a read in between copied the stale Redis entry.
-    pub fn settle_time(&self) -> Duration {
-        self.settings
-            .redis
-            .as_ref()
-            .map_or(Duration::ZERO, |redis| {
-                (redis.command_timeout * 4).max(Duration::from_millis(200))
-            })
     }
 
     fn count_invalidations(&self, kind: &str, count: usize) {
@@ -310,24 +279,20 @@ impl LinkCache {
     }
 }
 
-/// An invalidation between its start and its Redis delete (see [`LinkCache::invalidate`]).
-struct InvalidationInProgress {
-    invalidations: Arc<AtomicU64>,
-    invalidating: Arc<AtomicU64>,
-}
-
-impl Drop for InvalidationInProgress {
-    fn drop(&mut self) {
-        // Bump before leaving: a read that started while this ran sees a new count.
-        self.invalidations.fetch_add(1, Ordering::SeqCst);
-        self.invalidating.fetch_sub(1, Ordering::SeqCst);
-    }
+/// What Postgres says `code` leads to.
+async fn read(db: &Db, code: &str) -> Result<CacheEntry, sqlx::Error> {
+    let mut connection = db.connection("urls.find_target").await?;
+    Ok(match urls::find_target(&mut connection, code).await? {
+        CodeLookup::Live(target) => CacheEntry::Link(target),
+        CodeLookup::Deleted { version } => CacheEntry::Missing { version },
+        CodeLookup::Unknown => CacheEntry::Missing { version: 0 },
+    })
 }
 
 fn hit_label(entry: &CacheEntry) -> &'static str {
     match entry {
         CacheEntry::Link(_) => "hit",
-        CacheEntry::Missing => "negative_hit",
+        CacheEntry::Missing { .. } => "negative_hit",
     }
 }
 
@@ -339,12 +304,13 @@ mod tests {
 
     use super::*;
 
-    fn link(url: &str) -> CacheEntry {
+    fn link(version: i64, url: &str) -> CacheEntry {
         CacheEntry::Link(RedirectTarget {
             url_id: 1,
             original_url: url.to_owned(),
             is_active: true,
             expires_at: None,
+            version,
         })
     }
 
@@ -366,64 +332,56 @@ mod tests {
         let cache = LinkCache::new(settings, Metrics::default()).unwrap();
         cache.adopt_generation(i64::from(std::process::id()));
         let pool = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(100))
             .connect_lazy("postgres://nobody@127.0.0.1:1/never")
             .unwrap();
         (cache, Db::new(pool, Metrics::default().db.clone()))
     }
 
-    /// The interleaving an outside run hit on a hot link: the edit's invalidation has
-    /// evicted the in-process entry but its Redis delete has not landed, and a redirect
-    /// reads the old entry from Redis in between. Before the fix that read was kept in
-    /// the in-process tier for CACHE_LOCAL_TTL_SECS; now it is served but not kept.
+    /// The writer of a change died between its commit and its Redis delete: the old
+    /// entry is still in Redis. A replica told of the new version reads past it (to
+    /// Postgres, here unreachable: an error, not the stale target).
     #[tokio::test]
-    async fn a_redis_read_between_the_eviction_and_the_delete_is_not_kept_in_process() {
+    async fn a_redis_entry_older_than_a_version_told_is_not_served() {
         let (cache, db) = cache_and_db();
         let shared = cache.shared().unwrap();
+        assert!(
+            shared.delete("edited").await,
+            "the test needs a reachable Redis"
+        );
         shared
-            .set(
-                "hot",
-                &link("https://old.example/"),
+            .set_if_not_older(
+                "edited",
+                &link(7, "https://old.example/"),
                 Duration::from_secs(60),
             )
             .await;
         assert_eq!(
-            *cache.resolve(&db, "hot").await.unwrap(),
-            link("https://old.example/"),
-            "the test needs a reachable Redis at REDIS_URL"
+            *cache.resolve(&db, "edited").await.unwrap(),
+            link(7, "https://old.example/"),
+            "nothing told: the Redis entry is current"
         );
-        assert!(cache.local.get("hot").is_some(), "a quiet read is kept");
-
-        // The edit has committed; its invalidation starts and evicts the local entry...
-        let in_progress = cache.begin_invalidation();
-        cache.forget_local(&["hot"]);
-        // ...and a redirect runs before the Redis delete lands.
-        let during = cache.resolve(&db, "hot").await.unwrap();
-        assert_eq!(*during, link("https://old.example/"));
+        cache.announced("edited", 8);
         assert!(
-            cache.local.get("hot").is_none(),
-            "a read that overlapped the invalidation stays out of the in-process tier"
+            cache.resolve(&db, "edited").await.is_err(),
+            "the stale entry is read past, to the database"
         );
-        // The delete lands and the invalidation ends: nothing stale is left anywhere.
-        assert!(shared.delete("hot").await);
-        drop(in_progress);
-        assert!(cache.local.get("hot").is_none());
-        assert!(matches!(shared.get("hot").await, SharedLookup::Miss));
+        assert!(shared.delete("edited").await);
     }
 
-    /// The fill's check-then-insert: an invalidation that lands between a read and its
-    /// insert must win, whichever order the two steps interleave in.
+    /// The fill's insert-then-check: a version noted between a read and its insert wins,
+    /// whichever way the two interleave.
     #[tokio::test]
-    async fn an_invalidation_that_starts_after_the_read_wins_over_its_insert() {
+    async fn a_version_noted_after_the_read_wins_over_its_insert() {
         let (cache, _db) = cache_and_db();
-        let entry = Arc::new(link("https://old.example/"));
-        let seen = cache.quiet_since();
-        let in_progress = cache.begin_invalidation();
-        assert!(!cache.keep_locally("code", &entry, seen));
+        let old = Arc::new(link(3, "https://old.example/"));
+        cache.announced("code", 4);
+        assert!(!cache.keep_locally("code", &old), "told before: never kept");
         assert!(cache.local.get("code").is_none());
-        drop(in_progress);
-        // Once it has ended, a read that started afterwards is kept again.
-        let seen = cache.quiet_since();
-        assert!(cache.keep_locally("code", &entry, seen));
-        assert!(cache.local.get("code").is_some());
+        let new = Arc::new(link(4, "https://new.example/"));
+        assert!(cache.keep_locally("code", &new));
+        assert_eq!(cache.local.get("code").as_deref(), Some(&*new));
+        cache.announced("code", 5);
+        assert!(cache.local.get("code").is_none(), "the notification evicts");
     }
 }

@@ -23,7 +23,7 @@ impl moka::Expiry<String, Arc<CacheEntry>> for EntryLifetime {
     ) -> Option<Duration> {
         Some(match value.as_ref() {
             CacheEntry::Link(_) => self.link,
-            CacheEntry::Missing => self.missing,
+            CacheEntry::Missing { .. } => self.missing,
         })
     }
 
@@ -52,7 +52,7 @@ impl LocalCache {
             .weigher(|code: &String, entry: &Arc<CacheEntry>| {
                 let url_len = match entry.as_ref() {
                     CacheEntry::Link(link) => link.original_url.len(),
-                    CacheEntry::Missing => 0,
+                    CacheEntry::Missing { .. } => 0,
                 };
                 u32::try_from(code.len() + url_len + 96).unwrap_or(u32::MAX)
             })

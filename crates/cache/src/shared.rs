@@ -1,5 +1,6 @@
 //! L2: Redis shared by every replica, behind strict timeouts and a circuit breaker.
-//! Keys live in a generation namespace kept in Postgres (see `docs/decisions.md`).
+//! Keys live in a generation namespace kept in Postgres (see `docs/decisions.md`); values
+//! are `<version>|<entry as JSON>`, and a write never replaces a newer version.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -15,8 +16,20 @@ use shortener_metrics::Metrics;
 const DELETE_CHUNK: usize = 1000;
 
 fn key_of(generation: i64, code: &str) -> String {
-    format!("shortener:link:{generation}:{code}")
+    format!("shortener:link:v2:{generation}:{code}")
 }
+
+/// Sets `KEYS[1]` to `ARGV[1]|ARGV[2]` for `ARGV[3]` ms unless it holds a newer version:
+/// a reader that read an old row never overwrites what a newer one wrote.
+const SET_IF_NOT_OLDER: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current then
+  local version = tonumber(string.match(current, '^(%-?%d+)|'))
+  if version and version > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
+return 1
+";
 
 /// How to reach Redis and how quickly to give up on it.
 #[derive(Debug, Clone)]
@@ -44,12 +57,9 @@ pub struct SharedCache {
     breaker: Breaker,
     command_timeout: Duration,
     generation: AtomicI64,
-    /// Set once this replica has moved the generation for a missed delete, until Redis
-    /// answers again: one bump per outage is enough (see `docs/decisions.md`).
-    bumped_since_success: AtomicBool,
-    /// Serialises bumps, so a failed invalidation returns only after the bump it relies
-    /// on (its own or one already in flight) has committed.
-    bump_lock: tokio::sync::Mutex<()>,
+    /// Set once this replica moved the generation past a failed delete, until Redis
+    /// answers again: one move per outage is enough.
+    moved_since_success: AtomicBool,
     metrics: Metrics,
 }
 
@@ -76,8 +86,7 @@ impl SharedCache {
             ),
             command_timeout: settings.command_timeout,
             generation: AtomicI64::new(1),
-            bumped_since_success: AtomicBool::new(false),
-            bump_lock: tokio::sync::Mutex::new(()),
+            moved_since_success: AtomicBool::new(false),
             metrics,
         })
     }
@@ -110,23 +119,35 @@ impl SharedCache {
         match result {
             None => SharedLookup::Unavailable,
             Some(None) => SharedLookup::Miss,
-            Some(Some(bytes)) => match serde_json::from_slice(&bytes) {
-                Ok(entry) => SharedLookup::Hit(entry),
-                // An entry written by another version: treat as absent.
-                Err(_) => SharedLookup::Miss,
+            Some(Some(bytes)) => match decode(&bytes) {
+                Some(entry) => SharedLookup::Hit(entry),
+                // An entry written by another release: treat as absent.
+                None => SharedLookup::Miss,
             },
         }
     }
 
-    /// Writes an entry with a lifetime; failures only feed the breaker.
-    pub async fn set(&self, code: &str, entry: &CacheEntry, ttl: Duration) {
+    /// Writes an entry with a lifetime unless Redis holds a newer version of it; failures
+    /// only feed the breaker.
+    pub async fn set_if_not_older(&self, code: &str, entry: &CacheEntry, ttl: Duration) {
         let key = self.key(code);
-        let Ok(bytes) = serde_json::to_vec(entry) else {
+        let Ok(json) = serde_json::to_vec(entry) else {
             return;
         };
-        let seconds = ttl.as_secs().max(1);
-        self.call(|mut conn| async move { conn.set_ex::<_, _, ()>(key, bytes, seconds).await })
-            .await;
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let version = entry.version();
+        self.call(|mut conn| async move {
+            deadpool_redis::redis::cmd("EVAL")
+                .arg(SET_IF_NOT_OLDER)
+                .arg(1)
+                .arg(key)
+                .arg(version)
+                .arg(json)
+                .arg(millis)
+                .query_async::<i64>(&mut conn)
+                .await
+        })
+        .await;
     }
 
     /// Deletes an entry; `false` when Redis could not be reached (the entry may survive).
@@ -148,22 +169,10 @@ impl SharedCache {
             .is_some()
     }
 
-    /// After a failed delete: moves to a new generation with `bump` unless this replica
-    /// already did since Redis last answered. Returns once the generation in force is
-    /// past the missed entry; `Ok(None)` when an earlier bump already covered it.
-    pub async fn move_past_missed_delete<F, Fut>(&self, bump: F) -> Result<Option<i64>, sqlx::Error>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<i64, sqlx::Error>>,
-    {
-        let _serialised = self.bump_lock.lock().await;
-        if self.bumped_since_success.load(Ordering::SeqCst) {
-            return Ok(None);
-        }
-        let generation = bump().await?;
-        self.adopt_generation(generation);
-        self.bumped_since_success.store(true, Ordering::SeqCst);
-        Ok(Some(generation))
+    /// After a failed delete: whether this replica should move the generation on (it has
+    /// not since Redis last answered); marks it done.
+    pub fn should_move_on_after_failed_delete(&self) -> bool {
+        !self.moved_since_success.swap(true, Ordering::SeqCst)
     }
 
     /// Runs one command through the breaker; `None` when skipped or failed.
@@ -204,7 +213,7 @@ impl SharedCache {
         match outcome {
             Ok(value) => {
                 self.breaker.record_success();
-                self.bumped_since_success.store(false, Ordering::SeqCst);
+                self.moved_since_success.store(false, Ordering::SeqCst);
                 Some(value)
             }
             Err(error) => {
@@ -216,9 +225,59 @@ impl SharedCache {
     }
 }
 
+/// An entry from `<version>|<json>`; `None` for anything else.
+fn decode(bytes: &[u8]) -> Option<CacheEntry> {
+    let split = bytes.iter().position(|b| *b == b'|')?;
+    serde_json::from_slice(&bytes[split + 1..]).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shortener_domain::RedirectTarget;
+
+    fn link(version: i64, url: &str) -> CacheEntry {
+        CacheEntry::Link(RedirectTarget {
+            url_id: 1,
+            original_url: url.to_owned(),
+            is_active: true,
+            expires_at: None,
+            version,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_write_never_replaces_a_newer_version() {
+        let cache = SharedCache::new(&settings(2), Metrics::default()).unwrap();
+        cache.adopt_generation(i64::from(std::process::id()) + 1_000_000);
+        let code = "versioned";
+        assert!(
+            cache.delete(code).await,
+            "the test needs a reachable Redis at REDIS_URL"
+        );
+        let ttl = Duration::from_secs(60);
+        cache
+            .set_if_not_older(code, &link(5, "https://new.example/"), ttl)
+            .await;
+        cache
+            .set_if_not_older(code, &link(4, "https://old.example/"), ttl)
+            .await;
+        cache
+            .set_if_not_older(code, &CacheEntry::Missing { version: 0 }, ttl)
+            .await;
+        let SharedLookup::Hit(entry) = cache.get(code).await else {
+            panic!("written")
+        };
+        assert_eq!(entry, link(5, "https://new.example/"));
+        cache
+            .set_if_not_older(code, &CacheEntry::Missing { version: 6 }, ttl)
+            .await;
+        let SharedLookup::Hit(entry) = cache.get(code).await else {
+            panic!("written")
+        };
+        assert_eq!(entry, CacheEntry::Missing { version: 6 });
+        assert!(cache.delete(code).await);
+    }
 
     /// The shared Redis of the test machine (`REDIS_URL`, as in `scripts/test`).
     fn settings(pool_size: usize) -> RedisSettings {

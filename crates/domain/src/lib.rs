@@ -28,7 +28,7 @@ pub use link::{
 };
 pub use link_policy::{LinkPolicy, LinkPolicyError, LinkPolicySettingError};
 pub use page::{DEFAULT_PER_PAGE, MAX_OFFSET, MAX_PAGE, MAX_PER_PAGE, Page, PageError};
-pub use records::{Event, Link, NewLink, RedirectTarget, User};
+pub use records::{CodeLookup, Event, Link, NewLink, RedirectTarget, User};
 pub use short_code::{
     CodeLengthError, MAX_LEN as MAX_SHORT_CODE_CHARS, MIN_LEN as MIN_SHORT_CODE_CHARS,
     RESERVED_CODES, ShortCode, ShortCodeError, ShortCodeGenerator,

@@ -21,6 +21,9 @@ pub struct Link {
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Moves on every change of what the link redirects to (from one sequence, so it only
+    /// grows); the redirect cache's entries carry it.
+    pub version: i64,
 }
 
 /// A link to create, its fields parsed.
@@ -34,15 +37,28 @@ pub struct NewLink {
     pub code: Option<ShortCode>,
 }
 
-/// What a redirect needs of a live link: the part of it the redirect cache carries.
-/// The store reads it from the `redirect_targets` view, whose columns the invalidation
-/// trigger must watch (a test reads both from the catalog).
+/// What a redirect needs of a live link: the part of it the redirect cache carries, with
+/// the version it copies. The store reads it from the `redirect_targets` view, whose
+/// columns the version trigger must watch (a test reads both from the catalog).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedirectTarget {
     pub url_id: i64,
     pub original_url: String,
     pub is_active: bool,
     pub expires_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+/// What a short code leads to, as the store finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeLookup {
+    Live(RedirectTarget),
+    /// A soft-deleted link, at its last version.
+    Deleted {
+        version: i64,
+    },
+    /// No row has this code.
+    Unknown,
 }
 
 /// A live user.

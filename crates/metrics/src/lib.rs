@@ -54,7 +54,7 @@ pub struct MetricSet {
     pub links_created: IntCounterVec,
     /// Users created, by source (`api`, `import`).
     pub users_created: IntCounterVec,
-    /// Redirect cache lookups by tier (`l1`, `l2`, `db`) and result (`hit`, `negative_hit`, `miss`, `error`, `skipped`).
+    /// Redirect cache lookups by tier (`l1`, `l2`, `db`) and result (`hit`, `negative_hit`, `miss`, `stale`, `error`, `skipped`).
     pub cache_lookups: IntCounterVec,
     /// Redis command latency.
     pub redis_command_seconds: Histogram,
@@ -136,7 +136,7 @@ impl MetricSet {
             gone: redirects.with_label_values(&["gone"]),
         };
         for tier in ["l1", "l2", "db"] {
-            for result in ["hit", "negative_hit", "miss", "error", "skipped"] {
+            for result in ["hit", "negative_hit", "miss", "stale", "error", "skipped"] {
                 cache_lookups.with_label_values(&[tier, result]);
             }
         }

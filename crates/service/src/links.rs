@@ -62,10 +62,9 @@ pub async fn create(app: &App, new: NewLink, via: Option<&str>) -> Result<Link, 
         .links_created
         .with_label_values(&["api"])
         .inc();
-    // The code may be cached as unknown. No second pass as after an update: a stale
-    // "unknown" that a racing read writes back lives only `CACHE_MISSING_TTL_SECS`.
+    // The code may be cached as unknown: its new version outdates that.
     app.cache
-        .invalidate(&app.db, &[link.short_code.as_str()])
+        .changed(&app.db, &[(link.short_code.as_str(), link.version)])
         .await;
     Ok(link)
 }
@@ -113,7 +112,7 @@ pub async fn update(
     }
     tx.commit().await?;
     app.cache
-        .invalidate_own_write(&app.db, &[updated.short_code.as_str()])
+        .changed(&app.db, &[(updated.short_code.as_str(), updated.version)])
         .await;
     Ok(updated)
 }
@@ -168,7 +167,7 @@ pub async fn delete(app: &App, id: i64) -> Result<(), ServiceError> {
     events::insert(&mut tx, event).await?;
     tx.commit().await?;
     app.cache
-        .invalidate_own_write(&app.db, &[deleted.short_code.as_str()])
+        .changed(&app.db, &[(deleted.short_code.as_str(), deleted.version)])
         .await;
     Ok(())
 }

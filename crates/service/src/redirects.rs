@@ -26,7 +26,7 @@ impl Destination {
     pub fn url(&self) -> &str {
         match self.0.as_ref() {
             CacheEntry::Link(link) => &link.original_url,
-            CacheEntry::Missing => unreachable!("a destination is always a link"),
+            CacheEntry::Missing { .. } => unreachable!("a destination is always a link"),
         }
     }
 }

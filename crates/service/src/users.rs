@@ -57,7 +57,10 @@ pub async fn delete(app: &App, id: i64) -> Result<(), ServiceError> {
     }
     let deactivated = urls::deactivate_owned_by(&mut tx, id).await?;
     tx.commit().await?;
-    let codes: Vec<&str> = deactivated.iter().map(String::as_str).collect();
-    app.cache.invalidate_own_write(&app.db, &codes).await;
+    let changes: Vec<(&str, i64)> = deactivated
+        .iter()
+        .map(|link| (link.short_code.as_str(), link.version))
+        .collect();
+    app.cache.changed(&app.db, &changes).await;
     Ok(())
 }

@@ -47,6 +47,7 @@ impl FromRow<'_, PgRow> for Listed<Link> {
             expires_at: row.try_get::<Option<DateTime<Utc>>, _>("expires_at")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            version: row.try_get("version")?,
         }))
     }
 }

@@ -3,7 +3,7 @@
 
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use shortener_domain::{Link, LinkFilter, NewLink, Page, RedirectTarget, Title};
+use shortener_domain::{CodeLookup, Link, LinkFilter, NewLink, Page, RedirectTarget, Title};
 
 /// Whether the user is live, locked `FOR SHARE` so that a concurrent delete of the owner
 /// waits until the caller's transaction (creating a link for them) ends.
@@ -28,7 +28,7 @@ pub async fn insert(
         "INSERT INTO urls (user_id, short_code, original_url, title, expires_at) \
          VALUES ($1, $2, $3, $4, $5) \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
-                   created_at, updated_at",
+                   created_at, updated_at, version",
         new.user_id,
         code,
         new.original_url.as_str(),
@@ -50,7 +50,7 @@ pub async fn insert_if_code_free(
         "INSERT INTO urls (user_id, short_code, original_url, title, expires_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (short_code) DO NOTHING \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
-                   created_at, updated_at",
+                   created_at, updated_at, version",
         new.user_id,
         code,
         new.original_url.as_str(),
@@ -66,7 +66,7 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sqlx
     sqlx::query_as!(
         Link,
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
-                created_at, updated_at \
+                created_at, updated_at, version \
          FROM urls WHERE id = $1 AND deleted_at IS NULL",
         id
     )
@@ -83,7 +83,7 @@ pub async fn find_for_update(
     sqlx::query_as!(
         Link,
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
-                created_at, updated_at \
+                created_at, updated_at, version \
          FROM urls WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE",
         id
     )
@@ -99,7 +99,7 @@ pub async fn store_fields(conn: &mut PgConnection, link: &Link) -> Result<Link, 
                          updated_at = now() \
          WHERE id = $1 \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
-                   created_at, updated_at",
+                   created_at, updated_at, version",
         link.id,
         link.original_url,
         link.title,
@@ -115,6 +115,15 @@ pub async fn store_fields(conn: &mut PgConnection, link: &Link) -> Result<Link, 
 pub struct DeletedLink {
     pub user_id: Option<i64>,
     pub short_code: String,
+    /// The version the deletion gave it.
+    pub version: i64,
+}
+
+/// A link whose version a change moved: its code and new version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    pub short_code: String,
+    pub version: i64,
 }
 
 /// Soft-deletes a live link; `None` when there is no such link.
@@ -125,42 +134,54 @@ pub async fn soft_delete(
     sqlx::query_as!(
         DeletedLink,
         "UPDATE urls SET deleted_at = now(), updated_at = now() \
-         WHERE id = $1 AND deleted_at IS NULL RETURNING user_id, short_code",
+         WHERE id = $1 AND deleted_at IS NULL RETURNING user_id, short_code, version",
         id
     )
     .fetch_optional(conn)
     .await
 }
 
-/// Deactivates the live, active links of a user; returns their codes.
+/// Deactivates the live, active links of a user; returns their codes and new versions.
 pub async fn deactivate_owned_by(
     conn: &mut PgConnection,
     user_id: i64,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar!(
+) -> Result<Vec<Changed>, sqlx::Error> {
+    sqlx::query_as!(
+        Changed,
         "UPDATE urls SET is_active = FALSE, updated_at = now() \
-         WHERE user_id = $1 AND is_active AND deleted_at IS NULL RETURNING short_code",
+         WHERE user_id = $1 AND is_active AND deleted_at IS NULL \
+         RETURNING short_code, version",
         user_id
     )
     .fetch_all(conn)
     .await
 }
 
-/// The redirect's view of a live link, by code, from the `redirect_targets` view: the
-/// columns the redirect cache carries, which the invalidation trigger watches.
-pub async fn find_target(
-    conn: &mut PgConnection,
-    code: &str,
-) -> Result<Option<RedirectTarget>, sqlx::Error> {
-    sqlx::query_as!(
-        RedirectTarget,
+/// What a code leads to, from the `redirect_targets` view: the columns the redirect cache
+/// carries, which the version trigger watches, and the version.
+pub async fn find_target(conn: &mut PgConnection, code: &str) -> Result<CodeLookup, sqlx::Error> {
+    let row = sqlx::query!(
         r#"SELECT url_id AS "url_id!", original_url AS "original_url!",
-                  is_active AS "is_active!", expires_at
+                  is_active AS "is_active!", expires_at, version AS "version!",
+                  deleted AS "deleted!"
            FROM redirect_targets WHERE short_code = $1"#,
         code
     )
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(match row {
+        None => CodeLookup::Unknown,
+        Some(row) if row.deleted => CodeLookup::Deleted {
+            version: row.version,
+        },
+        Some(row) => CodeLookup::Live(RedirectTarget {
+            url_id: row.url_id,
+            original_url: row.original_url,
+            is_active: row.is_active,
+            expires_at: row.expires_at,
+            version: row.version,
+        }),
+    })
 }
 
 /// One page of live links in id order, and how many match the filter.
@@ -171,7 +192,7 @@ pub async fn list(
 ) -> Result<(Vec<Link>, i64), sqlx::Error> {
     let mut query = QueryBuilder::<Postgres>::new(
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
-                created_at, updated_at FROM urls WHERE deleted_at IS NULL",
+                created_at, updated_at, version FROM urls WHERE deleted_at IS NULL",
     );
     if let Some(user_id) = filter.user_id {
         query.push(" AND user_id = ").push_bind(user_id);
