@@ -150,24 +150,42 @@ impl Write for LineSink<'_> {
     }
 }
 
+/// A sink a test can read, shared with the writer thread.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl BatchedStderr {
+    /// A destination whose lines a test reads back with [`Self::captured`].
+    pub(crate) fn start_capturing() -> std::io::Result<(Self, (WriterThread, Captured))> {
+        let captured = Captured::default();
+        let (writer, thread) = Self::start_with(captured.clone())?;
+        Ok((writer, (thread, captured)))
+    }
+
+    /// Everything written, once the writer thread has stopped.
+    pub(crate) fn captured((thread, captured): (WriterThread, Captured)) -> String {
+        drop(thread);
+        String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A sink the test can read, shared with the writer thread.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[test]
     fn every_line_is_written_in_order_by_the_time_the_thread_stops() {

@@ -1,11 +1,15 @@
 //! Logging set-up: JSON lines in production, pretty output for people, written off the
 //! request path by one writer thread.
 
+mod access_lines;
 mod batched_stderr;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::LogFormat;
+use access_lines::AccessLines;
 use batched_stderr::{BatchedStderr, WriterThread};
 use shortener_metrics as metrics;
 
@@ -36,19 +40,36 @@ pub fn init(format: LogFormat) -> LogGuard {
         return LogGuard { _writer: None };
     };
     let dropped = writer.dropped_lines();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
     // A second init (tests calling it twice) is harmless: the first subscriber stays, and
     // the second writer thread stops with its guard.
     let installed = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+        // The access lines are written by hand (access_lines.rs); tracing's JSON
+        // formatter writes every other event.
+        LogFormat::Json => {
+            let not_access = tracing_subscriber::filter::filter_fn(|metadata| {
+                metadata.target() != shortener_http::ACCESS_LOG_TARGET
+            });
+            let events = tracing_subscriber::fmt::layer()
+                .with_writer(writer.clone())
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_filter(not_access);
+            tracing_subscriber::registry()
+                .with(filter)
+                .with(events)
+                .with(AccessLines::new(writer))
+                .try_init()
+        }
+        LogFormat::Pretty => tracing_subscriber::registry()
+            .with(filter)
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(writer)
+                    .compact(),
+            )
             .try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
     };
     if installed.is_ok() {
         metrics::watch_dropped_log_lines(dropped);

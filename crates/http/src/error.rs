@@ -189,23 +189,44 @@ fn import_error(error: ImportError) -> ApiError {
     }
 }
 
+/// What a failed request's log line says, left on the response for the access-log
+/// middleware, which writes it once with the request's id and route.
+#[derive(Debug, Clone)]
+pub(crate) struct FailureReport {
+    pub severe: bool,
+    pub message: &'static str,
+    pub cause: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let db_error = match &self {
-            Self::Internal { failure, source } => {
-                tracing::error!(error = ?source, "request failed");
-                *failure
-            }
-            Self::Unavailable { failure, source } => {
-                tracing::warn!(error = %source, "dependency unavailable");
-                Some(*failure)
-            }
-            Self::Busy(reason) => {
-                tracing::warn!(reason, "request refused for now");
-                None
-            }
-            _ => None,
+        let (db_error, report) = match &self {
+            Self::Internal { failure, source } => (
+                *failure,
+                Some(FailureReport {
+                    severe: true,
+                    message: "request failed",
+                    cause: format!("{source:?}"),
+                }),
+            ),
+            Self::Unavailable { failure, source } => (
+                Some(*failure),
+                Some(FailureReport {
+                    severe: false,
+                    message: "dependency unavailable",
+                    cause: source.to_string(),
+                }),
+            ),
+            Self::Busy(reason) => (
+                None,
+                Some(FailureReport {
+                    severe: false,
+                    message: "request refused for now",
+                    cause: reason.clone(),
+                }),
+            ),
+            _ => (None, None),
         };
         let details = match self {
             Self::BadRequest { ref details, .. } | Self::Conflict { ref details, .. }
@@ -236,9 +257,13 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
-        // Counted by the access-log middleware, which owns the metrics.
+        // Counted and logged by the access-log middleware, which owns the metrics and
+        // knows the request.
         if let Some(kind) = db_error {
             response.extensions_mut().insert(kind);
+        }
+        if let Some(report) = report {
+            response.extensions_mut().insert(report);
         }
         response
     }

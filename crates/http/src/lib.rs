@@ -28,6 +28,10 @@ pub use error::ApiError;
 use shortener_service::app::AppState;
 use shortener_service::probes;
 
+/// The target of the access line, one per request (the binary writes these lines by
+/// hand, and every other event through tracing's formatter).
+pub const ACCESS_LOG_TARGET: &str = "shortener_http::access";
+
 /// Largest JSON body accepted.
 pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 /// Largest CSV upload accepted.

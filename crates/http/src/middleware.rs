@@ -12,10 +12,9 @@ use prometheus::IntGauge;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tracing::Instrument;
 
 use super::auth::KeyName;
-use super::error::ApiError;
+use super::error::{ApiError, FailureReport};
 use super::request_id::ProcessRequestIds;
 use shortener_service::DbFailure;
 use shortener_service::app::AppState;
@@ -62,25 +61,19 @@ pub(super) async fn within_deadline(
     let limit = app.request_timeout();
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_elapsed) => {
-            tracing::warn!(
-                timeout_ms = limit.as_millis(),
-                "request timed out; answered 503 (REQUEST_TIMEOUT_MS)"
-            );
-            ApiError::Busy(format!(
-                "the request did not finish within {} ms; try again",
-                limit.as_millis()
-            ))
-            .into_response()
-        }
+        Err(_elapsed) => ApiError::Busy(format!(
+            "the request did not finish within {} ms; try again",
+            limit.as_millis()
+        ))
+        .into_response(),
     }
 }
 
-/// Runs the request inside its span (so every line a handler logs carries the request
-/// id and route), counts and times it, adds the security headers (here, outside the
-/// panic containment, so a contained panic's answer has them too; and in the one
-/// middleware every request passes anyway, rather than a layer each), and writes its one
-/// access-log line.
+/// Counts and times the request, adds the security headers (here, outside the panic
+/// containment, so a contained panic's answer has them too; and in the one middleware
+/// every request passes anyway, rather than a layer each), and writes its one access-log
+/// line, and the failure line of a request that failed, both with its request id and
+/// route. No span per request: the lines a request causes are written here.
 async fn access_log(State(telemetry): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -92,12 +85,11 @@ async fn access_log(State(telemetry): State<AppState>, request: Request, next: N
         .as_ref()
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
-    let span = tracing::info_span!("request", request_id, method = %method, route);
     let http = &telemetry.metrics().http;
     let response = {
         // Decremented on drop too: hyper drops the future when the client goes away.
         let _in_flight = InFlight::enter(&http.in_flight);
-        next.run(request).instrument(span).await
+        next.run(request).await
     };
     let mut response = response;
     let headers = response.headers_mut();
@@ -116,7 +108,16 @@ async fn access_log(State(telemetry): State<AppState>, request: Request, next: N
     if let Some(failure) = response.extensions().get::<DbFailure>() {
         telemetry.metrics().db.count_error(failure.label());
     }
+    if let Some(report) = response.extensions().get::<FailureReport>() {
+        let cause = report.cause.as_str();
+        if report.severe {
+            tracing::error!(request_id, route, error = cause, "{}", report.message);
+        } else {
+            tracing::warn!(request_id, route, error = cause, "{}", report.message);
+        }
+    }
     tracing::info!(
+        target: super::ACCESS_LOG_TARGET,
         request_id,
         method = %method,
         route,
