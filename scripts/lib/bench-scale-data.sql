@@ -5,7 +5,8 @@
 --   psql -X -q -At -v links=N -v clicks=M -v hot=H -v users=U -v chunk=C -f THIS_FILE
 --
 -- Everything goes through the real tables, so the statement-level triggers of migration
--- 20261202000001 keep list_counts, link_clicks, link_daily_clicks and link_referrers exact.
+-- 20261202000001 and 20261206000004 keep list_counts, link_clicks, link_daily_clicks and
+-- link_referrers exact.
 -- Each trigger aggregates its statement's transition table, hence one INSERT per chunk of
 -- about C rows, each in its own transaction (\gexec runs every generated statement on
 -- its own in autocommit mode).

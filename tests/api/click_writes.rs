@@ -415,3 +415,46 @@ async fn a_batch_whose_commit_answer_is_lost_is_counted_once(pool: PgPool) {
     assert_eq!(batches, 1, "one batch, committed once");
     assert_eq!(metrics.clicks_written.get(), N as u64);
 }
+
+/// Click events carry no foreign key (the writer joins the link in the same statement):
+/// a link removed by hand takes its clicks with it, and its totals go down.
+#[sqlx::test]
+async fn a_link_removed_by_hand_takes_its_clicks_and_their_totals_with_it(pool: PgPool) {
+    let app = app_holding_clicks(pool.clone());
+    let kept = app.shorten("https://example.com/kept").await;
+    let removed = app.shorten("https://example.com/removed").await;
+    for url_id in [kept.id, removed.id, removed.id] {
+        app.clicks().enqueue(click(url_id, "test"));
+    }
+    app.clicks().flush().await;
+    let total = |query: String| {
+        let app = app.clone();
+        async move {
+            let response = app.get(&format!("/events?{query}")).await;
+            response.expect(StatusCode::OK);
+            response.header("x-total-count").unwrap().to_owned()
+        }
+    };
+    assert_eq!(total("event_type=click".into()).await, "3");
+    for statement in [
+        "DELETE FROM events WHERE url_id = $1 AND event_type <> 'click'",
+        "DELETE FROM urls WHERE id = $1",
+    ] {
+        sqlx::query(statement)
+            .bind(removed.id)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE url_id = $1")
+        .bind(removed.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "its clicks went with it");
+    assert_eq!(total("event_type=click".into()).await, "1");
+    assert_eq!(
+        total(format!("url_id={}&event_type=click", kept.id)).await,
+        "1"
+    );
+}

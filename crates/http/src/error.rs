@@ -147,6 +147,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(resource) => Self::NotFound(format!("{resource} not found")),
             ServiceError::Expired => Self::Gone(error.to_string()),
             ServiceError::Conflict { field, message } => Self::conflict(field, message),
+            ServiceError::Invalid { field, message } => Self::invalid_field(field, message),
             ServiceError::Destination(refused) => {
                 Self::invalid_field("original_url", refused.to_string())
             }

@@ -164,7 +164,8 @@ impl SeedTable for Events {
     type Columns = EventColumns;
     const TABLE: Table = Table::Events;
     const REQUIRED: &'static [&'static str] = &["id", "url_id", "event_type"];
-    const NOT_INSERTED: &'static str = "url_id or user_id names no such row";
+    const NOT_INSERTED: &'static str =
+        "url_id or user_id names no such row, or a click's user_id is not its link's owner";
     const OPERATION: &'static str = "seed.events_batch";
 
     fn id(record: &EventRecord) -> i64 {

@@ -37,6 +37,12 @@ pub enum ServiceError {
         field: &'static str,
         message: &'static str,
     },
+    /// A value breaks a rule that needs the stored data to check.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: &'static str,
+    },
     /// The destination is blocked or is the service itself.
     #[error(transparent)]
     Destination(#[from] LinkPolicyError),
@@ -75,8 +81,8 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, &str)] = &[
 /// Foreign keys whose violation means a referenced row vanished meanwhile.
 const FOREIGN_KEYS: &[(&str, Resource)] = &[
     ("urls_user_id_fkey", Resource::User),
-    ("events_url_id_fkey", Resource::Link),
-    ("events_user_id_fkey", Resource::User),
+    ("events_audit_url_id_fkey", Resource::Link),
+    ("events_audit_user_id_fkey", Resource::User),
 ];
 
 impl From<sqlx::Error> for ServiceError {

@@ -33,8 +33,15 @@ pub struct NewClientEvent {
 /// Appends an event to a live link's trail; its user, if named, must be live.
 pub async fn append(app: &App, new: NewClientEvent) -> Result<Event, ServiceError> {
     let mut conn = app.db.connection("events.append").await?;
-    if urls::find(&mut conn, new.url_id).await?.is_none() {
+    let Some(link) = urls::find(&mut conn, new.url_id).await? else {
         return Err(ServiceError::NotFound(Resource::Link));
+    };
+    // The list totals count a link's clicks as its owner's (store::events).
+    if new.event_type.as_str() == "click" && new.user_id != link.user_id {
+        return Err(ServiceError::Invalid {
+            field: "user_id",
+            message: "a click is attributed to its link's owner: must be the link's user_id",
+        });
     }
     if let Some(user_id) = new.user_id
         && !users::exists(&mut conn, user_id).await?

@@ -153,7 +153,8 @@ pub async fn insert_events(
                 r.id, r.url_id, r.user_id, r.event_type, COALESCE(r.timestamp, now()), r.details \
          FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[], $6::jsonb[]) \
               WITH ORDINALITY AS r(id, url_id, user_id, event_type, timestamp, details, position) \
-         WHERE EXISTS (SELECT 1 FROM urls l WHERE l.id = r.url_id) \
+         WHERE EXISTS (SELECT 1 FROM urls l WHERE l.id = r.url_id \
+                         AND (r.event_type <> 'click' OR l.user_id IS NOT DISTINCT FROM r.user_id)) \
            AND (r.user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id)) \
            AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = r.id) \
          ORDER BY r.id, r.position \

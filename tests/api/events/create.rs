@@ -317,3 +317,55 @@ async fn a_nul_inside_details_is_400_naming_its_path(pool: PgPool) {
     app.post_event(json!({"url_id": link.id, "event_type": "note", "ignored\u{0}": "\u{0}"}))
         .await;
 }
+
+/// The list totals count a link's clicks as its owner's (its rollups hold them per link),
+/// so a posted click names the link's owner, or no one for an anonymous link.
+#[sqlx::test]
+async fn a_posted_click_must_name_its_links_owner(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let f = fixture(&app).await;
+    for (url_id, user_id) in [
+        (f.ada_link.id, json!(f.bob.id)),
+        (f.ada_link.id, json!(null)),
+        (f.anon_link.id, json!(f.ada.id)),
+    ] {
+        let error = app
+            .post_json(
+                "/events",
+                json!({"url_id": url_id, "user_id": user_id, "event_type": "click"}),
+            )
+            .await
+            .expect_error(StatusCode::BAD_REQUEST);
+        assert!(error.names("user_id"), "{error}");
+    }
+    let owned = app
+        .post_event(json!({"url_id": f.ada_link.id, "user_id": f.ada.id, "event_type": "click"}))
+        .await;
+    assert_eq!(owned.user_id, Some(f.ada.id));
+    app.post_event(json!({"url_id": f.anon_link.id, "event_type": "click"}))
+        .await;
+    for (query, total) in [
+        (format!("url_id={}&event_type=click", f.ada_link.id), "1"),
+        (
+            format!(
+                "url_id={}&user_id={}&event_type=click",
+                f.ada_link.id, f.ada.id
+            ),
+            "1",
+        ),
+        (
+            format!(
+                "url_id={}&user_id={}&event_type=click",
+                f.ada_link.id, f.bob.id
+            ),
+            "0",
+        ),
+        (format!("user_id={}&event_type=click", f.ada.id), "1"),
+        ("event_type=click".to_owned(), "2"),
+        (format!("url_id={}", f.ada_link.id), "2"),
+    ] {
+        let response = app.get(&format!("/events?{query}")).await;
+        response.expect(StatusCode::OK);
+        assert_eq!(response.header("x-total-count"), Some(total), "{query}");
+    }
+}
