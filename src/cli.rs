@@ -37,7 +37,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let log = telemetry::init(cli.log_format);
+    let log = match telemetry::init(cli.log_format, cli.log_file.as_deref()) {
+        Ok(log) => log,
+        Err(error) => {
+            eprintln!("shortener: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

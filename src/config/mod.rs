@@ -32,6 +32,11 @@ pub struct Cli {
     /// Log format: one JSON object per line, or human-readable.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json, global = true)]
     pub log_format: LogFormat,
+    /// Append log lines to this file instead of writing them to standard error (a
+    /// process supervisor then relays nothing); it is rotated at 50 MiB, three kept
+    /// (`.1` to `.3`). Failures at start still go to standard error. Unset: standard error.
+    #[arg(long, env = "LOG_FILE", global = true)]
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 /// What to do.

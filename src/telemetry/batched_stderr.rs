@@ -1,5 +1,6 @@
 //! A log destination that never makes a request wait on a syscall: each line is appended
-//! to a shared buffer, and one thread writes the buffer to standard error in batches.
+//! to a shared buffer, and one thread writes the buffer to standard error (or a file) in
+//! batches.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,7 +57,9 @@ impl BatchedStderr {
     }
 
     /// The same, writing to `sink` instead of standard error.
-    fn start_with(mut sink: impl Write + Send + 'static) -> std::io::Result<(Self, WriterThread)> {
+    pub fn start_with(
+        mut sink: impl Write + Send + 'static,
+    ) -> std::io::Result<(Self, WriterThread)> {
         let shared = Arc::new(Shared::default());
         let drainer = shared.clone();
         let thread = std::thread::Builder::new()

@@ -3,14 +3,18 @@
 
 mod access_lines;
 mod batched_stderr;
+mod log_file;
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+use std::path::Path;
+
 use crate::config::LogFormat;
 use access_lines::AccessLines;
 use batched_stderr::{BatchedStderr, WriterThread};
+use log_file::LogFile;
 use shortener_metrics as metrics;
 
 /// Writes what is still buffered when dropped: keep it alive until the process exits.
@@ -27,17 +31,27 @@ pub struct LogGuard {
 /// dropped rather than stalling requests, and counted in
 /// `shortener_log_lines_dropped_total`. A process killed with SIGKILL loses at most the
 /// last few milliseconds of lines.
-pub fn init(format: LogFormat) -> LogGuard {
+/// With `file`, the lines are appended there instead (rotated by [`log_file::LogFile`]);
+/// the error is one line naming the file.
+pub fn init(format: LogFormat, file: Option<&Path>) -> Result<LogGuard, String> {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let Ok((writer, thread)) = BatchedStderr::start() else {
+    let started = match file {
+        Some(path) => {
+            let file = LogFile::open(path)
+                .map_err(|error| format!("LOG_FILE {}: {error}", path.display()))?;
+            BatchedStderr::start_with(file)
+        }
+        None => BatchedStderr::start(),
+    };
+    let Ok((writer, thread)) = started else {
         // No thread to spare: log synchronously rather than not at all.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
             .json()
             .try_init();
-        return LogGuard { _writer: None };
+        return Ok(LogGuard { _writer: None });
     };
     let dropped = writer.dropped_lines();
     // A second init (tests calling it twice) is harmless: the first subscriber stays, and
@@ -74,7 +88,7 @@ pub fn init(format: LogFormat) -> LogGuard {
     if installed.is_ok() {
         metrics::watch_dropped_log_lines(dropped);
     }
-    LogGuard {
+    Ok(LogGuard {
         _writer: Some(thread),
-    }
+    })
 }

@@ -130,6 +130,13 @@ fn unparsable_listen_addr_fails_in_one_line() {
 }
 
 #[test]
+fn an_unwritable_log_file_fails_in_one_line() {
+    let output = run(shortener(&["migrate"]).env("LOG_FILE", "/nonexistent/dir/app.log"));
+    let line = expect_one_line_failure(&output);
+    assert!(line.contains("LOG_FILE /nonexistent/dir/app.log"), "{line}");
+}
+
+#[test]
 fn non_postgres_database_url_fails_in_one_line() {
     for args in [&["serve"][..], &["migrate"], &["seed"]] {
         let output = run(shortener(args).env("DATABASE_URL", "mysql://x"));
