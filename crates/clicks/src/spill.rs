@@ -157,6 +157,10 @@ struct State {
     unread: u64,
     /// The batch handed out by [`Spill::next`] and not yet committed.
     outstanding: Option<Position>,
+    /// The sequence number of the next segment begun or adopted. It only grows: a
+    /// number is never used twice in a process, even once every segment is deleted, as
+    /// `read_through` would take a reused one for read.
+    next_sequence: u64,
 }
 
 impl Spill {
@@ -185,11 +189,13 @@ impl Spill {
                 inherited: true,
             });
         }
+        let next_sequence = segments.last().map_or(1, |segment| segment.sequence + 1);
         let spill = Self {
             parent,
             dir,
             max_bytes: settings.max_bytes,
             state: Mutex::new(State {
+                next_sequence,
                 segments: segments.into(),
                 active: None,
                 reader: None,
@@ -229,7 +235,8 @@ impl Spill {
             // Appends go on in a new segment after the adopted ones.
             state.active = None;
             for (_, path) in segment_files(&orphan).map_err(io)? {
-                let sequence = state.segments.back().map_or(1, |s| s.sequence + 1);
+                let sequence = state.next_sequence;
+                state.next_sequence += 1;
                 let target = self.segment_path(sequence);
                 fs::rename(&path, &target).map_err(io)?;
                 let bytes = fs::metadata(&target).map_err(io)?.len();
@@ -448,10 +455,8 @@ impl Spill {
         if let Some(active) = state.active.take() {
             active.sync_data()?;
         }
-        let sequence = state
-            .segments
-            .back()
-            .map_or(1, |segment| segment.sequence + 1);
+        let sequence = state.next_sequence;
+        state.next_sequence += 1;
         let file = OpenOptions::new()
             .create_new(true)
             .append(true)
@@ -596,6 +601,36 @@ mod tests {
         assert_eq!(drain(&spill), [8, 9]);
         assert!(!spill.has_unread());
         assert_eq!(spill.bytes(), 0, "everything committed is deleted");
+        assert_eq!(segment_count(dir.path()), 0);
+    }
+
+    #[test]
+    fn appends_after_the_reader_caught_up_and_every_segment_went_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = Spill::open(&settings(dir.path())).unwrap();
+        spill.append(&batch(1, 2)).unwrap();
+        assert_eq!(drain(&spill), [1]);
+        assert_eq!(segment_count(dir.path()), 0, "caught up: the segment went");
+        spill.append(&batch(2, 2)).unwrap();
+        spill.append(&batch(3, 2)).unwrap();
+        assert_eq!(spill.unread_records(), 2);
+        assert_eq!(
+            drain(&spill),
+            [2, 3],
+            "a new segment, not one taken for read"
+        );
+        assert_eq!(segment_count(dir.path()), 0);
+
+        // An orphan adopted after catching up is read too.
+        let gone = Spill::open(&SpillSettings {
+            replica: "app-2".to_owned(),
+            ..settings(dir.path())
+        })
+        .unwrap();
+        gone.append(&batch(20, 1)).unwrap();
+        drop(gone);
+        assert_eq!(spill.adopt_orphans().unwrap(), 1);
+        assert_eq!(drain(&spill), [20]);
         assert_eq!(segment_count(dir.path()), 0);
     }
 
