@@ -7,8 +7,35 @@
 #     port=$(free_port)
 #     read -r pid port < <(start_replica BIN LOGFILE [ENV=VALUE...])   # waits for /ready
 #     wrk_measure "label" -t1 -c64 -d5s URL    # prints one line; sets rps p50 p99 (ms)
+#     build_revs WORK REV...     # sets revs (short commits); binaries WORK/shortener-COMMIT
 #
 # A replica reads DATABASE_URL and REDIS_URL from the caller's environment.
+
+build_revs() { # build_revs WORK REV...: each REV built in release mode in a throwaway
+    # worktree (WORK/tree-COMMIT; the caller removes it), its target directory kept under
+    # target/bench-steps/ so a rerun rebuilds nothing; sets revs to the short commits
+    local work=$1 rev commit root
+    root=$(pwd)
+    shift
+    revs=()
+    for rev in "$@"; do
+        commit=$(git rev-parse --short "$rev")
+        revs+=("$commit")
+        echo "== building $commit: $(git log -1 --format=%s "$commit" | cut -c1-80)" >&2
+        git worktree add --quiet --detach "$work/tree-$commit" "$commit"
+        (cd "$work/tree-$commit" && CARGO_TARGET_DIR="$root/target/bench-steps/$commit" \
+            SQLX_OFFLINE=true cargo build --release --locked --quiet)
+        cp "$root/target/bench-steps/$commit/release/shortener" "$work/shortener-$commit"
+    done
+}
+
+remove_worktrees() { # remove_worktrees WORK: the worktrees build_revs made under WORK
+    local tree
+    for tree in "$1"/tree-*; do
+        [[ -d "$tree" ]] && git worktree remove --force "$tree" 2>/dev/null
+    done
+    return 0
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
