@@ -342,6 +342,25 @@ impl Stack {
             .collect()
     }
 
+    /// Nginx's access-log lines after byte `from`, read again until `enough` holds for
+    /// them or `within` has passed. Nginx buffers its lines (nginx/nginx.conf: written at
+    /// the latest 250 ms after an answer), so a line is not there the moment its answer is.
+    pub fn access_log_until(
+        &self,
+        from: u64,
+        within: Duration,
+        enough: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let lines = self.access_log_since(from);
+            if enough(&lines) || Instant::now() >= deadline {
+                return lines;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Polls Prometheus until every replica is an `up` target; returns their addresses.
     pub fn wait_for_prometheus_targets(&self, within: Duration) -> Vec<String> {
         let prometheus = SocketAddr::from((Ipv4Addr::LOCALHOST, self.ports.prometheus));

@@ -121,12 +121,12 @@ fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
     assert_eq!(metrics.status, 404);
 
     // least_conn spread the sequential redirects over every replica.
-    let follows = stack.access_log_since(follow_from);
+    let followed = links.len() * 2;
+    let follows = stack.access_log_until(follow_from, Duration::from_secs(5), |lines| {
+        lines.iter().filter(|l| is_redirect(l, &paths)).count() >= followed
+    });
     let per_replica = count_by_upstream(&follows, |line| is_redirect(line, &paths));
-    println!(
-        "follow phase: {} redirects per replica {per_replica:?}",
-        links.len() * 2
-    );
+    println!("follow phase: {followed} redirects per replica {per_replica:?}");
     for i in 1..=REPLICAS {
         let addr = stack.app_addr(i);
         assert!(
@@ -180,16 +180,10 @@ fn native_stack_balances_survives_a_killed_replica_and_stops_cleanly() {
     stop.store(true, Ordering::SeqCst);
     let sent: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
     let failures = failures.lock().unwrap().clone();
-    // Nginx writes a log line just after the answer: wait (5 s at most) for the last ones.
-    let logged_by = Instant::now() + Duration::from_secs(5);
-    let stream = loop {
-        let lines = stack.access_log_since(stream_from);
-        let logged = lines.iter().filter(|l| is_redirect(l, &paths)).count();
-        if logged >= sent || Instant::now() >= logged_by {
-            break lines;
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
+    // Nginx writes its lines after the answers: wait (5 s at most) for the last ones.
+    let stream = stack.access_log_until(stream_from, Duration::from_secs(5), |lines| {
+        lines.iter().filter(|l| is_redirect(l, &paths)).count() >= sent
+    });
     let redirects: Vec<&Value> = stream.iter().filter(|l| is_redirect(l, &paths)).collect();
     let retried = redirects
         .iter()
