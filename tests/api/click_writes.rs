@@ -417,7 +417,8 @@ async fn a_batch_whose_commit_answer_is_lost_is_counted_once(pool: PgPool) {
 }
 
 /// Click events carry no foreign key (the writer joins the link in the same statement):
-/// a link removed by hand takes its clicks with it, and its totals go down.
+/// a link removed by hand takes its clicks and its rollups with it, and its totals go
+/// down.
 #[sqlx::test]
 async fn a_link_removed_by_hand_takes_its_clicks_and_their_totals_with_it(pool: PgPool) {
     let app = app_holding_clicks(pool.clone());
@@ -452,6 +453,16 @@ async fn a_link_removed_by_hand_takes_its_clicks_and_their_totals_with_it(pool: 
         .await
         .unwrap();
     assert_eq!(left, 0, "its clicks went with it");
+    let rollups: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM link_clicks WHERE url_id = $1) \
+              + (SELECT count(*) FROM link_daily_clicks WHERE url_id = $1) \
+              + (SELECT count(*) FROM link_referrers WHERE url_id = $1)",
+    )
+    .bind(removed.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rollups, 0, "and its total, days and referrers");
     assert_eq!(total("event_type=click".into()).await, "1");
     assert_eq!(
         total(format!("url_id={}&event_type=click", kept.id)).await,

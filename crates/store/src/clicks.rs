@@ -22,11 +22,12 @@ pub enum BatchWrite {
 /// one transaction with the batch's id, unless that id was committed before. Events get
 /// their ids in the order of `clicks`.
 ///
-/// Locks: the insert's trigger (`count_events`, migration `20261202000001`) upserts the
+/// Locks: the insert's trigger (`count_events`, migration `20261206000004`) upserts the
 /// link counters, then the daily and referrer rollups, then the list totals, each in key
-/// order, with no explicit row lock; the foreign key takes `FOR KEY SHARE` on the `urls`
-/// rows, which no counter update touches. Two writers on the same hot links therefore
-/// queue on the counter rows in the same order and never deadlock.
+/// order, with no explicit row lock; neither the click events nor the rollups carry a
+/// foreign key (migrations `20261206000004` and `20261206000005`), so no `urls` row is
+/// locked. Two writers on the same hot links therefore queue on the counter rows in the
+/// same order and never deadlock.
 pub async fn write_batch(
     conn: &mut PgConnection,
     id: i64,
