@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use breaker::{Breaker, BreakerState};
 use local::LocalCache;
 pub use shared::{RedisSettings, SharedCache, SharedLookup};
-pub use versions::VersionBook;
+use versions::VersionBook;
 
 use shortener_domain::{CodeLookup, RedirectTarget};
 use shortener_metrics::Metrics;
@@ -43,6 +43,18 @@ impl CacheEntry {
             Self::Missing { version } => *version,
         }
     }
+}
+
+/// A link entry at `version` leading to `url`, for the crate's tests.
+#[cfg(test)]
+pub(crate) fn link_entry(version: i64, url: &str) -> CacheEntry {
+    CacheEntry::Link(RedirectTarget {
+        url_id: 1,
+        original_url: url.to_owned(),
+        is_active: true,
+        expires_at: None,
+        version,
+    })
 }
 
 /// Lifetimes and bounds of the tiers.
@@ -101,11 +113,6 @@ impl LinkCache {
     /// The Redis tier, when configured.
     pub fn shared(&self) -> Option<&SharedCache> {
         self.shared.as_deref()
-    }
-
-    /// The newest version told of each code.
-    pub fn versions(&self) -> &VersionBook {
-        &self.versions
     }
 
     /// What `code` resolves to: from L1, else L2, else Postgres (filling the tiers). An
@@ -304,16 +311,6 @@ mod tests {
 
     use super::*;
 
-    fn link(version: i64, url: &str) -> CacheEntry {
-        CacheEntry::Link(RedirectTarget {
-            url_id: 1,
-            original_url: url.to_owned(),
-            is_active: true,
-            expires_at: None,
-            version,
-        })
-    }
-
     /// A cache on the machine's Redis (`REDIS_URL`), in a generation named after this
     /// process so that runs do not meet; its database is never reached (lazy pool).
     fn cache_and_db() -> (LinkCache, Db) {
@@ -352,13 +349,13 @@ mod tests {
         shared
             .set_if_not_older(
                 "edited",
-                &link(7, "https://old.example/"),
+                &link_entry(7, "https://old.example/"),
                 Duration::from_secs(60),
             )
             .await;
         assert_eq!(
             *cache.resolve(&db, "edited").await.unwrap(),
-            link(7, "https://old.example/"),
+            link_entry(7, "https://old.example/"),
             "nothing told: the Redis entry is current"
         );
         cache.announced("edited", 8);
@@ -374,11 +371,11 @@ mod tests {
     #[tokio::test]
     async fn a_version_noted_after_the_read_wins_over_its_insert() {
         let (cache, _db) = cache_and_db();
-        let old = Arc::new(link(3, "https://old.example/"));
+        let old = Arc::new(link_entry(3, "https://old.example/"));
         cache.announced("code", 4);
         assert!(!cache.keep_locally("code", &old), "told before: never kept");
         assert!(cache.local.get("code").is_none());
-        let new = Arc::new(link(4, "https://new.example/"));
+        let new = Arc::new(link_entry(4, "https://new.example/"));
         assert!(cache.keep_locally("code", &new));
         assert_eq!(cache.local.get("code").as_deref(), Some(&*new));
         cache.announced("code", 5);

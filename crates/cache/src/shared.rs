@@ -234,17 +234,7 @@ fn decode(bytes: &[u8]) -> Option<CacheEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shortener_domain::RedirectTarget;
-
-    fn link(version: i64, url: &str) -> CacheEntry {
-        CacheEntry::Link(RedirectTarget {
-            url_id: 1,
-            original_url: url.to_owned(),
-            is_active: true,
-            expires_at: None,
-            version,
-        })
-    }
+    use crate::link_entry;
 
     #[tokio::test]
     async fn a_write_never_replaces_a_newer_version() {
@@ -257,10 +247,10 @@ mod tests {
         );
         let ttl = Duration::from_secs(60);
         cache
-            .set_if_not_older(code, &link(5, "https://new.example/"), ttl)
+            .set_if_not_older(code, &link_entry(5, "https://new.example/"), ttl)
             .await;
         cache
-            .set_if_not_older(code, &link(4, "https://old.example/"), ttl)
+            .set_if_not_older(code, &link_entry(4, "https://old.example/"), ttl)
             .await;
         cache
             .set_if_not_older(code, &CacheEntry::Missing { version: 0 }, ttl)
@@ -268,7 +258,7 @@ mod tests {
         let SharedLookup::Hit(entry) = cache.get(code).await else {
             panic!("written")
         };
-        assert_eq!(entry, link(5, "https://new.example/"));
+        assert_eq!(entry, link_entry(5, "https://new.example/"));
         cache
             .set_if_not_older(code, &CacheEntry::Missing { version: 6 }, ttl)
             .await;

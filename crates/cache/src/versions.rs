@@ -19,7 +19,7 @@ pub const MAX_CODES: u64 = 200_000;
 
 /// Per-code newest known versions.
 #[derive(Clone)]
-pub struct VersionBook {
+pub(crate) struct VersionBook {
     known: Cache<String, i64>,
     overflowed: Arc<AtomicBool>,
 }
@@ -73,26 +73,14 @@ impl VersionBook {
         self.known.run_pending_tasks();
         self.overflowed.swap(false, Ordering::SeqCst)
     }
-
-    /// Forgets every version (with the tiers' entries, after notifications were missed).
-    pub fn clear(&self) {
-        self.known.invalidate_all();
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shortener_domain::RedirectTarget;
 
     fn link(version: i64) -> CacheEntry {
-        CacheEntry::Link(RedirectTarget {
-            url_id: 1,
-            original_url: "https://example.com/".to_owned(),
-            is_active: true,
-            expires_at: None,
-            version,
-        })
+        crate::link_entry(version, "https://example.com/")
     }
 
     #[test]
