@@ -28,6 +28,10 @@ pub(crate) struct Parts {
     pub pending: mpsc::Sender<Batch>,
     pub spill: Option<Arc<Spill>>,
     pub spill_ready: Arc<Notify>,
+    /// Held while a batch's way is chosen and taken, and by the writer while it moves
+    /// memory to the spill (see [`crate::writer`]), so batches keep the order they were cut
+    /// in.
+    pub routing: Arc<tokio::sync::Mutex<()>>,
     pub settings: ClickSettings,
     pub metrics: Metrics,
     pub progress: Arc<Progress>,
@@ -116,6 +120,11 @@ impl Intake {
             }
             return;
         };
+        // Under the routing lock: either this batch is in memory before the writer moves
+        // memory to the spill (and is moved with it), or it sees the spill the writer
+        // filled and goes behind it.
+        let routing = self.parts.routing.clone();
+        let _routing = routing.lock().await;
         let spill_busy = {
             let spill = spill.clone();
             tokio::task::spawn_blocking(move || spill.has_unread())

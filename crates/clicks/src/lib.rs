@@ -137,6 +137,7 @@ pub fn pipeline(
     let (pending_sender, pending) = mpsc::channel::<Batch>(PENDING_BATCHES);
     let progress = Arc::new(Progress::new(settings.capacity));
     let spill_ready = Arc::new(Notify::new());
+    let routing = Arc::new(tokio::sync::Mutex::new(()));
     let queue = ClickQueue {
         sender,
         metrics: metrics.clone(),
@@ -147,6 +148,7 @@ pub fn pipeline(
         pending: pending_sender,
         spill: spill.clone(),
         spill_ready: spill_ready.clone(),
+        routing: routing.clone(),
         settings: settings.clone(),
         metrics: metrics.clone(),
         progress: progress.clone(),
@@ -156,6 +158,7 @@ pub fn pipeline(
         pending,
         spill,
         spill_ready,
+        routing,
         metrics,
         progress,
     });

@@ -32,6 +32,8 @@ pub(crate) struct Parts {
     pub pending: mpsc::Receiver<Batch>,
     pub spill: Option<Arc<Spill>>,
     pub spill_ready: Arc<Notify>,
+    /// Shared with the intake ([`crate::intake::Parts::routing`]).
+    pub routing: Arc<tokio::sync::Mutex<()>>,
     pub metrics: Metrics,
     pub progress: Arc<Progress>,
 }
@@ -215,6 +217,10 @@ impl Writer {
         let Some(spill) = self.parts.spill.clone() else {
             return false;
         };
+        // No batch is routed meanwhile: one sent to memory after the loop below would be
+        // read before the older ones moved to the spill.
+        let routing = self.parts.routing.clone();
+        let _routing = routing.lock().await;
         let mut batches = vec![batch.clone()];
         while let Ok(waiting) = self.parts.pending.try_recv() {
             batches.push(waiting);
