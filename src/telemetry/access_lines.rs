@@ -7,11 +7,12 @@
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::layer::{Context, Layer};
 
 use super::batched_stderr::BatchedStderr;
@@ -40,16 +41,16 @@ impl<S: Subscriber> Layer<S> for AccessLines {
         LINE.with(|line| {
             let mut line = line.borrow_mut();
             line.clear();
-            format_line(&mut line, SystemTime::now(), event);
+            format_line(&mut line, event);
             let _ = self.out.make_writer().write_all(&line);
         });
     }
 }
 
 /// `{"timestamp":…,"level":"INFO",<fields>,"target":…}` and a newline.
-fn format_line(out: &mut Vec<u8>, now: SystemTime, event: &Event<'_>) {
+fn format_line(out: &mut Vec<u8>, event: &Event<'_>) {
     out.extend_from_slice(b"{\"timestamp\":\"");
-    write_timestamp(out, now);
+    write_timestamp(out);
     out.extend_from_slice(b"\",\"level\":\"");
     out.extend_from_slice(event.metadata().level().as_str().as_bytes());
     out.push(b'"');
@@ -147,75 +148,41 @@ fn escape_into(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(&text.as_bytes()[start..]);
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC), as tracing's JSON formatter writes it.
-fn write_timestamp(out: &mut Vec<u8>, now: SystemTime) {
-    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let seconds = since_epoch.as_secs();
-    let (year, month, day) = civil_from_days((seconds / 86_400) as i64);
-    let in_day = seconds % 86_400;
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        in_day / 3600,
-        in_day / 60 % 60,
-        in_day % 60,
-        since_epoch.subsec_micros()
-    );
+/// The time now, `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC): tracing's own clock, so the stamp
+/// is the one its JSON formatter writes on every other line.
+fn write_timestamp(out: &mut Vec<u8>) {
+    let _ = SystemTime.format_time(&mut Writer::new(&mut Utf8Sink(out)));
 }
 
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// Text written into a byte buffer.
+struct Utf8Sink<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for Utf8Sink<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.0.extend_from_slice(text.as_bytes());
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use super::*;
 
     #[test]
-    fn timestamps_match_chrono_across_four_centuries() {
-        for days in (-200_000_i64..200_000).step_by(997) {
-            let at = UNIX_EPOCH
-                + Duration::from_secs((days.max(0) * 86_400 + 45_296) as u64)
-                + Duration::from_micros(123_456);
-            let mut out = Vec::new();
-            write_timestamp(&mut out, at);
-            let expected = chrono::DateTime::<chrono::Utc>::from(at)
-                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                .to_string();
-            assert_eq!(String::from_utf8(out).unwrap(), expected);
-        }
-        for days in [-719_468_i64, -1, 0, 59, 60, 365, 10_956, 2_932_896] {
-            let (y, m, d) = civil_from_days(days);
-            let expected =
-                chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(days);
-            assert_eq!(
-                (y as i32, m, d),
-                (
-                    chrono::Datelike::year(&expected),
-                    chrono::Datelike::month(&expected),
-                    chrono::Datelike::day(&expected)
-                ),
-                "{days}"
-            );
-        }
+    fn the_timestamp_is_now_in_rfc_3339_to_the_microsecond() {
+        let before = chrono::Utc::now();
+        let mut out = Vec::new();
+        write_timestamp(&mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.len(), "2026-12-06T17:26:48.123456Z".len(), "{text}");
+        assert!(text.ends_with('Z'), "{text}");
+        let at = chrono::DateTime::parse_from_rfc3339(&text).unwrap();
+        let off = (at.with_timezone(&chrono::Utc) - before).num_milliseconds();
+        assert!(
+            (0..5_000).contains(&off),
+            "{text} is {off} ms after {before}"
+        );
     }
 
     #[test]
