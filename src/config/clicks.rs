@@ -40,7 +40,7 @@ pub struct ClickArgs {
     pub click_spill_max_mb: u64,
 }
 
-/// Empty means no spill.
+/// A directory; an empty value is refused (no spill is CLICK_SPILL_DIR unset).
 fn parse_spill_dir(raw: &str) -> Result<PathBuf, String> {
     if raw.trim().is_empty() {
         Err("must name a directory (leave CLICK_SPILL_DIR unset for no spill)".to_owned())

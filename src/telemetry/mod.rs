@@ -67,8 +67,6 @@ pub fn init(format: LogFormat, file: Option<&Path>) -> Result<LogGuard, String> 
                 .with_writer(writer.clone())
                 .json()
                 .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(false)
                 .with_filter(not_access);
             tracing_subscriber::registry()
                 .with(filter)

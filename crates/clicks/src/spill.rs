@@ -486,11 +486,6 @@ impl Spill {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-
-    /// The directory (for messages).
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 /// Locks `dir/LOCK` (creating it); `None` when another process holds it.

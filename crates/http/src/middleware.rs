@@ -73,7 +73,8 @@ pub(super) async fn within_deadline(
 /// containment, so a contained panic's answer has them too; and in the one middleware
 /// every request passes anyway, rather than a layer each), and writes its one access-log
 /// line, and the failure line of a request that failed, both with its request id and
-/// route. No span per request: the lines a request causes are written here.
+/// route. No span per request: only these two lines carry the request id; other lines
+/// logged while a request runs (the cache's, the breaker's) do not.
 async fn access_log(State(telemetry): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
