@@ -83,7 +83,8 @@ start_replica() { # start_replica BIN LOGFILE [ENV=VALUE...] -> prints "PID PORT
     local bin=$1 log=$2 port pid
     shift 2
     port=$(free_port)
-    env LISTEN_ADDR="127.0.0.1:$port" "$@" "$bin" serve >"$log" 2>&1 &
+    # A bench replica runs open (its clients send no key) unless the caller gives keys.
+    env LISTEN_ADDR="127.0.0.1:$port" ALLOW_OPEN_API=true "$@" "$bin" serve >"$log" 2>&1 &
     pid=$!
     for _ in $(seq 150); do
         curl -fs -o /dev/null "http://127.0.0.1:$port/ready" && { echo "$pid $port"; return; }

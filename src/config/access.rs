@@ -14,14 +14,18 @@ use shortener_service::quota::CreateQuotaSettings;
 /// Access control and link safety.
 #[derive(Debug, Clone, Args)]
 pub struct AccessArgs {
-    /// Comma-separated API keys, each with every scope. With no key here or in
-    /// API_KEYS_FILE the API is open to anyone: for development only.
+    /// Comma-separated API keys, each with every scope. A replica with no key here or in
+    /// API_KEYS_FILE refuses to start unless ALLOW_OPEN_API is true.
     #[arg(long, env = "API_KEYS", hide_env_values = true)]
     pub api_keys: Option<Secret>,
     /// A file of scoped keys, one `name scope sha256:<hex>` per line (`shortener api-key`
     /// makes them); scopes are read, write and admin, each including the ones before it.
     #[arg(long, env = "API_KEYS_FILE")]
     pub api_keys_file: Option<PathBuf>,
+    /// Lets a replica with no API key start with the API open to anyone: for development
+    /// only. Without it, no key in API_KEYS or API_KEYS_FILE is a start-up error.
+    #[arg(long, env = "ALLOW_OPEN_API", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_open_api: bool,
     /// Comma-separated domains (each with its subdomains) and IPs that links may not
     /// point to.
     #[arg(long, env = "BLOCKED_DOMAINS")]
@@ -46,17 +50,22 @@ pub struct AccessArgs {
 
 impl AccessArgs {
     /// The configured keys, reading API_KEYS_FILE; the error is one line naming the problem.
+    /// No key at all is an error unless ALLOW_OPEN_API is set: the API is closed by default.
     pub fn api_keys(&self) -> Result<ApiKeys, String> {
         let file = self
             .api_keys_file
             .as_deref()
             .map(|path| read("API_KEYS_FILE", path))
             .transpose()?;
-        ApiKeys::from_config(
+        let keys = ApiKeys::from_config(
             self.api_keys.as_ref().map(|secret| secret.0.as_str()),
             file.as_deref(),
         )
-        .map_err(|error| error.to_string())
+        .map_err(|error| error.to_string())?;
+        if keys.is_open() && !self.allow_open_api {
+            return Err(NO_KEY.to_owned());
+        }
+        Ok(keys)
     }
 
     /// The per-key create quota, or `None` when CREATE_RATE_PER_KEY is 0.
@@ -83,6 +92,10 @@ impl AccessArgs {
         LinkPolicy::new(listed.chain(from_file), own).map_err(|error| error.to_string())
     }
 }
+
+/// Why a replica with no key does not start.
+const NO_KEY: &str = "no API key configured: set API_KEYS or API_KEYS_FILE (`shortener api-key` \
+    makes one), or ALLOW_OPEN_API=true to run the API open to anyone (development only)";
 
 fn read(setting: &str, path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path)

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::helpers::process::{free_port, serve, shortener, status_of};
+use crate::helpers::process::{free_port, request, serve, shortener, status_of};
 use sqlx::PgPool;
 
 /// Runs the command to completion.
@@ -203,6 +203,46 @@ fn bad_access_settings_fail_in_one_line_naming_the_setting() {
     ]));
     let line = expect_one_line_failure(&output);
     assert!(line.contains("read, write, admin"), "{line}");
+}
+
+#[test]
+fn a_replica_without_keys_refuses_to_start_unless_allowed_open() {
+    for allow in [None, Some("false")] {
+        let mut command = shortener(&["serve"]);
+        command
+            .env_remove("ALLOW_OPEN_API")
+            // Reachable or not, the database is never tried: the settings fail first.
+            .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")
+            .env("DB_CONNECT_WAIT_SECS", "30");
+        if let Some(allow) = allow {
+            command.env("ALLOW_OPEN_API", allow);
+        }
+        let line = expect_one_line_failure(&run(&mut command));
+        for setting in ["API_KEYS", "API_KEYS_FILE", "ALLOW_OPEN_API"] {
+            assert!(line.contains(setting), "{allow:?}: {line}");
+        }
+    }
+}
+
+#[sqlx::test]
+async fn an_open_api_must_be_asked_for_and_is_warned_of(pool: PgPool) {
+    let (mut server, port) = serve(&pool, &[("ALLOW_OPEN_API", "true")]).await;
+    let created = request(
+        port,
+        "POST",
+        "/urls",
+        Some(r#"{"original_url":"https://example.com/open"}"#),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status, 201, "open means no key is asked for");
+    server.sigterm();
+    server.exit_within(Duration::from_secs(15)).await;
+    assert!(
+        server.log().contains("the API is open to anyone"),
+        "{}",
+        server.log()
+    );
 }
 
 #[test]

@@ -119,8 +119,8 @@ pub async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
     let api_keys = &settings.app.api_keys;
     if api_keys.is_open() {
         tracing::warn!(
-            "no API keys configured (API_KEYS, API_KEYS_FILE): the API is open to anyone, \
-             which is for development only"
+            "ALLOW_OPEN_API with no API keys (API_KEYS, API_KEYS_FILE): the API is open to \
+             anyone, which is for development only"
         );
     } else {
         tracing::info!(keys = api_keys.count(), "API keys loaded");

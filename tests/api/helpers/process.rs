@@ -13,6 +13,8 @@ use sqlx::PgPool;
 pub const INHERITED_SETTINGS: &[&str] = &[
     "LISTEN_ADDR",
     "REDIS_URL",
+    "API_KEYS",
+    "API_KEYS_FILE",
     "LOG_FORMAT",
     "RUN_MIGRATIONS",
     "SHORT_CODE_LENGTH",
@@ -37,12 +39,15 @@ pub const INHERITED_SETTINGS: &[&str] = &[
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The binary with a clean environment of settings, logging to stderr as in production.
+/// The API is let run open (`ALLOW_OPEN_API`) unless a test gives keys or removes it:
+/// most tests of the binary are about something else than keys.
 pub fn shortener(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_shortener"));
     command.args(args);
     for name in INHERITED_SETTINGS {
         command.env_remove(name);
     }
+    command.env("ALLOW_OPEN_API", "true");
     // Even with backtraces enabled, a bad setting must not print one.
     command.env("RUST_BACKTRACE", "1");
     command.stdin(Stdio::null());
