@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 
-use shortener_domain::{api_key_file_line, random};
+use shortener_domain::{api_key_file_line, new_api_key_secret};
 use shortener_metrics::Metrics;
 use shortener_service::imports;
 use shortener_store::{self as store, Db};
@@ -87,7 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::ApiKey(args) => {
             // 40 characters of a 64-letter alphabet from a CSPRNG: 240 bits.
-            let secret = format!("sk_{}", random::secret(40));
+            let secret = new_api_key_secret();
             println!("{secret}");
             println!("{}", api_key_file_line(&args.name, args.scope, &secret));
             eprintln!(

@@ -134,6 +134,7 @@ async fn resource_schemas_have_exactly_the_contract_fields(pool: PgPool) {
         "event_type",
         "timestamp",
         "details",
+        "actor",
     ];
     assert_eq!(properties_of(&document, "Event"), names(&event));
     let error = &schemas["ErrorBody"];

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -70,7 +70,7 @@ async fn listen(
     stop: &CancellationToken,
     listening: watch::Sender<bool>,
 ) {
-    let listener_pool = dedicated_pool(db);
+    let listener_pool = db.listener_pool();
     let mut backoff = Duration::from_millis(100);
     let mut had_connection = false;
     loop {
@@ -129,16 +129,6 @@ async fn listen(
         }
         listening.send_replace(false);
     }
-}
-
-/// A pool of one connection, for the listener alone: `PgListener` keeps the connection it
-/// takes for its whole life, which would otherwise be one less for requests (and, with
-/// `DB_MAX_CONNECTIONS=1`, none at all).
-fn dedicated_pool(db: &Db) -> sqlx::PgPool {
-    PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy_with(db.pool().connect_options().as_ref().clone())
 }
 
 async fn subscribe(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {

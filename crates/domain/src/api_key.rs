@@ -2,9 +2,14 @@
 //! constant-time check of a presented key against them.
 
 use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use super::Caller;
 
 /// What a key may do. Each scope includes the ones below it: `admin` ⊇ `write` ⊇ `read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,18 +47,96 @@ impl fmt::Display for Scope {
     }
 }
 
-/// One configured key: a name for logs, its highest scope, and the digest of the secret.
+/// What a key's name may be: 1 to 64 letters, digits, '-', '_' or '.' (safe in logs).
+pub const KEY_NAME_RULE: &str = "1 to 64 letters, digits, '-', '_' or '.'";
+
+/// Whether `name` follows [`KEY_NAME_RULE`].
+pub fn is_key_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// A new secret: `sk_` and 40 characters from the CSPRNG (240 bits).
+pub fn new_secret() -> String {
+    format!("sk_{}", super::random::secret(40))
+}
+
+/// The SHA-256 of a secret: all that is ever stored of it.
+pub fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// One key: a name for logs, its highest scope, the digest of the secret, and for a key
+/// stored in the database its id, the user it belongs to and its expiry.
 #[derive(Clone)]
 pub struct ApiKey {
-    name: String,
+    name: Arc<str>,
     scope: Scope,
     digest: [u8; 32],
+    stored: Option<Stored>,
+}
+
+/// What only a stored key has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stored {
+    id: i64,
+    owner: Option<i64>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// A key as the database keeps it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub id: i64,
+    pub name: String,
+    pub scope: Scope,
+    /// The user it acts as; `None`: across users.
+    pub owner: Option<i64>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub digest: [u8; 32],
 }
 
 impl ApiKey {
+    /// A stored key, as [`StoredKeys`] holds it.
+    pub fn stored(key: StoredKey) -> Self {
+        Self {
+            name: key.name.into(),
+            scope: key.scope,
+            digest: key.digest,
+            stored: Some(Stored {
+                id: key.id,
+                owner: key.owner,
+                expires_at: key.expires_at,
+            }),
+        }
+    }
+
     /// The key's name (safe to log; the secret never is).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The id of a stored key (`None`: a configured one).
+    pub fn stored_id(&self) -> Option<i64> {
+        self.stored.map(|stored| stored.id)
+    }
+
+    /// Whether the key still opens anything at `now`: a configured key always does, a
+    /// stored one until its expiry.
+    pub fn is_live_at(&self, now: DateTime<Utc>) -> bool {
+        self.stored
+            .and_then(|stored| stored.expires_at)
+            .is_none_or(|expiry| now < expiry)
+    }
+
+    /// The caller a request let in by this key acts as.
+    pub fn caller(&self) -> Caller {
+        Caller::with_key(
+            Arc::clone(&self.name),
+            self.stored.and_then(|stored| stored.owner),
+        )
     }
 
     /// Whether this key may do what `needed` stands for.
@@ -101,9 +184,10 @@ impl ApiKeys {
                 return Err(ApiKeyError::Whitespace);
             }
             keys.push(ApiKey {
-                name: format!("env-{}", index + 1),
+                name: format!("env-{}", index + 1).into(),
                 scope: Scope::Admin,
                 digest: digest(secret),
+                stored: None,
             });
         }
         if let Some(text) = file {
@@ -131,6 +215,11 @@ impl ApiKeys {
     /// Whether no key is configured (every request is let through).
     pub fn is_open(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// Whether a configured key is named `name`.
+    pub fn has_name(&self, name: &str) -> bool {
+        self.keys.iter().any(|key| &*key.name == name)
     }
 
     /// How many keys are configured.
@@ -163,12 +252,8 @@ fn parse_file_line(line: &str) -> Result<Option<ApiKey>, String> {
     let [name, scope, hash] = fields[..] else {
         return Err("expected three fields: name scope sha256:<hex>".to_owned());
     };
-    let name_ok = (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if !name_ok {
-        return Err("the name must be 1 to 64 letters, digits, '-', '_' or '.'".to_owned());
+    if !is_key_name(name) {
+        return Err(format!("the name must be {KEY_NAME_RULE}"));
     }
     let scope = Scope::from_name(scope).ok_or_else(|| {
         format!(
@@ -180,9 +265,10 @@ fn parse_file_line(line: &str) -> Result<Option<ApiKey>, String> {
         .and_then(parse_hex_digest)
         .ok_or("the hash must be sha256: followed by 64 hex digits")?;
     Ok(Some(ApiKey {
-        name: name.to_owned(),
+        name: name.into(),
         scope,
         digest,
+        stored: None,
     }))
 }
 
@@ -195,10 +281,6 @@ fn parse_hex_digest(hex: &str) -> Option<[u8; 32]> {
         *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
     }
     Some(digest)
-}
-
-fn digest(secret: &str) -> [u8; 32] {
-    Sha256::digest(secret.as_bytes()).into()
 }
 
 /// The `API_KEYS_FILE` line for a secret: what `shortener api-key` prints.

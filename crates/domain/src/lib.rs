@@ -2,6 +2,7 @@
 //! The bottom layer: it depends on no other crate of the workspace.
 
 mod api_key;
+mod caller;
 mod click;
 mod email;
 mod event;
@@ -12,15 +13,23 @@ mod page;
 pub mod random;
 mod records;
 mod short_code;
+mod stored_keys;
 mod target_url;
 mod text_class;
 pub mod timestamp;
 mod username;
 
-pub use api_key::{ApiKey, ApiKeyError, ApiKeys, Scope, file_line as api_key_file_line};
+pub use api_key::{
+    ApiKey, ApiKeyError, ApiKeys, KEY_NAME_RULE, Scope, StoredKey, digest as api_key_digest,
+    file_line as api_key_file_line, is_key_name, new_secret as new_api_key_secret,
+};
+pub use caller::Caller;
 pub use click::{Click, MAX_HEADER_CHARS, truncate_header};
 pub use email::{EMAIL_PATTERN, Email, EmailError, MAX_EMAIL_CHARS};
-pub use event::{EventDetails, EventDetailsError, EventType, EventTypeError, MAX_EVENT_TYPE_CHARS};
+pub use event::{
+    EventDetails, EventDetailsError, EventType, EventTypeError, MAX_EVENT_DETAILS_BYTES,
+    MAX_EVENT_TYPE_CHARS, SERVICE_EVENT_TYPES,
+};
 pub use filters::{EventFilter, LinkFilter};
 pub use link::{
     ExpiryError, FUTURE_EXPIRY_PATTERN, MAX_TITLE_CHARS, TITLE_PATTERN, Title, TitleError,
@@ -28,10 +37,11 @@ pub use link::{
 };
 pub use link_policy::{LinkPolicy, LinkPolicyError, LinkPolicySettingError};
 pub use page::{DEFAULT_PER_PAGE, MAX_OFFSET, MAX_PAGE, MAX_PER_PAGE, Page, PageError};
-pub use records::{CodeLookup, Event, Link, NewLink, RedirectTarget, User};
+pub use records::{ApiKeyRecord, CodeLookup, Event, Link, NewLink, RedirectTarget, User};
 pub use short_code::{
     CodeLengthError, MAX_LEN as MAX_SHORT_CODE_CHARS, MIN_LEN as MIN_SHORT_CODE_CHARS,
     RESERVED_CODES, ShortCode, ShortCodeError, ShortCodeGenerator,
 };
+pub use stored_keys::StoredKeys;
 pub use target_url::{MAX_URL_CHARS, TARGET_URL_PATTERN, TargetUrl, TargetUrlError};
 pub use username::{MAX_USERNAME_CHARS, Username, UsernameError};

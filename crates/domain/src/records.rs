@@ -79,4 +79,20 @@ pub struct Event {
     pub event_type: String,
     pub timestamp: DateTime<Utc>,
     pub details: Value,
+    /// The name of the API key whose request wrote it; `None` for clicks and imports.
+    pub actor: Option<String>,
+}
+
+/// An API key made over the API, as it is listed (never its secret or digest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: i64,
+    pub name: String,
+    pub scope: super::Scope,
+    /// The user it acts as; `None`: across users.
+    pub user_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When a request last came with it (written every few seconds, not per request).
+    pub last_used_at: Option<DateTime<Utc>>,
 }

@@ -8,20 +8,23 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::rate_limit;
-use shortener_domain::Scope;
+use shortener_domain::{Caller, Scope};
 use shortener_service::app::AppState;
 
 /// The name of the key a request was let in with, for its access-log line.
 #[derive(Debug, Clone)]
 pub struct KeyName(pub String);
 
-/// The scope a guarded route needs: reads need `read`, user management and imports
-/// `admin`, and every other write `write`. Which routes are guarded is the router's
-/// choice (`http::api_router`): all but the redirects and probes.
+/// The scope a guarded route needs: the keys' own routes `admin`, other reads `read`,
+/// user management and imports `admin`, and every other write `write`. Which routes are
+/// guarded is the router's choice (`http::api_router`): all but the redirects and probes.
 pub fn required_scope(method: &Method, route: &str) -> Scope {
-    if matches!(*method, Method::GET | Method::HEAD) {
+    let under = |prefix: &str| route == prefix || route.starts_with(&format!("{prefix}/"));
+    if under("/api-keys") {
+        Scope::Admin
+    } else if matches!(*method, Method::GET | Method::HEAD) {
         Scope::Read
-    } else if route == "/users" || route.starts_with("/users/") {
+    } else if under("/users") {
         Scope::Admin
     } else {
         Scope::Write
@@ -31,9 +34,22 @@ pub fn required_scope(method: &Method, route: &str) -> Scope {
 /// Lets a request through when its key grants the scope its route needs: 401 without a
 /// known key, 403 with one whose scope is too low, 429 past the key's create quota
 /// ([`super::rate_limit`]). Open when no key is configured. Only the guarded routes pass
-/// here; the redirects and probes never pay for it.
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// here; the redirects and probes never pay for it. A request let through carries its
+/// [`Caller`] (anonymous when open) for the handlers' [`super::extract::ApiCaller`].
+/// Every answer of a guarded route says `Cache-Control: no-store`: it is one key's view,
+/// which no shared cache between the client and the API may keep.
+pub async fn guard(state: State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = check_key(state, request, next).await;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+async fn check_key(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if state.api_keys().is_open() {
+        request.extensions_mut().insert(Caller::anonymous());
         return next.run(request).await;
     }
     let Some(route) = request.extensions().get::<MatchedPath>() else {
@@ -41,19 +57,19 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     };
     let needed = required_scope(request.method(), route.as_str());
-    let key =
-        bearer_token(request.headers()).and_then(|token| state.api_keys().authenticate(token));
+    let key = bearer_token(request.headers()).and_then(|token| state.authenticate(token));
     let Some(key) = key else {
         return ApiError::Unauthorized.into_response();
     };
     if !key.grants(needed) {
         return ApiError::Forbidden(needed).into_response();
     }
-    let quota = match rate_limit::admit(state.create_quota(), request.method(), key) {
+    let quota = match rate_limit::admit(state.create_quota(), request.method(), &key) {
         Ok(quota) => quota,
         Err(refused) => return refused.into_response(),
     };
     let name = KeyName(key.name().to_owned());
+    request.extensions_mut().insert(key.caller());
     let mut response = next.run(request).await;
     quota.describe(response.headers_mut());
     // For the access log's `key` field.
@@ -86,6 +102,9 @@ mod tests {
             (Method::PUT, "/users/{id}", Scope::Admin),
             (Method::POST, "/users/bulk", Scope::Admin),
             (Method::PATCH, "/urls/{id}", Scope::Write),
+            (Method::GET, "/api-keys", Scope::Admin),
+            (Method::POST, "/api-keys", Scope::Admin),
+            (Method::DELETE, "/api-keys/{id}", Scope::Admin),
         ];
         for (method, route, needed) in cases {
             assert_eq!(required_scope(&method, route), needed, "{method} {route}");

@@ -49,6 +49,12 @@ pub enum ApiError {
     /// The API key is known but lacks the scope the route needs.
     #[error("this API key lacks the {0} scope")]
     Forbidden(Scope),
+    /// The API key may not do this with a value the request gave; `details` names it.
+    #[error("{message}")]
+    NotPermitted {
+        message: String,
+        details: FieldErrors,
+    },
     /// The API key's create quota is spent for now.
     #[error("too many creates for this API key; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
@@ -132,7 +138,7 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::NotPermitted { .. } => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable { .. } | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -148,6 +154,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::Expired => Self::Gone(error.to_string()),
             ServiceError::Conflict { field, message } => Self::conflict(field, message),
             ServiceError::Invalid { field, message } => Self::invalid_field(field, message),
+            ServiceError::NotPermitted { field, message } => Self::NotPermitted {
+                message: message.to_owned(),
+                details: FieldErrors::from([(field.to_owned(), message.to_owned())]),
+            },
             ServiceError::Destination(refused) => {
                 Self::invalid_field("original_url", refused.to_string())
             }
@@ -230,7 +240,9 @@ impl IntoResponse for ApiError {
             _ => (None, None),
         };
         let details = match self {
-            Self::BadRequest { ref details, .. } | Self::Conflict { ref details, .. }
+            Self::BadRequest { ref details, .. }
+            | Self::Conflict { ref details, .. }
+            | Self::NotPermitted { ref details, .. }
                 if !details.is_empty() =>
             {
                 Some(details.clone())

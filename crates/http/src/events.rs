@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, FieldErrors};
 use super::extract::{
-    ApiJson, ApiQuery, json_integer, json_integer_or_null, parse_field, parse_param,
+    ApiCaller, ApiJson, ApiQuery, json_integer, json_integer_or_null, parse_field, parse_param,
 };
 use super::list::{Listed, PageParams};
 use super::schema::{EventDetailsObject, EventTypeText};
@@ -52,6 +52,7 @@ pub struct EventListParams {
     responses((status = 200, body = Vec<Event>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     OriginalUri(uri): OriginalUri,
     ApiQuery(params): ApiQuery<EventListParams>,
     ApiQuery(page): ApiQuery<PageParams>,
@@ -67,7 +68,7 @@ pub async fn list(
         return Err(ApiError::invalid_fields(errors));
     }
     Ok(Listed::of(
-        events::list(&state, &filter, page?).await?,
+        events::list(&state, &caller, &filter, page?).await?,
         &uri,
     ))
 }
@@ -77,6 +78,7 @@ pub async fn list(
     responses((status = 201, body = Event), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     ApiJson(body): ApiJson<CreateEvent>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut errors = FieldErrors::new();
@@ -98,6 +100,6 @@ pub async fn create(
         event_type,
         details,
     };
-    let event = events::append(&state, new).await?;
+    let event = events::append(&state, &caller, new).await?;
     Ok((StatusCode::CREATED, axum::Json(Event::from(event))))
 }

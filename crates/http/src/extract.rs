@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::error::{ApiError, FieldErrors};
+use shortener_domain::Caller;
 
 /// A JSON object body deserialized into `T`; anything else is a 400 (413 when too large).
 /// Fields the handler ignores are not looked at; what it stores goes through a domain
@@ -223,5 +224,24 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestHost {
             .map(str::to_owned)
             .or_else(|| parts.uri.authority().map(|authority| authority.to_string()));
         Ok(Self(host))
+    }
+}
+
+/// Who a guarded request acts as, as [`super::auth::guard`] let it in. A handler that
+/// takes it on a route the guard does not cover answers 500: a route is never opened by
+/// mistake.
+#[derive(Debug, Clone)]
+pub struct ApiCaller(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .map(Self)
+            .ok_or_else(|| ApiError::internal("a guarded handler on a route without the key check"))
     }
 }

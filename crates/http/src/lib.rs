@@ -2,6 +2,7 @@
 //! the OpenAPI document generated from them. Handlers parse into domain types, call the
 //! service layer and map its answer to a response; nothing here touches SQL or a cache.
 
+mod api_keys;
 mod auth;
 mod bulk;
 pub mod error;
@@ -120,6 +121,8 @@ fn guarded_router() -> OpenApiRouter<AppState> {
         .routes(routes!(urls::link_events))
         .routes(routes!(urls::link_stats))
         .routes(routes!(events::create, events::list))
+        .routes(routes!(api_keys::create, api_keys::list))
+        .routes(routes!(api_keys::revoke))
 }
 
 /// The CSV import: its own body limit, and no request timeout.

@@ -132,7 +132,8 @@ schema!(
     text(
         (1, MAX_EVENT_TYPE_CHARS),
         Some(EventType::pattern()),
-        "Not only whitespace; kept trimmed.",
+        "Not only whitespace; kept trimmed. Not `click`, `created`, `updated` or `deleted`, \
+         which only the service writes (a 400 naming `event_type`).",
         "shared",
     )
 );
@@ -150,6 +151,33 @@ schema!(
          future whenever it is sent.",
         "2100-01-31T23:59:59",
     )
+);
+
+schema!(
+    /// An API key's name ([`shortener_domain::is_key_name`]).
+    KeyNameText,
+    "KeyName",
+    text(
+        (1, 64),
+        Some(r"^[A-Za-z0-9_.-]{1,64}$".to_owned()),
+        "Letters, digits, '-', '_' or '.': it names the key in logs and the audit trail. \
+         Unique among live stored keys and the operator's keys.",
+        "ci-bot",
+    )
+);
+
+schema!(
+    /// What a key may do ([`shortener_domain::Scope`]).
+    ScopeName,
+    "Scope",
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(shortener_domain::Scope::ALL.map(|scope| scope.as_str())))
+        .description(Some(
+            "`read` opens every read; `write` also the writes of links and events; `admin` \
+             also users, imports and keys. A key with a `user_id` is `read` or `write`.",
+        ))
+        .into()
 );
 
 schema!(
@@ -180,7 +208,7 @@ schema!(
         .additional_properties(Some(Ref::from_schema_name("DetailValue")))
         .description(Some(
             "Any JSON object with no NUL character in a key or a string, at any depth \
-             (jsonb cannot hold one).",
+             (jsonb cannot hold one), of at most 4096 bytes as compact JSON.",
         ))
         .into(),
     [DetailValue]

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, FieldErrors};
 use super::extract::{
-    ApiId, ApiJson, ApiQuery, RequestHost, json_integer_or_null, nullable, parse_field,
+    ApiCaller, ApiId, ApiJson, ApiQuery, RequestHost, json_integer_or_null, nullable, parse_field,
     parse_param, parse_present,
 };
 use super::list::{Listed, PageParams};
@@ -77,6 +77,7 @@ pub struct LinkListParams {
     responses((status = 201, body = Link, headers(("Location" = String, description = "The new link: /urls/{id}"))), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     RequestHost(via): RequestHost,
     ApiJson(body): ApiJson<CreateLink>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -110,7 +111,7 @@ pub async fn create(
         expires_at: expires_at.flatten(),
         code: code.flatten(),
     };
-    let link = Link::from(links::create(&state, new, via.as_deref()).await?);
+    let link = Link::from(links::create(&state, &caller, new, via.as_deref()).await?);
     let location = format!("/urls/{}", link.id);
     Ok((
         StatusCode::CREATED,
@@ -124,6 +125,7 @@ pub async fn create(
     responses((status = 200, body = Vec<Link>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     OriginalUri(uri): OriginalUri,
     ApiQuery(params): ApiQuery<LinkListParams>,
     ApiQuery(page): ApiQuery<PageParams>,
@@ -137,7 +139,10 @@ pub async fn list(
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    Ok(Listed::of(links::list(&state, filter, page?).await?, &uri))
+    Ok(Listed::of(
+        links::list(&state, &caller, filter, page?).await?,
+        &uri,
+    ))
 }
 
 /// Get one link.
@@ -145,9 +150,10 @@ pub async fn list(
     responses((status = 200, body = Link), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     ApiId(id): ApiId,
 ) -> Result<axum::Json<Link>, ApiError> {
-    Ok(axum::Json(links::get(&state, id).await?.into()))
+    Ok(axum::Json(links::get(&state, &caller, id).await?.into()))
 }
 
 /// Change a link's destination, title, state or expiry; one `updated` event per changed field.
@@ -155,6 +161,7 @@ pub async fn get(
     responses((status = 200, body = Link), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     RequestHost(via): RequestHost,
     ApiId(id): ApiId,
     ApiJson(body): ApiJson<UpdateLink>,
@@ -185,7 +192,7 @@ pub async fn update(
         return Err(ApiError::invalid_fields(errors));
     }
     Ok(axum::Json(
-        links::update(&state, id, changes, via.as_deref())
+        links::update(&state, &caller, id, changes, via.as_deref())
             .await?
             .into(),
     ))
@@ -196,9 +203,10 @@ pub async fn update(
     responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     ApiId(id): ApiId,
 ) -> Result<StatusCode, ApiError> {
-    links::delete(&state, id).await?;
+    links::delete(&state, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -207,12 +215,16 @@ pub async fn delete(
     responses((status = 200, body = Vec<Event>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn link_events(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     OriginalUri(uri): OriginalUri,
     ApiId(id): ApiId,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Listed<Event>, ApiError> {
     let page = params.page()?;
-    Ok(Listed::of(links::events(&state, id, page).await?, &uri))
+    Ok(Listed::of(
+        links::events(&state, &caller, id, page).await?,
+        &uri,
+    ))
 }
 
 /// A link's clicks: total, last, per day over 30 days, top referrers.
@@ -220,7 +232,8 @@ pub async fn link_events(
     responses((status = 200, body = LinkStats), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn link_stats(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     ApiId(id): ApiId,
 ) -> Result<axum::Json<LinkStats>, ApiError> {
-    Ok(axum::Json(links::stats(&state, id).await?.into()))
+    Ok(axum::Json(links::stats(&state, &caller, id).await?.into()))
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody, FieldErrors};
-use super::extract::{ApiId, ApiJson, ApiQuery, nullable, parse_field, parse_present};
+use super::extract::{ApiCaller, ApiId, ApiJson, ApiQuery, nullable, parse_field, parse_present};
 use super::list::{Listed, PageParams};
 use super::schema::{EmailText, RowId, UsernameText};
 use super::views::User;
@@ -66,11 +66,12 @@ pub async fn create(
     responses((status = 200, body = Vec<User>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     OriginalUri(uri): OriginalUri,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Listed<User>, ApiError> {
     let page = params.page()?;
-    Ok(Listed::of(users::list(&state, page).await?, &uri))
+    Ok(Listed::of(users::list(&state, &caller, page).await?, &uri))
 }
 
 /// Get one user.
@@ -78,9 +79,10 @@ pub async fn list(
     responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     ApiId(id): ApiId,
 ) -> Result<axum::Json<User>, ApiError> {
-    Ok(axum::Json(users::get(&state, id).await?.into()))
+    Ok(axum::Json(users::get(&state, &caller, id).await?.into()))
 }
 
 /// Change a user's username and/or email.

@@ -7,7 +7,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use shortener_domain::timestamp;
-use shortener_service::{events, imports, links, users};
+use shortener_service::{api_keys, events, imports, links, users};
 
 /// A short link as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -79,6 +79,9 @@ pub struct Event {
     pub timestamp: DateTime<Utc>,
     #[schema(value_type = Object)]
     pub details: Value,
+    /// The name of the API key whose request wrote the event; null for clicks, imports
+    /// and an open API.
+    pub actor: Option<String>,
 }
 
 impl From<events::Event> for Event {
@@ -90,6 +93,7 @@ impl From<events::Event> for Event {
             event_type: row.event_type,
             timestamp: row.timestamp,
             details: row.details,
+            actor: row.actor,
         }
     }
 }
@@ -177,6 +181,60 @@ impl From<imports::ImportReport> for ImportReport {
                 })
                 .collect(),
             error_count: report.error_count,
+        }
+    }
+}
+
+/// An API key as the API lists it: never its secret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    #[schema(value_type = super::schema::ScopeName)]
+    pub scope: &'static str,
+    /// The user it acts as; `null`: across users.
+    pub user_id: Option<i64>,
+    #[serde(serialize_with = "timestamp::serialize_option")]
+    #[schema(value_type = Option<String>, example = "2026-12-31T23:59:59")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, example = "2026-01-31T23:59:59")]
+    pub created_at: DateTime<Utc>,
+    /// When a request last came with it, to within a few seconds; `null`: never.
+    #[serde(serialize_with = "timestamp::serialize_option")]
+    #[schema(value_type = Option<String>, example = "2026-01-31T23:59:59")]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<shortener_domain::ApiKeyRecord> for ApiKey {
+    fn from(record: shortener_domain::ApiKeyRecord) -> Self {
+        Self {
+            id: record.id,
+            name: record.name,
+            scope: record.scope.as_str(),
+            user_id: record.user_id,
+            expires_at: record.expires_at,
+            created_at: record.created_at,
+            last_used_at: record.last_used_at,
+        }
+    }
+}
+
+/// A key just made: its fields and, this once, its secret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub fields: ApiKey,
+    /// The secret, for `Authorization: Bearer <key>`. Shown only here: only its SHA-256
+    /// is stored.
+    pub key: String,
+}
+
+impl From<api_keys::CreatedApiKey> for CreatedApiKey {
+    fn from(created: api_keys::CreatedApiKey) -> Self {
+        Self {
+            fields: created.record.into(),
+            key: created.secret,
         }
     }
 }

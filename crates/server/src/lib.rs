@@ -132,6 +132,11 @@ pub async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
     };
     let spill = app_settings.clicks.spill.clone();
     let app = Replica::start(pool.clone(), app_settings).map_err(anyhow::Error::msg)?;
+    // Stored keys open nothing until loaded: wait a moment so a fresh replica does not
+    // answer 401 to a key every other replica takes (the loader keeps retrying after).
+    if !app.wait_for_keys(Duration::from_secs(5)).await {
+        tracing::warn!("the stored API keys are not loaded yet; they are refused until they are");
+    }
     match spill {
         Some(spill) => {
             tracing::info!(dir = %spill.dir.display(), max_bytes = spill.max_bytes, "click spill open")

@@ -14,6 +14,7 @@ use shortener_cache::{CacheSettings, LinkCache, invalidation};
 use shortener_clicks::{self as clicks, ClickQueue, ClickSettings, DrainBudget};
 use shortener_domain::{ApiKeys, LinkPolicy, ShortCodeGenerator};
 use shortener_metrics::Metrics;
+use shortener_service::key_book::{self, KeyBook};
 use shortener_service::quota::{CreateQuota, CreateQuotaSettings};
 use shortener_service::upkeep::{self, UpkeepSettings};
 use shortener_service::{App, AppParts, AppState};
@@ -69,6 +70,8 @@ pub struct Replica {
     stop_writer: CancellationToken,
     stop_upkeep: CancellationToken,
     listener: Option<JoinHandle<()>>,
+    key_sync: Option<JoinHandle<()>>,
+    key_book: KeyBook,
     upkeep: Option<JoinHandle<()>>,
     writer: Option<JoinHandle<()>>,
     drain_budget: DrainBudget,
@@ -88,6 +91,7 @@ impl Replica {
         let cache = LinkCache::new(settings.cache.clone(), metrics.clone())?;
         let (clicks, pipeline) = clicks::pipeline(db.clone(), &settings.clicks, metrics.clone())
             .map_err(|error| error.to_string())?;
+        let key_book = KeyBook::default();
         let state = AppState(Arc::new(App::new(AppParts {
             db: db.clone(),
             codes,
@@ -95,6 +99,7 @@ impl Replica {
             clicks: clicks.clone(),
             metrics: metrics.clone(),
             api_keys: settings.api_keys,
+            key_book: key_book.clone(),
             link_policy: settings.link_policy,
             create_quota: settings.create_quota.map(CreateQuota::new),
             request_timeout: settings.request_timeout,
@@ -108,6 +113,11 @@ impl Replica {
             cache.clone(),
             stop_listener.clone(),
             listening_tx,
+        ));
+        let key_sync = tokio::spawn(key_book::run(
+            db.clone(),
+            key_book.clone(),
+            stop_listener.clone(),
         ));
         let drain_budget = DrainBudget::new(settings.click_drain_deadline);
         let writer = tokio::spawn(pipeline.run(stop_writer.clone(), drain_budget.clone()));
@@ -127,6 +137,8 @@ impl Replica {
             stop_writer,
             stop_upkeep,
             listener: Some(listener),
+            key_sync: Some(key_sync),
+            key_book,
             upkeep: Some(upkeep),
             writer: Some(writer),
             drain_budget,
@@ -176,6 +188,11 @@ impl Replica {
             .is_ok_and(|result| result.is_ok())
     }
 
+    /// Waits until the stored API keys were loaded once (at most `timeout`); `false` if not.
+    pub async fn wait_for_keys(&self, timeout: Duration) -> bool {
+        self.key_book.wait_until_loaded(timeout).await
+    }
+
     /// [`Self::shutdown`] with `budget` for writing the queued clicks: what is left of
     /// the shutdown's grace period once the connections have closed.
     pub async fn shutdown_within(self, budget: Duration) {
@@ -193,6 +210,9 @@ impl Replica {
         self.stop_listener.cancel();
         if let Some(listener) = self.listener.take() {
             let _ = listener.await;
+        }
+        if let Some(key_sync) = self.key_sync.take() {
+            let _ = key_sync.await;
         }
         self.stop_writer.cancel();
         if let Some(writer) = self.writer.take() {

@@ -9,12 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use chrono::Utc;
 use shortener_cache::LinkCache;
 use shortener_clicks::ClickQueue;
-use shortener_domain::{ApiKeys, LinkPolicy, ShortCodeGenerator};
+use shortener_domain::{ApiKey, ApiKeys, LinkPolicy, ShortCodeGenerator};
 use shortener_metrics::Metrics;
 use shortener_store::Db;
 
+use crate::key_book::KeyBook;
 use crate::quota::CreateQuota;
 
 /// The database handle, caches, queues and flags of one replica.
@@ -27,6 +29,7 @@ pub struct App {
     metrics: Metrics,
     lifecycle: Lifecycle,
     api_keys: ApiKeys,
+    key_book: KeyBook,
     create_quota: Option<CreateQuota>,
     request_timeout: Duration,
     replica: String,
@@ -40,8 +43,10 @@ pub struct AppParts {
     pub cache: LinkCache,
     pub clicks: ClickQueue,
     pub metrics: Metrics,
-    /// The keys that may call the API (none: open).
+    /// The operator's keys (none: open).
     pub api_keys: ApiKeys,
+    /// The keys made over the API, kept current by [`crate::key_book::run`].
+    pub key_book: KeyBook,
     /// Where links may not point.
     pub link_policy: LinkPolicy,
     /// The creates each API key may make (none: unlimited).
@@ -63,6 +68,7 @@ impl App {
             metrics: parts.metrics,
             lifecycle: Lifecycle::default(),
             api_keys: parts.api_keys,
+            key_book: parts.key_book,
             create_quota: parts.create_quota,
             request_timeout: parts.request_timeout,
             replica: parts.replica,
@@ -79,9 +85,26 @@ impl App {
         &self.lifecycle
     }
 
-    /// The keys that may call the API (none: open).
+    /// The operator's keys, `API_KEYS` and `API_KEYS_FILE` (none: the API is open).
     pub fn api_keys(&self) -> &ApiKeys {
         &self.api_keys
+    }
+
+    /// The key whose secret is `presented`: an operator's key, or a live stored one.
+    /// Memory only: no query.
+    pub fn authenticate(&self, presented: &str) -> Option<ApiKey> {
+        match self.api_keys.authenticate(presented) {
+            Some(key) => Some(key.clone()),
+            None => self.key_book.authenticate(presented, Utc::now()),
+        }
+    }
+
+    /// Reloads the stored keys after this replica changed them, so it never answers
+    /// with the old set; a failure leaves it to the notification and the periodic reload.
+    pub(crate) async fn reload_keys(&self) {
+        if let Err(error) = self.key_book.reload(&self.db).await {
+            tracing::warn!(%error, "reloading the API keys failed; the notification will");
+        }
     }
 
     /// The creates each API key may make (none: unlimited).

@@ -11,6 +11,7 @@ pub enum Resource {
     /// A short link, by id or by code.
     Link,
     User,
+    ApiKey,
 }
 
 impl std::fmt::Display for Resource {
@@ -18,6 +19,7 @@ impl std::fmt::Display for Resource {
         f.write_str(match self {
             Self::Link => "link",
             Self::User => "user",
+            Self::ApiKey => "API key",
         })
     }
 }
@@ -40,6 +42,12 @@ pub enum ServiceError {
     /// A value breaks a rule that needs the stored data to check.
     #[error("{message}")]
     Invalid {
+        field: &'static str,
+        message: &'static str,
+    },
+    /// The caller may not do this with the value it gave (an owner key naming another user).
+    #[error("{message}")]
+    NotPermitted {
         field: &'static str,
         message: &'static str,
     },
@@ -75,6 +83,11 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, &str)] = &[
         "urls_short_code_key",
         "short_code",
         "this short code is taken",
+    ),
+    (
+        "api_keys_live_name_key",
+        "name",
+        "a live API key has this name",
     ),
 ];
 

@@ -3,10 +3,13 @@
 //! with domain types; these call the store, the cache and the click queue, never the
 //! reverse. The replica's shared state ([`App`]) and its background upkeep live here too.
 
+mod access;
+pub mod api_keys;
 pub mod app;
 mod error;
 pub mod events;
 pub mod imports;
+pub mod key_book;
 pub mod links;
 pub mod probes;
 pub mod quota;
@@ -39,6 +42,15 @@ impl<T: Keyed> Listing<T> {
             items,
             total,
             next_after,
+        }
+    }
+
+    /// The empty listing: what a caller asking for what it may not see gets.
+    fn empty() -> Self {
+        Self {
+            items: Vec::new(),
+            total: 0,
+            next_after: None,
         }
     }
 }

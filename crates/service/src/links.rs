@@ -5,9 +5,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
+use super::access::{owner_of_new, reachable_link, user_filter};
 use super::{Listing, Resource, ServiceError};
 use crate::app::App;
-use shortener_domain::{Event, EventFilter, Page, TargetUrl, Title, timestamp};
+use shortener_domain::{Caller, Event, EventFilter, Page, TargetUrl, Title, timestamp};
 use shortener_store::events::{self, NewEvent};
 use shortener_store::{stats, urls};
 
@@ -30,8 +31,15 @@ pub struct LinkChanges {
 }
 
 /// Creates a link and its `created` event in one transaction. `via` is the host the
-/// request came in on: a link to it would redirect to the service itself.
-pub async fn create(app: &App, new: NewLink, via: Option<&str>) -> Result<Link, ServiceError> {
+/// request came in on: a link to it would redirect to the service itself. An owner key's
+/// link is its user's.
+pub async fn create(
+    app: &App,
+    caller: &Caller,
+    mut new: NewLink,
+    via: Option<&str>,
+) -> Result<Link, ServiceError> {
+    new.user_id = owner_of_new(caller, new.user_id)?;
     app.link_policy.check(&new.original_url, via)?;
     let mut tx = app.db.begin("links.create").await?;
     if let Some(user_id) = new.user_id
@@ -56,7 +64,7 @@ pub async fn create(app: &App, new: NewLink, via: Option<&str>) -> Result<Link, 
         }
     };
     let details = json!({"short_code": link.short_code, "original_url": link.original_url});
-    events::insert(&mut tx, event(&link, "created", details)).await?;
+    events::insert(&mut tx, event(&link, "created", details, caller)).await?;
     tx.commit().await?;
     app.metrics()
         .links_created
@@ -69,16 +77,23 @@ pub async fn create(app: &App, new: NewLink, via: Option<&str>) -> Result<Link, 
     Ok(link)
 }
 
-/// One live link.
-pub async fn get(app: &App, id: i64) -> Result<Link, ServiceError> {
+/// One live link the caller may reach.
+pub async fn get(app: &App, caller: &Caller, id: i64) -> Result<Link, ServiceError> {
     let mut conn = app.db.connection("links.get").await?;
-    urls::find(&mut conn, id)
-        .await?
-        .ok_or(ServiceError::NotFound(Resource::Link))
+    reachable_link(caller, urls::find(&mut conn, id).await?)
 }
 
-/// One page of live links in id order.
-pub async fn list(app: &App, filter: Filter, page: Page) -> Result<Listing<Link>, ServiceError> {
+/// One page of live links in id order, of those the caller may reach.
+pub async fn list(
+    app: &App,
+    caller: &Caller,
+    mut filter: Filter,
+    page: Page,
+) -> Result<Listing<Link>, ServiceError> {
+    let Some(user_id) = user_filter(caller, filter.user_id) else {
+        return Ok(Listing::empty());
+    };
+    filter.user_id = user_id;
     let mut conn = app.db.connection("links.list").await?;
     Ok(Listing::from_page(
         page,
@@ -90,6 +105,7 @@ pub async fn list(app: &App, filter: Filter, page: Page) -> Result<Listing<Link>
 /// per changed field, in one transaction. A new destination is checked as on create.
 pub async fn update(
     app: &App,
+    caller: &Caller,
     id: i64,
     changes: LinkChanges,
     via: Option<&str>,
@@ -98,9 +114,7 @@ pub async fn update(
         app.link_policy.check(url, via)?;
     }
     let mut tx = app.db.begin("links.update").await?;
-    let mut link = urls::find_for_update(&mut tx, id)
-        .await?
-        .ok_or(ServiceError::NotFound(Resource::Link))?;
+    let mut link = reachable_link(caller, urls::find_for_update(&mut tx, id).await?)?;
     let changed = apply_changes(&mut link, changes);
     if changed.is_empty() {
         return Ok(link);
@@ -108,7 +122,7 @@ pub async fn update(
     let updated = urls::store_fields(&mut tx, &link).await?;
     for (field, new_value) in changed {
         let details = json!({"field": field, "new_value": new_value});
-        events::insert(&mut tx, event(&updated, "updated", details)).await?;
+        events::insert(&mut tx, event(&updated, "updated", details, caller)).await?;
     }
     tx.commit().await?;
     app.cache
@@ -152,9 +166,10 @@ fn apply_changes(link: &mut Link, changes: LinkChanges) -> Vec<(&'static str, Va
     changed
 }
 
-/// Soft-deletes a live link and writes its `deleted` event.
-pub async fn delete(app: &App, id: i64) -> Result<(), ServiceError> {
+/// Soft-deletes a live link the caller may reach and writes its `deleted` event.
+pub async fn delete(app: &App, caller: &Caller, id: i64) -> Result<(), ServiceError> {
     let mut tx = app.db.begin("links.delete").await?;
+    reachable_link(caller, urls::find_for_update(&mut tx, id).await?)?;
     let deleted = urls::soft_delete(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound(Resource::Link))?;
@@ -163,6 +178,7 @@ pub async fn delete(app: &App, id: i64) -> Result<(), ServiceError> {
         user_id: deleted.user_id,
         event_type: "deleted",
         details: json!({"reason": "user_requested"}),
+        actor: caller.actor(),
     };
     events::insert(&mut tx, event).await?;
     tx.commit().await?;
@@ -173,11 +189,14 @@ pub async fn delete(app: &App, id: i64) -> Result<(), ServiceError> {
 }
 
 /// A live link's events in id order.
-pub async fn events(app: &App, id: i64, page: Page) -> Result<Listing<Event>, ServiceError> {
+pub async fn events(
+    app: &App,
+    caller: &Caller,
+    id: i64,
+    page: Page,
+) -> Result<Listing<Event>, ServiceError> {
     let mut conn = app.db.connection("links.events").await?;
-    if urls::find(&mut conn, id).await?.is_none() {
-        return Err(ServiceError::NotFound(Resource::Link));
-    }
+    reachable_link(caller, urls::find(&mut conn, id).await?)?;
     let filter = EventFilter {
         url_id: Some(id),
         ..EventFilter::default()
@@ -202,11 +221,9 @@ pub struct LinkStats {
 }
 
 /// The click statistics of a live link.
-pub async fn stats(app: &App, id: i64) -> Result<LinkStats, ServiceError> {
+pub async fn stats(app: &App, caller: &Caller, id: i64) -> Result<LinkStats, ServiceError> {
     let mut conn = app.db.connection("links.stats").await?;
-    let link = urls::find(&mut conn, id)
-        .await?
-        .ok_or(ServiceError::NotFound(Resource::Link))?;
+    let link = reachable_link(caller, urls::find(&mut conn, id).await?)?;
     // Everything comes from the rollups the click writes keep: no scan of the events.
     let counters = stats::click_counters(&mut conn, link.id).await?;
     let clicks_by_day = stats::clicks_by_day(&mut conn, link.id, STATS_DAYS).await?;
@@ -227,12 +244,13 @@ pub async fn stats(app: &App, id: i64) -> Result<LinkStats, ServiceError> {
     })
 }
 
-/// An audit event about `link`, attributed to its owner.
-fn event<'a>(link: &Link, event_type: &'a str, details: Value) -> NewEvent<'a> {
+/// An audit event about `link`, attributed to its owner and caused by `caller`.
+fn event<'a>(link: &Link, event_type: &'a str, details: Value, caller: &'a Caller) -> NewEvent<'a> {
     NewEvent {
         url_id: link.id,
         user_id: link.user_id,
         event_type,
         details,
+        actor: caller.actor(),
     }
 }

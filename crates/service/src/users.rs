@@ -1,9 +1,10 @@
 //! Users: create, read, list, change and soft-delete them.
 
+use super::access::may_reach;
 use super::{Listing, Resource, ServiceError};
 use crate::app::App;
-use shortener_domain::{Email, Page, Username};
-use shortener_store::{urls, users};
+use shortener_domain::{Caller, Email, Page, Username};
+use shortener_store::{api_keys, urls, users};
 
 pub use shortener_domain::User;
 
@@ -18,21 +19,32 @@ pub async fn create(app: &App, username: &Username, email: &Email) -> Result<Use
     Ok(user)
 }
 
-/// One live user.
-pub async fn get(app: &App, id: i64) -> Result<User, ServiceError> {
+/// One live user the caller may see (an owner key: only its own).
+pub async fn get(app: &App, caller: &Caller, id: i64) -> Result<User, ServiceError> {
+    if !may_reach(caller, Some(id)) {
+        return Err(ServiceError::NotFound(Resource::User));
+    }
     let mut conn = app.db.connection("users.get").await?;
     users::find(&mut conn, id)
         .await?
         .ok_or(ServiceError::NotFound(Resource::User))
 }
 
-/// One page of live users in id order.
-pub async fn list(app: &App, page: Page) -> Result<Listing<User>, ServiceError> {
+/// One page of live users in id order; an owner key's list is its own user alone.
+pub async fn list(app: &App, caller: &Caller, page: Page) -> Result<Listing<User>, ServiceError> {
     let mut conn = app.db.connection("users.list").await?;
-    Ok(Listing::from_page(
-        page,
-        users::list(&mut conn, page).await?,
-    ))
+    let listed = match caller.owner() {
+        None => users::list(&mut conn, page).await?,
+        Some(own) => {
+            let user = users::find(&mut conn, own).await?;
+            let total = i64::from(user.is_some());
+            let on_this_page = |user: &User| {
+                page.offset() == 0 && page.after().is_none_or(|after| user.id > after)
+            };
+            (user.into_iter().filter(on_this_page).collect(), total)
+        }
+    };
+    Ok(Listing::from_page(page, listed))
 }
 
 /// Changes the given fields of a live user.
@@ -48,15 +60,20 @@ pub async fn update(
         .ok_or(ServiceError::NotFound(Resource::User))
 }
 
-/// Soft-deletes a live user and deactivates their links, in one transaction; their
-/// events are kept. The deactivated links leave the redirect cache in one batch.
+/// Soft-deletes a live user, deactivates their links and revokes their keys, in one
+/// transaction; their events are kept. The deactivated links leave the redirect cache in
+/// one batch.
 pub async fn delete(app: &App, id: i64) -> Result<(), ServiceError> {
     let mut tx = app.db.begin("users.delete").await?;
     if !users::soft_delete(&mut tx, id).await? {
         return Err(ServiceError::NotFound(Resource::User));
     }
     let deactivated = urls::deactivate_owned_by(&mut tx, id).await?;
+    let revoked = api_keys::revoke_owned_by(&mut tx, id).await?;
     tx.commit().await?;
+    if revoked > 0 {
+        app.reload_keys().await;
+    }
     let changes: Vec<(&str, i64)> = deactivated
         .iter()
         .map(|link| (link.short_code.as_str(), link.version))

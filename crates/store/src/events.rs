@@ -12,18 +12,22 @@ pub struct NewEvent<'a> {
     pub user_id: Option<i64>,
     pub event_type: &'a str,
     pub details: Value,
+    /// The API key's name ([`Event::actor`]).
+    pub actor: Option<&'a str>,
 }
 
 /// Appends one event.
 pub async fn insert(conn: &mut PgConnection, event: NewEvent<'_>) -> Result<Event, sqlx::Error> {
     sqlx::query_as!(
         Event,
-        "INSERT INTO events (url_id, user_id, event_type, details) VALUES ($1, $2, $3, $4) \
-         RETURNING id, url_id, user_id, event_type, timestamp, details",
+        "INSERT INTO events (url_id, user_id, event_type, details, actor) \
+         VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id, url_id, user_id, event_type, timestamp, details, actor",
         event.url_id,
         event.user_id,
         event.event_type,
         event.details,
+        event.actor,
     )
     .fetch_one(conn)
     .await
@@ -37,7 +41,7 @@ pub async fn list(
     page: Page,
 ) -> Result<(Vec<Event>, i64), sqlx::Error> {
     let mut query = QueryBuilder::<Postgres>::new(
-        "SELECT id, url_id, user_id, event_type, timestamp, details FROM events WHERE TRUE",
+        "SELECT id, url_id, user_id, event_type, timestamp, details, actor FROM events WHERE TRUE",
     );
     if let Some(url_id) = filter.url_id {
         query.push(" AND url_id = ").push_bind(url_id);

@@ -29,6 +29,16 @@ impl Db {
         &self.pool
     }
 
+    /// A pool of one connection to the same database, for a `LISTEN`er alone: a
+    /// `PgListener` keeps the connection it takes for its whole life, which would
+    /// otherwise be one less for requests (and, with `DB_MAX_CONNECTIONS=1`, none at all).
+    pub fn listener_pool(&self) -> PgPool {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_lazy_with(self.pool.connect_options().as_ref().clone())
+    }
+
     /// A connection for `operation`; the wait for it is also recorded on its own.
     pub async fn connection(
         &self,

@@ -2,6 +2,7 @@
 //! of statements per table, reading into the domain's records. Below the service layer;
 //! uses only `shortener-domain` and `shortener-metrics`.
 
+pub mod api_keys;
 pub mod bulk;
 pub mod cache_state;
 pub mod clicks;

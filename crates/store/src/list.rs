@@ -20,6 +20,12 @@ impl Keyed for Link {
     }
 }
 
+impl Keyed for shortener_domain::ApiKeyRecord {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
 impl Keyed for Event {
     fn key(&self) -> i64 {
         self.id
@@ -61,6 +67,7 @@ impl FromRow<'_, PgRow> for Listed<Event> {
             event_type: row.try_get("event_type")?,
             timestamp: row.try_get("timestamp")?,
             details: row.try_get::<Value, _>("details")?,
+            actor: row.try_get("actor")?,
         }))
     }
 }

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::helpers::TestResponse;
 use crate::helpers::bodies::Link;
+use crate::helpers::{TestApp, TestResponse};
 
 #[track_caller]
 fn assert_hardened(response: &TestResponse, what: &str) {
@@ -25,9 +25,8 @@ fn assert_hardened(response: &TestResponse, what: &str) {
     assert_eq!(response.header("x-powered-by"), None, "{what}");
 }
 
-#[sqlx::test]
-async fn every_kind_of_answer_carries_the_security_headers(pool: PgPool) {
-    let app = super::app_with_keys(pool);
+/// `POST /urls` with the admin key: a 201.
+async fn create_link(app: &TestApp) -> TestResponse {
     let created = app
         .send(super::request(
             "POST",
@@ -37,6 +36,13 @@ async fn every_kind_of_answer_carries_the_security_headers(pool: PgPool) {
         ))
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
+    created
+}
+
+#[sqlx::test]
+async fn every_kind_of_answer_carries_the_security_headers(pool: PgPool) {
+    let app = super::app_with_keys(pool);
+    let created = create_link(&app).await;
     assert_hardened(&created, "201");
     let code = created.body::<Link>().short_code;
     let redirect = app.get(&format!("/{code}")).await;
@@ -56,4 +62,51 @@ async fn every_kind_of_answer_carries_the_security_headers(pool: PgPool) {
         .raw(axum::http::Method::POST, "/urls", Some("text/plain"), "x")
         .await;
     assert_hardened(&bad, "refused body");
+}
+
+/// A keyed answer is one key's view: no cache between the client and the API keeps it,
+/// whether it is a success, a refusal or an error. The redirects keep their own policy.
+#[sqlx::test]
+async fn every_keyed_answer_says_no_store(pool: PgPool) {
+    let app = super::app_with_keys(pool);
+    let created = create_link(&app).await;
+    assert_eq!(created.header("cache-control"), Some("no-store"), "201");
+    let link = created.body::<Link>();
+    for (method, path, key, status) in [
+        (
+            "GET",
+            format!("/urls/{}", link.id),
+            Some(super::READER),
+            StatusCode::OK,
+        ),
+        (
+            "GET",
+            "/users".to_owned(),
+            Some(super::READER),
+            StatusCode::OK,
+        ),
+        (
+            "GET",
+            "/urls/9000000".to_owned(),
+            Some(super::READER),
+            StatusCode::NOT_FOUND,
+        ),
+        ("GET", "/urls".to_owned(), None, StatusCode::UNAUTHORIZED),
+        (
+            "POST",
+            "/users".to_owned(),
+            Some(super::READER),
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let response = app.send(super::request(method, &path, key, None)).await;
+        assert_eq!(response.status, status, "{method} {path}");
+        assert_eq!(
+            response.header("cache-control"),
+            Some("no-store"),
+            "{method} {path}"
+        );
+    }
+    let redirect = app.get(&format!("/{}", link.short_code)).await;
+    assert_ne!(redirect.header("cache-control"), Some("no-store"));
 }

@@ -4,6 +4,7 @@
 mod binary;
 mod hardening;
 mod link_safety;
+mod owners;
 mod rate_limit;
 
 use axum::body::Body;
@@ -11,7 +12,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::bodies::{Link, User};
+use crate::helpers::bodies::{Event, Link, User};
 use crate::helpers::{TestApp, TestResponse};
 use shortener_domain::{ApiKeys, Scope, api_key_file_line};
 use shortener_server::replica::AppSettings;
@@ -188,6 +189,69 @@ async fn each_scope_opens_what_it_names_and_no_more(pool: PgPool) {
     )
     .await
     .expect(StatusCode::NO_CONTENT);
+}
+
+/// The audit trail says which key changed a link; a click and an import are no key's.
+#[sqlx::test]
+async fn every_event_names_the_key_that_caused_it(pool: PgPool) {
+    let app = app_with_keys(pool);
+    let send = |method: Method, path: String, key: &'static str, body: Option<Value>| {
+        let app = &app;
+        async move { call(app, method, &path, Some(&bearer(key)), body).await }
+    };
+    let link = send(
+        Method::POST,
+        "/urls".into(),
+        WRITER,
+        Some(json!({"original_url": "https://example.com/who"})),
+    )
+    .await
+    .expect_body::<Link>(StatusCode::CREATED);
+    let path = format!("/urls/{}", link.id);
+    send(
+        Method::PUT,
+        path.clone(),
+        ADMIN,
+        Some(json!({"title": "t"})),
+    )
+    .await
+    .expect(StatusCode::OK);
+    send(
+        Method::POST,
+        "/events".into(),
+        WRITER,
+        Some(json!({"url_id": link.id, "event_type": "note"})),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    app.get(&format!("/{}", link.short_code))
+        .await
+        .expect(StatusCode::FOUND);
+    send(Method::DELETE, path, WRITER, None)
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    let trail: Vec<(String, Option<String>)> = send(
+        Method::GET,
+        format!("/events?url_id={}", link.id),
+        READER,
+        None,
+    )
+    .await
+    .expect_body::<Vec<Event>>(StatusCode::OK)
+    .into_iter()
+    .map(|event| (event.event_type, event.actor))
+    .collect();
+    let named = |name: &str| Some(name.to_owned());
+    assert_eq!(
+        trail,
+        [
+            ("created".to_owned(), named("writer")),
+            ("updated".to_owned(), named("env-1")),
+            ("note".to_owned(), named("writer")),
+            ("click".to_owned(), None),
+            ("deleted".to_owned(), named("writer")),
+        ]
+    );
 }
 
 #[sqlx::test]

@@ -57,6 +57,9 @@ pub struct Event {
     pub timestamp: String,
     /// Always a JSON object; its keys depend on the event type.
     pub details: Value,
+    /// The name of the API key whose request wrote it; null for clicks and imports.
+    #[serde(deserialize_with = "present")]
+    pub actor: Option<String>,
 }
 
 /// `GET /urls/{id}/stats`.

@@ -6,8 +6,9 @@ use proptest::prelude::*;
 use shortener_domain::{
     ApiKeys, EMAIL_PATTERN, Email, EventType, FUTURE_EXPIRY_PATTERN, LinkPolicy, MAX_EMAIL_CHARS,
     MAX_EVENT_TYPE_CHARS, MAX_OFFSET, MAX_PAGE, MAX_PER_PAGE, MAX_TITLE_CHARS, MAX_URL_CHARS,
-    MAX_USERNAME_CHARS, Page, RESERVED_CODES, Scope, ShortCode, TARGET_URL_PATTERN, TITLE_PATTERN,
-    TargetUrl, Title, Username, api_key_file_line, parse_future_expiry, timestamp,
+    MAX_USERNAME_CHARS, Page, RESERVED_CODES, SERVICE_EVENT_TYPES, Scope, ShortCode,
+    TARGET_URL_PATTERN, TITLE_PATTERN, TargetUrl, Title, Username, api_key_file_line,
+    parse_future_expiry, timestamp,
 };
 
 /// Text that is mostly plausible for a field, often not: ASCII, punctuation, controls,
@@ -144,6 +145,9 @@ proptest! {
     #[test]
     fn every_event_type_the_schema_allows_is_accepted(raw in published(&EventType::pattern())) {
         prop_assume!(raw.chars().count() <= MAX_EVENT_TYPE_CHARS);
+        // The service's own types, which the schema's description names (a pattern
+        // without look-ahead cannot leave out four words).
+        prop_assume!(!SERVICE_EVENT_TYPES.contains(&raw.trim()));
         prop_assert!(EventType::parse(&raw).is_ok(), "{raw:?}");
     }
 

@@ -309,10 +309,12 @@ async fn nul_characters_in_stored_text_are_400_naming_the_field(pool: PgPool) {
 }
 
 /// A JSON body of exactly `size` bytes for `POST /events`, padded in `details`.
+/// An event of exactly `size` bytes, padded in a field the API ignores (its details are
+/// bounded far below a mebibyte).
 fn event_body_of_size(url_id: i64, size: usize) -> String {
-    let empty = json!({"url_id": url_id, "event_type": "big", "details": {"pad": ""}}).to_string();
+    let empty = json!({"url_id": url_id, "event_type": "big", "pad": ""}).to_string();
     let pad = "x".repeat(size - empty.len());
-    let body = json!({"url_id": url_id, "event_type": "big", "details": {"pad": pad}}).to_string();
+    let body = json!({"url_id": url_id, "event_type": "big", "pad": pad}).to_string();
     assert_eq!(body.len(), size);
     body
 }
@@ -366,8 +368,8 @@ async fn json_body_of_one_mebibyte_or_less_is_accepted(pool: PgPool) {
         )
         .await
         .expect_body::<Event>(StatusCode::CREATED);
-    let sent: Value = serde_json::from_str(&exactly).unwrap();
-    assert_eq!(event.details, sent["details"], "the whole body was read");
+    // A body cut short would not parse: a 201 means it was read whole.
+    assert_eq!(event.event_type, "big");
     for (method, path, _) in fixture.json_routes() {
         let response = app
             .raw(
