@@ -2,14 +2,19 @@
 
 use std::io::Read;
 
+use csv::{ByteRecord, StringRecord};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::RowError;
-use super::lines::LineTracking;
+use super::records::{Record, Records};
 
 /// Rows per batch: one multi-row insert each.
 pub const BATCH_ROWS: usize = 500;
+/// A batch is sent early once its rows hold this many bytes of fields, so that rows near
+/// [`MAX_RECORD_BYTES`](super::records::MAX_RECORD_BYTES) (an event's large `details`)
+/// cannot make a batch of 500 hold 32 MiB.
+pub const BATCH_BYTES: usize = 1024 * 1024;
 /// Batches parsed ahead of the inserter; bounds memory whatever the file size.
 const BATCHES_IN_FLIGHT: usize = 2;
 
@@ -29,7 +34,8 @@ pub enum ImportError {
     /// The header lacks a required column.
     #[error("CSV header must contain the column '{0}'")]
     MissingColumn(&'static str),
-    /// The CSV could not be read at all (not UTF-8 in the header, empty file).
+    /// The CSV could not be read at all (not UTF-8 in the header, empty file, a header
+    /// past the record limits).
     #[error("CSV could not be read: {0}")]
     Unreadable(String),
     /// The byte stream itself failed (client went away, body over its limit).
@@ -74,19 +80,8 @@ where
     Raw: DeserializeOwned,
     F: Fn(Raw) -> Result<T, String>,
 {
-    let (reader, lines) = LineTracking::new(reader);
-    let line_of = |position: Option<&csv::Position>, fallback: u64| {
-        position
-            .and_then(|position| lines.line_of(position.byte()))
-            .unwrap_or(fallback)
-    };
-    let mut csv = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(reader);
-    let headers = csv.headers().map_err(fatal)?.clone();
-    if headers.is_empty() || headers.iter().all(str::is_empty) {
-        return Err(ImportError::Unreadable("the file is empty".to_owned()));
-    }
+    let mut records = Records::new(reader);
+    let headers = header(records.next_record()?)?;
     if let Some(missing) = required
         .iter()
         .find(|column| !headers.iter().any(|h| h == **column))
@@ -94,29 +89,24 @@ where
         return Err(ImportError::MissingColumn(missing));
     }
     let mut batch = Vec::with_capacity(BATCH_ROWS);
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = csv.position().line();
-        match csv.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = line_of(record.position(), line);
-                let parsed = record
-                    .deserialize::<Raw>(Some(&headers))
-                    .map_err(|error| describe_row_error(&error))
-                    .and_then(&parse)
+    let mut batch_bytes = 0;
+    while let Some(record) = records.next_record()? {
+        let parsed = match record {
+            Record::Fields { line, fields } => {
+                batch_bytes += fields.as_slice().len();
+                row(fields, &headers, &parse)
                     .map(|row| ParsedRow { line, row })
-                    .map_err(|error| RowError { line, error });
-                batch.push(parsed);
+                    .map_err(|error| RowError { line, error })
             }
-            Err(error) if is_row_error(&error) => batch.push(Err(RowError {
-                line: line_of(error.position(), line),
-                error: describe_row_error(&error),
-            })),
-            Err(error) => return Err(fatal(error)),
-        }
-        if batch.len() == BATCH_ROWS {
+            Record::TooLarge { line, limit } => Err(RowError {
+                line,
+                error: limit.describe("row"),
+            }),
+        };
+        batch.push(parsed);
+        if batch.len() == BATCH_ROWS || batch_bytes >= BATCH_BYTES {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+            batch_bytes = 0;
             if sender.blocking_send(Ok(full)).is_err() {
                 return Ok(()); // the inserter stopped; nothing more to do
             }
@@ -128,32 +118,49 @@ where
     Ok(())
 }
 
-/// Errors confined to one record: the reader can carry on with the next.
-fn is_row_error(error: &csv::Error) -> bool {
-    matches!(
-        error.kind(),
-        csv::ErrorKind::UnequalLengths { .. }
-            | csv::ErrorKind::Utf8 { .. }
-            | csv::ErrorKind::Deserialize { .. }
-    )
+/// The header: the first record, trimmed, in UTF-8 and naming at least one column.
+fn header(first: Option<Record>) -> Result<StringRecord, ImportError> {
+    let unreadable = |why: String| Err(ImportError::Unreadable(why));
+    let fields = match first {
+        None => return unreadable("the file is empty".to_owned()),
+        Some(Record::TooLarge { limit, .. }) => return unreadable(limit.describe("the header")),
+        Some(Record::Fields { fields, .. }) => fields,
+    };
+    let Ok(mut headers) = StringRecord::from_byte_record(fields) else {
+        return unreadable("the header is not valid UTF-8".to_owned());
+    };
+    headers.trim();
+    if headers.iter().all(str::is_empty) {
+        return unreadable("the file is empty".to_owned());
+    }
+    Ok(headers)
 }
 
-fn describe_row_error(error: &csv::Error) -> String {
-    match error.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
-            format!("expected {expected_len} fields, found {len}")
-        }
-        csv::ErrorKind::Utf8 { .. } => "row is not valid UTF-8".to_owned(),
-        csv::ErrorKind::Deserialize { err, .. } => err.kind().to_string(),
-        _ => error.to_string(),
+/// One record checked as the csv crate's reader would (as many fields as the header,
+/// UTF-8), trimmed, deserialized into `Raw` by column name, then validated by `parse`.
+fn row<Raw, T>(
+    fields: ByteRecord,
+    headers: &StringRecord,
+    parse: impl Fn(Raw) -> Result<T, String>,
+) -> Result<T, String>
+where
+    Raw: DeserializeOwned,
+{
+    if fields.len() != headers.len() {
+        return Err(format!(
+            "expected {} fields, found {}",
+            headers.len(),
+            fields.len()
+        ));
     }
-}
-
-fn fatal(error: csv::Error) -> ImportError {
-    match error.into_kind() {
-        csv::ErrorKind::Io(io) => ImportError::Io(io),
-        other => ImportError::Unreadable(format!("{other:?}")),
-    }
+    let mut record =
+        StringRecord::from_byte_record(fields).map_err(|_| "row is not valid UTF-8".to_owned())?;
+    record.trim();
+    let raw = record
+        .deserialize::<Raw>(Some(headers))
+        .map_err(|error| match error.kind() {
+            csv::ErrorKind::Deserialize { err, .. } => err.kind().to_string(),
+            _ => error.to_string(),
+        })?;
+    parse(raw)
 }
