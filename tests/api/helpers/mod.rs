@@ -214,16 +214,9 @@ impl TestApp {
         field: &str,
         contents: impl Into<Vec<u8>>,
     ) -> TestResponse {
-        let boundary = "shortener-test-boundary";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"upload.csv\"\r\n\
-             Content-Type: text/csv\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend(contents.into());
-        body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
-        let content_type = format!("multipart/form-data; boundary={boundary}");
-        self.raw(Method::POST, path, Some(&content_type), body)
+        let form = FileForm::new(field);
+        let body = form.around(contents.into());
+        self.raw(Method::POST, path, Some(&form.content_type), body)
             .await
     }
 
@@ -249,6 +242,38 @@ impl TestApp {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+/// A `multipart/form-data` body of one file field, in the pieces a streamed upload sends
+/// apart: what comes before the file's contents and what comes after.
+pub struct FileForm {
+    pub content_type: String,
+    pub head: Vec<u8>,
+    pub tail: Vec<u8>,
+}
+
+impl FileForm {
+    pub fn new(field: &str) -> Self {
+        let boundary = "shortener-test-boundary";
+        Self {
+            content_type: format!("multipart/form-data; boundary={boundary}"),
+            head: format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"upload.csv\"\r\n\
+                 Content-Type: text/csv\r\n\r\n"
+            )
+            .into_bytes(),
+            tail: format!("\r\n--{boundary}--\r\n").into_bytes(),
+        }
+    }
+
+    /// The whole body with `contents` as the file.
+    pub fn around(&self, contents: Vec<u8>) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.head.len() + contents.len() + self.tail.len());
+        body.extend_from_slice(&self.head);
+        body.extend(contents);
+        body.extend_from_slice(&self.tail);
+        body
     }
 }
 

@@ -156,13 +156,36 @@ pub async fn request_with_headers(
     body: Option<&str>,
     headers: &[(&str, &str)],
 ) -> Option<Response> {
+    let body = body.map(|json| ("application/json", json.as_bytes().to_vec()));
+    send(port, method, path, body, headers, Duration::from_secs(10)).await
+}
+
+/// `POST path` with `body` of `content_type` (an upload), allowed `timeout` in all.
+pub async fn post_bytes(
+    port: u16,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Option<Response> {
+    send(port, "POST", path, Some((content_type, body)), &[], timeout).await
+}
+
+async fn send(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<(&str, Vec<u8>)>,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> Option<Response> {
     let client = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .retry(reqwest::retry::never())
         .pool_max_idle_per_host(0)
         .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
+        .timeout(timeout)
         .build()
         .expect("an HTTP client");
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
@@ -170,10 +193,8 @@ pub async fn request_with_headers(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    if let Some(body) = body {
-        request = request
-            .header(CONTENT_TYPE, "application/json")
-            .body(body.to_owned());
+    if let Some((content_type, body)) = body {
+        request = request.header(CONTENT_TYPE, content_type).body(body);
     }
     let response = request.send().await.ok()?;
     Some(Response {

@@ -13,6 +13,7 @@ use shortener_import::seed;
 
 mod bulk;
 mod hostile_files;
+mod memory;
 mod seed_sets;
 
 /// `POST /users/bulk` with `csv` as the `file` field.
