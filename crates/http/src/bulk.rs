@@ -9,9 +9,10 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
+use super::extract::ApiCaller;
 use super::views::ImportReport;
 use shortener_service::app::AppState;
-use shortener_service::imports;
+use shortener_service::imports::{self, ImportSlot};
 
 /// Upload chunks buffered between the HTTP body and the CSV reader.
 const CHUNKS_IN_FLIGHT: usize = 4;
@@ -31,11 +32,16 @@ pub struct BulkUpload {
 /// Import users from a CSV file; bad rows are reported, good rows imported.
 #[utoipa::path(post, path = "/users/bulk", tag = "users",
     request_body(content = BulkUpload, content_type = "multipart/form-data"),
-    responses((status = 201, body = ImportReport), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
+    responses((status = 201, body = ImportReport), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "The API key already runs an import, or its create quota is spent (Retry-After says when to try again)"),
+        (status = 503, body = ErrorBody, description = "The replica already runs as many imports as it may (Retry-After says when to try again)")))]
 pub async fn import_users(
     State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, axum::Json<ImportReport>), ApiError> {
+    // Before the body is read: a refused upload costs nothing.
+    let slot = imports::reserve(&state, caller.actor())?;
     let mut multipart =
         multipart.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     loop {
@@ -46,7 +52,7 @@ pub async fn import_users(
             ));
         };
         if field.name() == Some("file") {
-            let report = import_field(&state, field).await?;
+            let report = import_field(&state, &slot, field).await?;
             return Ok((StatusCode::CREATED, axum::Json(report)));
         }
     }
@@ -54,7 +60,11 @@ pub async fn import_users(
 
 /// Feeds the field's chunks through a small channel to the blocking CSV reader, so the
 /// upload is parsed as it arrives and memory stays bounded.
-async fn import_field(state: &AppState, mut field: Field<'_>) -> Result<ImportReport, ApiError> {
+async fn import_field(
+    state: &AppState,
+    slot: &ImportSlot<'_>,
+    mut field: Field<'_>,
+) -> Result<ImportReport, ApiError> {
     let (chunks, received) = mpsc::channel::<std::io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
     let stream = futures_util::stream::unfold(received, |mut received| async move {
         received.recv().await.map(|chunk| (chunk, received))
@@ -74,7 +84,7 @@ async fn import_field(state: &AppState, mut field: Field<'_>) -> Result<ImportRe
             }
         }
     };
-    let (_, report) = tokio::join!(pump, imports::users(state, reader));
+    let (_, report) = tokio::join!(pump, imports::users(state, slot, reader));
     Ok(report?.into())
 }
 

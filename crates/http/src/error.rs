@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use shortener_domain::{PageError, Scope};
 use shortener_service::DbFailure;
 use shortener_service::ServiceError;
-use shortener_service::imports::ImportError;
+use shortener_service::imports::{IMPORT_RETRY_AFTER_SECS, ImportError, ImportsFull};
 
 /// Field name → what is wrong with it.
 pub type FieldErrors = BTreeMap<String, String>;
@@ -58,6 +58,10 @@ pub enum ApiError {
     /// The API key's create quota is spent for now.
     #[error("too many creates for this API key; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// An import cannot start now: 429 when its key runs as many as allowed, 503 when
+    /// the replica does; both with `Retry-After`.
+    #[error(transparent)]
+    ImportsFull(ImportsFull),
     /// The route exists but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -139,9 +143,13 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::NotPermitted { .. } => StatusCode::FORBIDDEN,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::ImportsFull(ImportsFull::Key) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable { .. } | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::Busy(_) | Self::ImportsFull(ImportsFull::Replica) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -164,6 +172,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unstorable => Self::bad_request(error.to_string()),
             ServiceError::NoFreeShortCode { .. } => Self::Busy(error.to_string()),
             ServiceError::Import(import) => import_error(import),
+            ServiceError::ImportsFull(full) => Self::ImportsFull(full),
             ServiceError::Database { failure, source } if failure.is_transient() => {
                 Self::Unavailable {
                     failure,
@@ -237,6 +246,14 @@ impl IntoResponse for ApiError {
                     cause: reason.clone(),
                 }),
             ),
+            Self::ImportsFull(full @ ImportsFull::Replica) => (
+                None,
+                Some(FailureReport {
+                    severe: false,
+                    message: "request refused for now",
+                    cause: full.to_string(),
+                }),
+            ),
             _ => (None, None),
         };
         let details = match self {
@@ -256,6 +273,7 @@ impl IntoResponse for ApiError {
         let challenge = matches!(self, Self::Unauthorized);
         let retry_after = match self {
             Self::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+            Self::ImportsFull(_) => Some(IMPORT_RETRY_AFTER_SECS),
             _ => None,
         };
         let mut response = (status, axum::Json(body)).into_response();

@@ -16,6 +16,7 @@ use shortener_domain::{ApiKey, ApiKeys, LinkPolicy, ShortCodeGenerator};
 use shortener_metrics::Metrics;
 use shortener_store::Db;
 
+use crate::import_slots::ImportSlots;
 use crate::key_book::KeyBook;
 use crate::quota::CreateQuota;
 
@@ -31,6 +32,7 @@ pub struct App {
     api_keys: ApiKeys,
     key_book: KeyBook,
     create_quota: Option<CreateQuota>,
+    pub(crate) import_slots: ImportSlots,
     request_timeout: Duration,
     replica: String,
 }
@@ -70,6 +72,7 @@ impl App {
             api_keys: parts.api_keys,
             key_book: parts.key_book,
             create_quota: parts.create_quota,
+            import_slots: ImportSlots::default(),
             request_timeout: parts.request_timeout,
             replica: parts.replica,
         }

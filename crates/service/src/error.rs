@@ -1,6 +1,7 @@
 //! The one error type of the use cases, and how database errors become it: constraint
 //! violations by name, bad values by SQLSTATE class, the rest by [`DbFailure`].
 
+use crate::import_slots::ImportsFull;
 use shortener_domain::LinkPolicyError;
 use shortener_import::ImportError;
 use shortener_store::DbFailure;
@@ -63,6 +64,9 @@ pub enum ServiceError {
     /// A CSV import failed as a whole (bad header, unreadable upload, database).
     #[error(transparent)]
     Import(ImportError),
+    /// An import cannot start now: its key or the replica runs as many as allowed.
+    #[error(transparent)]
+    ImportsFull(#[from] ImportsFull),
     /// A database error: transient ones mean "try again later".
     #[error("database error ({})", failure.label())]
     Database {

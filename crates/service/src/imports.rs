@@ -5,14 +5,31 @@ use std::path::Path;
 
 use super::ServiceError;
 use crate::app::App;
+pub use crate::import_slots::{
+    IMPORT_RETRY_AFTER_SECS, ImportSlot, ImportsFull, MAX_IMPORTS_PER_KEY, MAX_IMPORTS_PER_REPLICA,
+};
 use shortener_import::seed::{self, SeedError, SeedReport};
 use shortener_import::users;
 pub use shortener_import::{ImportError, ImportReport};
 use shortener_store::Db;
 
-/// Streams a users CSV into the database, batch by batch; bad rows are reported.
+/// Takes one of the replica's import slots for an import by `key` (`None`: the API is
+/// open), or says which limit is reached. Taken before the upload is read, and held
+/// until the import ends.
+pub fn reserve<'a>(app: &'a App, key: Option<&str>) -> Result<ImportSlot<'a>, ServiceError> {
+    Ok(app.import_slots.take(key)?)
+}
+
+/// How many imports run on this replica now.
+pub fn running(app: &App) -> usize {
+    app.import_slots.running()
+}
+
+/// Streams a users CSV into the database, batch by batch; bad rows are reported. Runs
+/// under a slot from [`reserve`].
 pub async fn users<R: Read + Send + 'static>(
     app: &App,
+    _slot: &ImportSlot<'_>,
     reader: R,
 ) -> Result<ImportReport, ServiceError> {
     let report = users::import(&app.db, reader).await?;

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod app;
 mod error;
 pub mod events;
+mod import_slots;
 pub mod imports;
 pub mod key_book;
 pub mod links;

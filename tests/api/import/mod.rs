@@ -15,6 +15,7 @@ mod bulk;
 mod hostile_files;
 mod memory;
 mod seed_sets;
+mod slots;
 
 /// `POST /users/bulk` with `csv` as the `file` field.
 async fn upload(app: &TestApp, csv: impl Into<Vec<u8>>) -> TestResponse {
