@@ -93,19 +93,6 @@ fn with_raw_field(base: &Value, field: &str, raw: &str) -> String {
     format!("{text}\"{field}\":{raw}}}")
 }
 
-/// A multipart form with one file field, as `(content type, body)`.
-fn multipart(field: &str, contents: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "robustness-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"x.csv\"\r\n\
-         Content-Type: text/csv\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(contents);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 /// JSON values (as raw text) that no field expects, or that stress storage.
 fn hostile_values() -> Vec<String> {
     let long = "x".repeat(100 * 1024);

@@ -2,6 +2,7 @@
 //! headers and the body.
 
 use super::*;
+use crate::helpers::FileForm;
 
 /// Garbage in every part of every route of the contract.
 pub(super) fn hostile_table(fixture: &Fixture) -> Vec<Case> {
@@ -328,12 +329,12 @@ pub(super) fn hostile_table(fixture: &Fixture) -> Vec<Case> {
         ),
     ];
     for (field, csv) in csvs {
-        let (content_type, body) = multipart(field, &csv);
+        let form = FileForm::new(field);
         cases.push(Case::typed(
             Method::POST,
             "/users/bulk",
-            &content_type,
-            body,
+            &form.content_type,
+            form.around(csv),
         ));
     }
 
