@@ -142,8 +142,12 @@ impl<R: Read> Records<R> {
 mod tests {
     use super::*;
 
-    /// Every record of `bytes`: its line and fields, or its line and the limit it broke.
-    fn read_all(bytes: &[u8]) -> Vec<Result<(u64, Vec<String>), (u64, Limit)>> {
+    /// A record as the tests compare it: its line and fields, or its line and the limit
+    /// it broke.
+    type Read = Result<(u64, Vec<String>), (u64, Limit)>;
+
+    /// Every record of `bytes`.
+    fn read_all(bytes: &[u8]) -> Vec<Read> {
         let mut records = Records::new(bytes);
         let mut found = Vec::new();
         while let Some(record) = records.next_record().unwrap() {
@@ -161,7 +165,7 @@ mod tests {
         found
     }
 
-    fn row(line: u64, fields: &[&str]) -> Result<(u64, Vec<String>), (u64, Limit)> {
+    fn row(line: u64, fields: &[&str]) -> Read {
         Ok((line, fields.iter().map(|f| (*f).to_owned()).collect()))
     }
 
