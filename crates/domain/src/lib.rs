@@ -1,12 +1,14 @@
 //! Types that are valid by construction: once parsed, a value needs no further checks.
 //! The bottom layer: it depends on no other crate of the workspace.
 
+mod address_class;
 mod api_key;
 mod caller;
 mod click;
 mod email;
 mod event;
 mod filters;
+mod ip_range;
 mod link;
 mod link_policy;
 mod page;
@@ -19,6 +21,7 @@ mod text_class;
 pub mod timestamp;
 mod username;
 
+pub use address_class::AddressClass;
 pub use api_key::{
     ApiKey, ApiKeyError, ApiKeys, KEY_NAME_RULE, Scope, StoredKey, digest as api_key_digest,
     file_line as api_key_file_line, is_key_name, new_secret as new_api_key_secret,

@@ -8,18 +8,20 @@ pub const MAX_URL_CHARS: usize = 2048;
 /// Destinations the published schema describes: http(s), a host name of letters and
 /// digits ending in an alphabetic top-level label, an optional port, path, query and
 /// fragment of URL characters. Every such URL of at most [`MAX_URL_CHARS`] characters is
-/// accepted; the parser takes far more (IP hosts, userinfo, any non-ASCII text), which a
-/// pattern cannot state exactly. The top-level label must not be numeric (WHATWG URL
-/// parsing would read such a host as an IPv4 address), and labels have no `-`, which
-/// leaves out the `xn--` punycode labels the parser would check.
+/// accepted (by the default [`crate::LinkPolicy`] too); the parser takes far more (public
+/// IP hosts, any non-ASCII text), which a pattern cannot state exactly. The top-level
+/// label must not be numeric (WHATWG URL parsing would read such a host as an IPv4
+/// address), and labels have no `-`, which leaves out the `xn--` punycode labels the
+/// parser would check. The top-level label has any length but nine letters, which leaves
+/// out `localhost` (refused as a loopback name) in a pattern without look-ahead.
 pub const TARGET_URL_PATTERN: &str = concat!(
-    r"^https?://(?:[A-Za-z0-9]{1,63}\.)+[A-Za-z]{2,63}(?::[0-9]{1,4})?",
+    r"^https?://(?:[A-Za-z0-9]{1,63}\.)+(?:[A-Za-z]{2,8}|[A-Za-z]{10,63})(?::[0-9]{1,4})?",
     r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?",
     r"(?:\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?",
     r"(?:#[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?$",
 );
 
-/// An absolute `http`/`https` URL with a host, at most 2048 characters.
+/// An absolute `http`/`https` URL with a host and no user info, at most 2048 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetUrl(String);
 
@@ -44,6 +46,15 @@ impl TargetUrl {
         }
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err(TargetUrlError::NoHost);
+        }
+        // `https://paypal.com@evil.example/` goes to evil.example: user info only serves
+        // to disguise the host. An empty one (`https://@evil.example/`) leaves no trace in
+        // the parsed URL, so the authority as written is checked too.
+        if !parsed.username().is_empty()
+            || parsed.password().is_some()
+            || authority_as_written(trimmed).contains('@')
+        {
+            return Err(TargetUrlError::UserInfo);
         }
         // Keep the client's spelling: a redirect should go exactly where they asked.
         Ok(Self(trimmed.to_owned()))
@@ -82,6 +93,16 @@ pub enum TargetUrlError {
     Scheme,
     #[error("must have a host")]
     NoHost,
+    #[error("must not contain a user name or password (user@host)")]
+    UserInfo,
+}
+
+/// The authority of an http(s) URL as written: after the scheme and any slashes, up to
+/// the path, query or fragment (WHATWG parsing takes `\` for `/` in these schemes).
+fn authority_as_written(url: &str) -> &str {
+    let rest = url.split_once(':').map_or(url, |(_, rest)| rest);
+    let rest = rest.trim_start_matches(['/', '\\']);
+    rest.split(['/', '\\', '?', '#']).next().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -112,6 +133,35 @@ mod tests {
             long.as_str(),
         ] {
             assert!(TargetUrl::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn rejects_user_info_in_every_spelling() {
+        for bad in [
+            "https://paypal.com@evil.example/",
+            "https://user:pw@x.example/",
+            "https://user:@x.example/",
+            "https://:pw@x.example/",
+            "https://@x.example/",
+            "http:user@x.example/",
+            "http:\\\\user@x.example/",
+            "HTTPS://a%40b@x.example/",
+            "https://x.example@10.0.0.1:8080/",
+        ] {
+            assert_eq!(
+                TargetUrl::parse(bad),
+                Err(TargetUrlError::UserInfo),
+                "{bad:?}"
+            );
+        }
+        for good in [
+            "https://x.example/@user",
+            "https://x.example/p?who=a@b",
+            "https://x.example/#@top",
+            "https://x.example\\@user",
+        ] {
+            assert!(TargetUrl::parse(good).is_ok(), "{good:?}");
         }
     }
 

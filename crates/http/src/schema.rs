@@ -81,9 +81,13 @@ schema!(
     text(
         (1, MAX_URL_CHARS),
         Some(TARGET_URL_PATTERN.to_owned()),
-        "An absolute http(s) URL with a host, not a blocked domain and not this \
-         service. The pattern is a part of what is accepted: every URL it matches is \
-         valid; IP hosts, user info and non-ASCII URLs are accepted too.",
+        "An absolute http(s) URL with a host and no user info (`user@host`), not a \
+         blocked domain or address and not this service; loopback, private, link-local, \
+         carrier-grade NAT, unspecified, multicast, broadcast and reserved addresses and \
+         `localhost` names are refused (the internal ones are allowed where the service \
+         runs with ALLOW_PRIVATE_TARGETS). The pattern is a part of what is accepted: \
+         every URL it matches is valid; public IP hosts and non-ASCII URLs are accepted \
+         too.",
         "https://example.com/some/page?ref=1",
     )
 );

@@ -52,7 +52,7 @@ pub enum ServiceError {
         field: &'static str,
         message: &'static str,
     },
-    /// The destination is blocked or is the service itself.
+    /// The destination is blocked, is the service itself, or is an internal address.
     #[error(transparent)]
     Destination(#[from] LinkPolicyError),
     /// A value cannot be stored (SQLSTATE class 22: NUL bytes, out of range).
