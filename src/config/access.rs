@@ -6,7 +6,8 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use clap::Args;
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args};
 
 use shortener_domain::{ApiKeys, LinkPolicy, Scope};
 use shortener_service::quota::CreateQuotaSettings;
@@ -26,14 +27,22 @@ pub struct AccessArgs {
     /// only. Without it, no key in API_KEYS or API_KEYS_FILE is a start-up error.
     #[arg(long, env = "ALLOW_OPEN_API", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_open_api: bool,
-    /// Comma-separated domains (each with its subdomains) and IPs that links may not
-    /// point to.
+    /// Comma-separated domains (each with its subdomains), IPs (in any spelling, IPv4
+    /// ones in their IPv6 forms too) and CIDR ranges (`10.0.0.0/8`, `2001:db8::/32`) that
+    /// links may not point to.
     #[arg(long, env = "BLOCKED_DOMAINS")]
     pub blocked_domains: Option<String>,
-    /// A file of blocked domains, one per line (`#` starts a comment), added to
-    /// BLOCKED_DOMAINS.
+    /// A file of blocked domains, IPs and CIDR ranges, one per line (`#` starts a
+    /// comment), added to BLOCKED_DOMAINS.
     #[arg(long, env = "BLOCKED_DOMAINS_FILE")]
     pub blocked_domains_file: Option<PathBuf>,
+    /// Lets links point at loopback, private (RFC 1918, fc00::/7), link-local,
+    /// carrier-grade NAT and unspecified addresses and at `localhost` names: for an
+    /// intranet deployment. Off, such links are refused. Multicast, broadcast and reserved
+    /// addresses and URLs with user info are refused either way.
+    #[arg(long, env = "ALLOW_PRIVATE_TARGETS", default_value_t = false, action = ArgAction::Set,
+        value_parser = BoolishValueParser::new())]
+    pub allow_private_targets: bool,
     /// Comma-separated hosts (`host` for any port, or `host:port`) this service answers
     /// at; links to them are refused as loops, as are links to the Host a request came in on.
     #[arg(long, env = "PUBLIC_HOSTS")]
@@ -89,7 +98,11 @@ impl AccessArgs {
             .lines()
             .map(|line| line.split('#').next().unwrap_or(""));
         let own = self.public_hosts.as_deref().unwrap_or("").split(',');
-        LinkPolicy::new(listed.chain(from_file), own).map_err(|error| error.to_string())
+        let mut policy = LinkPolicy::new(listed, own).map_err(|error| error.to_string())?;
+        policy
+            .block("BLOCKED_DOMAINS_FILE", from_file)
+            .map_err(|error| error.to_string())?;
+        Ok(policy.allowing_private_targets(self.allow_private_targets))
     }
 }
 
