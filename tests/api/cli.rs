@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use crate::helpers::count_rows;
 use crate::helpers::process::{free_port, request, serve, shortener, status_of};
 use sqlx::PgPool;
 
@@ -40,13 +41,6 @@ fn expect_one_line_failure(output: &Output) -> String {
     lines[0].to_owned()
 }
 
-async fn count(pool: &PgPool, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
 #[sqlx::test(migrations = false)]
 async fn migrate_applies_migrations_and_is_idempotent(pool: PgPool) {
     let url = crate::helpers::database_url_of(&pool);
@@ -60,7 +54,7 @@ async fn migrate_applies_migrations_and_is_idempotent(pool: PgPool) {
         );
         for table in ["users", "urls", "events"] {
             assert_eq!(
-                count(&pool, table).await,
+                count_rows(&pool, table).await,
                 0,
                 "{table} exists after run {attempt}"
             );
@@ -96,9 +90,9 @@ async fn seed_prints_counts_and_a_second_run_changes_nothing(pool: PgPool) {
         assert!(stdout.contains(expected), "{expected:?} in {stdout}");
     }
     let counts = (
-        count(&pool, "users").await,
-        count(&pool, "urls").await,
-        count(&pool, "events").await,
+        count_rows(&pool, "users").await,
+        count_rows(&pool, "urls").await,
+        count_rows(&pool, "events").await,
     );
     assert_eq!(counts, (400, 2000, 3422));
 
@@ -113,9 +107,9 @@ async fn seed_prints_counts_and_a_second_run_changes_nothing(pool: PgPool) {
         assert!(stdout.contains(expected), "{expected:?} in {stdout}");
     }
     let again = (
-        count(&pool, "users").await,
-        count(&pool, "urls").await,
-        count(&pool, "events").await,
+        count_rows(&pool, "users").await,
+        count_rows(&pool, "urls").await,
+        count_rows(&pool, "events").await,
     );
     assert_eq!(again, counts);
 }
@@ -189,6 +183,12 @@ fn bad_access_settings_fail_in_one_line_naming_the_setting() {
             "API_KEYS_FILE: cannot read",
         ),
         ("BLOCKED_DOMAINS", "fine.example,bad:80", "BLOCKED_DOMAINS"),
+        (
+            "BLOCKED_DOMAINS",
+            "10.0.0.0/8,10.0.0.1/8",
+            "BLOCKED_DOMAINS: \"10.0.0.1/8\" has bits set after its prefix",
+        ),
+        ("ALLOW_PRIVATE_TARGETS", "maybe", "allow-private-targets"),
         ("PUBLIC_HOSTS", "sho.rt/path", "PUBLIC_HOSTS"),
     ] {
         let output = run(shortener(&["serve"])

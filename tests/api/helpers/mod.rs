@@ -30,6 +30,14 @@ pub fn platform_seed_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/platform-set-a")
 }
 
+/// How many rows `table` holds.
+pub async fn count_rows(pool: &PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 /// The application under test: the real [`Replica`] with its background tasks.
 #[derive(Clone)]
 pub struct TestApp {

@@ -127,7 +127,11 @@ proptest! {
     #[test]
     fn every_url_the_schema_allows_is_accepted(raw in published(TARGET_URL_PATTERN)) {
         prop_assume!(raw.chars().count() <= MAX_URL_CHARS);
-        prop_assert!(TargetUrl::parse(&raw).is_ok(), "{raw:?}: {:?}", TargetUrl::parse(&raw));
+        let url = TargetUrl::parse(&raw);
+        prop_assert!(url.is_ok(), "{raw:?}: {url:?}");
+        // By the link policy too, as a service with no blocklist has it.
+        let checked = LinkPolicy::default().check(&url.unwrap(), None);
+        prop_assert!(checked.is_ok(), "{raw:?}: {checked:?}");
     }
 
     #[test]
@@ -160,6 +164,37 @@ proptest! {
     #[test]
     fn every_expiry_the_schema_allows_is_accepted_now(raw in published(FUTURE_EXPIRY_PATTERN)) {
         prop_assert!(parse_future_expiry(&raw, Utc::now()).is_ok(), "{raw:?}");
+    }
+}
+
+/// Destinations the default link policy refuses are outside the published pattern, which
+/// the generated texts above would almost never show (nine given letters of a TLD).
+#[test]
+fn the_published_url_pattern_matches_no_refused_destination() {
+    let pattern = regex::Regex::new(TARGET_URL_PATTERN).unwrap();
+    for refused in [
+        "http://localhost/",
+        "http://a.localhost/",
+        "https://app.LOCALHOST:8080/x",
+        "http://a.localhost./",
+        "http://127.0.0.1/",
+        "http://0x7f.1/",
+        "http://[::1]/",
+        "https://user@example.com/",
+    ] {
+        assert!(!pattern.is_match(refused), "{refused}");
+        let refused_by_us = TargetUrl::parse(refused)
+            .map(|url| LinkPolicy::default().check(&url, None).is_err())
+            .unwrap_or(true);
+        assert!(refused_by_us, "{refused} is accepted");
+    }
+    for allowed in [
+        "https://example.com/",
+        "https://a.b.example/p?q=1#f",
+        "https://shop.photography/",
+        "https://x.localhosts/",
+    ] {
+        assert!(pattern.is_match(allowed), "{allowed}");
     }
 }
 
