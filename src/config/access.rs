@@ -10,6 +10,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args};
 
 use shortener_domain::{ApiKeys, LinkPolicy, Scope};
+use shortener_server::blocklist_file::BlocklistFile;
 use shortener_service::quota::CreateQuotaSettings;
 
 /// Access control and link safety.
@@ -33,7 +34,9 @@ pub struct AccessArgs {
     #[arg(long, env = "BLOCKED_DOMAINS")]
     pub blocked_domains: Option<String>,
     /// A file of blocked domains, IPs and CIDR ranges, one per line (`#` starts a
-    /// comment), added to BLOCKED_DOMAINS.
+    /// comment), added to BLOCKED_DOMAINS. Read again every second: a change applies to
+    /// creates, edits and redirects (a link it blocks answers 410); a bad one is logged
+    /// and the list in force kept. Replace it whole (write, then rename).
     #[arg(long, env = "BLOCKED_DOMAINS_FILE")]
     pub blocked_domains_file: Option<PathBuf>,
     /// Lets links point at loopback, private (RFC 1918, fc00::/7), link-local,
@@ -85,24 +88,21 @@ impl AccessArgs {
         ))
     }
 
-    /// The link policy, reading BLOCKED_DOMAINS_FILE.
-    pub fn link_policy(&self) -> Result<LinkPolicy, String> {
-        let file = self
-            .blocked_domains_file
-            .as_deref()
-            .map(|path| read("BLOCKED_DOMAINS_FILE", path))
-            .transpose()?
-            .unwrap_or_default();
+    /// The link policy to start with, reading BLOCKED_DOMAINS_FILE, and the file to
+    /// watch for changes.
+    pub fn link_policy(&self) -> Result<(LinkPolicy, Option<BlocklistFile>), String> {
         let listed = self.blocked_domains.as_deref().unwrap_or("").split(',');
-        let from_file = file
-            .lines()
-            .map(|line| line.split('#').next().unwrap_or(""));
         let own = self.public_hosts.as_deref().unwrap_or("").split(',');
-        let mut policy = LinkPolicy::new(listed, own).map_err(|error| error.to_string())?;
-        policy
-            .block("BLOCKED_DOMAINS_FILE", from_file)
-            .map_err(|error| error.to_string())?;
-        Ok(policy.allowing_private_targets(self.allow_private_targets))
+        let base = LinkPolicy::new(listed, own)
+            .map_err(|error| error.to_string())?
+            .allowing_private_targets(self.allow_private_targets);
+        match &self.blocked_domains_file {
+            None => Ok((base, None)),
+            Some(path) => {
+                let (policy, file) = BlocklistFile::open(path.clone(), base)?;
+                Ok((policy, Some(file)))
+            }
+        }
     }
 }
 

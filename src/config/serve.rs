@@ -60,6 +60,7 @@ impl ServeArgs {
     /// The settings of `serve`, reading the key and blocklist files; the error is one line.
     pub fn settings(self) -> Result<ServeSettings, String> {
         let replica = self.replica();
+        let (link_policy, blocklist_file) = self.access.link_policy()?;
         Ok(ServeSettings {
             listen_addr: self.listen_addr,
             metrics_listen_addr: self.metrics_listen_addr,
@@ -75,7 +76,8 @@ impl ServeArgs {
                 replica: replica.clone(),
                 upkeep: self.clicks.upkeep(),
                 api_keys: self.access.api_keys()?,
-                link_policy: self.access.link_policy()?,
+                link_policy,
+                blocklist_file,
                 create_quota: self.access.create_quota(),
                 request_timeout: Duration::from_millis(self.request_timeout_ms),
             },

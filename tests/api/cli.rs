@@ -184,6 +184,11 @@ fn bad_access_settings_fail_in_one_line_naming_the_setting() {
         ),
         ("BLOCKED_DOMAINS", "fine.example,bad:80", "BLOCKED_DOMAINS"),
         (
+            "BLOCKED_DOMAINS_FILE",
+            missing.to_str().unwrap(),
+            "BLOCKED_DOMAINS_FILE: cannot read",
+        ),
+        (
             "BLOCKED_DOMAINS",
             "10.0.0.0/8,10.0.0.1/8",
             "BLOCKED_DOMAINS: \"10.0.0.1/8\" has bits set after its prefix",

@@ -159,7 +159,9 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::NotFound(resource) => Self::NotFound(format!("{resource} not found")),
-            ServiceError::Expired => Self::Gone(error.to_string()),
+            ServiceError::Expired | ServiceError::DestinationBlocked => {
+                Self::Gone(error.to_string())
+            }
             ServiceError::Conflict { field, message } => Self::conflict(field, message),
             ServiceError::Invalid { field, message } => Self::invalid_field(field, message),
             ServiceError::NotPermitted { field, message } => Self::NotPermitted {

@@ -2,6 +2,7 @@
 //! background tasks and router), the accept loop, and the graceful shutdown after SIGTERM.
 //! The binary's command line builds the settings; tests start replicas through here too.
 
+pub mod blocklist_file;
 pub mod connections;
 pub mod replica;
 

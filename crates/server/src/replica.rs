@@ -1,5 +1,6 @@
 //! One running replica: builds the [`App`], starts its background tasks (cache
-//! invalidation listener, click writer, data upkeep) and its router, and shuts them down in order.
+//! invalidation listener, click writer, data upkeep, blocklist file watcher) and its
+//! router, and shuts them down in order.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::blocklist_file::{self, BlocklistFile, Watcher};
 use shortener_cache::{CacheSettings, LinkCache, invalidation};
 use shortener_clicks::{self as clicks, ClickQueue, ClickSettings, DrainBudget};
 use shortener_domain::{ApiKeys, LinkPolicy, ShortCodeGenerator};
@@ -37,6 +39,8 @@ pub struct AppSettings {
     pub api_keys: ApiKeys,
     /// Blocked destinations and the service's own hosts.
     pub link_policy: LinkPolicy,
+    /// `BLOCKED_DOMAINS_FILE`, read again every second (default: none).
+    pub blocklist_file: Option<BlocklistFile>,
     /// The creates each API key may make per replica (default: unlimited).
     pub create_quota: Option<CreateQuotaSettings>,
     /// Longest a request may run before it is answered 503 (`REQUEST_TIMEOUT_MS`).
@@ -54,6 +58,7 @@ impl Default for AppSettings {
             upkeep: UpkeepSettings::default(),
             api_keys: ApiKeys::default(),
             link_policy: LinkPolicy::default(),
+            blocklist_file: None,
             create_quota: None,
             request_timeout: Duration::from_secs(10),
         }
@@ -73,6 +78,7 @@ pub struct Replica {
     key_sync: Option<JoinHandle<()>>,
     key_book: KeyBook,
     upkeep: Option<JoinHandle<()>>,
+    blocklist: Option<(Arc<Watcher>, JoinHandle<()>)>,
     writer: Option<JoinHandle<()>>,
     drain_budget: DrainBudget,
     listening: watch::Receiver<bool>,
@@ -128,6 +134,12 @@ impl Replica {
             metrics,
             stop_upkeep.clone(),
         ));
+        // Stopped with the upkeep, first at shutdown: the watcher has nothing to finish.
+        let blocklist = settings.blocklist_file.map(|file| {
+            let watcher = Arc::new(Watcher::new(file, state.clone()));
+            let task = tokio::spawn(blocklist_file::run(watcher.clone(), stop_upkeep.clone()));
+            (watcher, task)
+        });
         Ok(Self {
             state,
             db,
@@ -140,6 +152,7 @@ impl Replica {
             key_sync: Some(key_sync),
             key_book,
             upkeep: Some(upkeep),
+            blocklist,
             writer: Some(writer),
             drain_budget,
             listening,
@@ -180,6 +193,13 @@ impl Replica {
         )
     }
 
+    /// Reads `BLOCKED_DOMAINS_FILE` now rather than at the next poll: `Some(Ok(true))` when
+    /// a changed file replaced the policy, `None` without a file.
+    pub async fn reload_blocklist(&self) -> Option<Result<bool, String>> {
+        let (watcher, _) = self.blocklist.as_ref()?;
+        Some(watcher.poll().await)
+    }
+
     /// Waits until the invalidation listener is subscribed (at most `timeout`); `false` if not.
     pub async fn wait_for_invalidations(&self, timeout: Duration) -> bool {
         let mut listening = self.listening.clone();
@@ -206,6 +226,9 @@ impl Replica {
         self.stop_upkeep.cancel();
         if let Some(upkeep) = self.upkeep.take() {
             let _ = upkeep.await;
+        }
+        if let Some((_, watcher)) = self.blocklist.take() {
+            let _ = watcher.await;
         }
         self.stop_listener.cancel();
         if let Some(listener) = self.listener.take() {

@@ -5,8 +5,8 @@
 //! crate: the layers above reach them only through the use cases.
 
 use std::ops::Deref;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -26,7 +26,9 @@ pub struct App {
     pub(crate) codes: ShortCodeGenerator,
     pub(crate) cache: LinkCache,
     pub(crate) clicks: ClickQueue,
-    pub(crate) link_policy: LinkPolicy,
+    /// Replaced whole when BLOCKED_DOMAINS_FILE changes; a redirect holds the read lock
+    /// only for its synchronous check.
+    policy: RwLock<LinkPolicy>,
     metrics: Metrics,
     lifecycle: Lifecycle,
     api_keys: ApiKeys,
@@ -66,7 +68,7 @@ impl App {
             codes: parts.codes,
             cache: parts.cache,
             clicks: parts.clicks,
-            link_policy: parts.link_policy,
+            policy: RwLock::new(parts.link_policy),
             metrics: parts.metrics,
             lifecycle: Lifecycle::default(),
             api_keys: parts.api_keys,
@@ -81,6 +83,22 @@ impl App {
     /// Every metric of this replica.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The link policy in force. Never held across an `.await`: a reload waits for it.
+    pub(crate) fn link_policy(&self) -> RwLockReadGuard<'_, LinkPolicy> {
+        self.policy.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Replaces the link policy (BLOCKED_DOMAINS_FILE changed): every create, edit and
+    /// redirect after this returns uses the new one.
+    pub fn replace_link_policy(&self, policy: LinkPolicy) {
+        let old = std::mem::replace(
+            &mut *self.policy.write().unwrap_or_else(PoisonError::into_inner),
+            policy,
+        );
+        // Freed after the lock is released, so readers do not wait for it.
+        drop(old);
     }
 
     /// Whether the replica is draining.

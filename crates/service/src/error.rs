@@ -34,6 +34,9 @@ pub enum ServiceError {
     /// The short link exists but is past its expiry.
     #[error("short link has expired")]
     Expired,
+    /// The short link's destination has been blocked (`BLOCKED_DOMAINS`) since it was made.
+    #[error("short link's destination is blocked")]
+    DestinationBlocked,
     /// The write conflicts with existing data.
     #[error("{message}")]
     Conflict {

@@ -40,7 +40,7 @@ pub async fn create(
     via: Option<&str>,
 ) -> Result<Link, ServiceError> {
     new.user_id = owner_of_new(caller, new.user_id)?;
-    app.link_policy.check(&new.original_url, via)?;
+    app.link_policy().check(&new.original_url, via)?;
     let mut tx = app.db.begin("links.create").await?;
     if let Some(user_id) = new.user_id
         && !urls::lock_live_owner(&mut tx, user_id).await?
@@ -111,7 +111,7 @@ pub async fn update(
     via: Option<&str>,
 ) -> Result<Link, ServiceError> {
     if let Some(url) = &changes.original_url {
-        app.link_policy.check(url, via)?;
+        app.link_policy().check(url, via)?;
     }
     let mut tx = app.db.begin("links.update").await?;
     let mut link = reachable_link(caller, urls::find_for_update(&mut tx, id).await?)?;

@@ -1,5 +1,6 @@
 //! Following a short link: the product's hot path. Answers from the cache tiers and
-//! queues the click; never waits on a database write.
+//! queues the click; never waits on a database write. A link whose destination is now
+//! blocked answers 410 and records nothing.
 
 use std::sync::Arc;
 
@@ -55,6 +56,12 @@ pub async fn follow(
     if link.expires_at.is_some_and(|at| at <= now) {
         counters.gone.inc();
         return Err(ServiceError::Expired);
+    }
+    // The blocklist may have grown since the link was made (BLOCKED_DOMAINS_FILE is
+    // reloaded): a read lock and, with a blocklist, one parse of the stored URL.
+    if app.link_policy().blocks(&link.original_url) {
+        counters.gone.inc();
+        return Err(ServiceError::DestinationBlocked);
     }
     if let Some(visit) = visit {
         app.clicks.enqueue(Click {

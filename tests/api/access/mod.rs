@@ -2,6 +2,7 @@
 //! redirects and probes public), and the link-safety rules on destinations.
 
 mod binary;
+mod blocklist_reload;
 mod hardening;
 mod link_safety;
 mod owners;

@@ -46,6 +46,11 @@ impl Blocklist {
         Ok(())
     }
 
+    /// Whether there are no entries.
+    pub(super) fn is_empty(&self) -> bool {
+        self.domains.is_empty() && self.ranges.is_empty()
+    }
+
     /// Whether `host` (a parsed URL's, without a trailing dot) is blocked: `Some` with
     /// the blocked domain it is or is a subdomain of, or with `None` for an address.
     pub(super) fn entry_for<'a>(&self, host: &Host<&'a str>) -> Option<Option<&'a str>> {

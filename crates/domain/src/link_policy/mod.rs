@@ -140,6 +140,33 @@ impl LinkPolicy {
             _ => Ok(()),
         }
     }
+
+    /// This policy with the entries of `BLOCKED_DOMAINS_FILE`'s text added: one per
+    /// line, `#` starting a comment.
+    pub fn with_file_entries(&self, text: &str) -> Result<Self, LinkPolicySettingError> {
+        let mut policy = self.clone();
+        let entries = text
+            .lines()
+            .map(|line| line.split('#').next().unwrap_or_default());
+        policy.block("BLOCKED_DOMAINS_FILE", entries)?;
+        Ok(policy)
+    }
+
+    /// Whether the blocklist covers a stored destination: the check a redirect makes, so
+    /// a link whose domain was blocked after it was made stops redirecting. Nothing else
+    /// is checked there (links made before a rule keep redirecting), and with an empty
+    /// blocklist nothing is parsed.
+    pub fn blocks(&self, stored_url: &str) -> bool {
+        if self.blocklist.is_empty() {
+            return false;
+        }
+        let Ok(url) = Url::parse(stored_url) else {
+            return false;
+        };
+        url.host()
+            .map(without_trailing_dot)
+            .is_some_and(|host| self.blocklist.entry_for(&host).is_some())
+    }
 }
 
 #[cfg(test)]
@@ -293,6 +320,34 @@ mod tests {
                 "{url} via {host:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_stored_destination_is_blocked_by_the_blocklist_alone() {
+        let base = LinkPolicy::new(["evil.example"], ["sho.rt"]).unwrap();
+        let policy = base
+            .with_file_entries("# lab\n10.0.0.0/8 # old lab\n\nbücher.example\n")
+            .unwrap();
+        for blocked in [
+            "https://evil.example/x",
+            "https://cdn.EVIL.example./x",
+            "http://[::ffff:10.1.2.3]/",
+            "https://shop.xn--bcher-kva.example/",
+            "https://bücher.example/ü",
+        ] {
+            assert!(policy.blocks(blocked), "{blocked}");
+        }
+        // Not the blocklist's: loops, internal addresses, what does not parse.
+        for not_blocked in [
+            "https://sho.rt/x",
+            "http://127.0.0.1/",
+            "https://example.com/",
+            "not a url",
+        ] {
+            assert!(!policy.blocks(not_blocked), "{not_blocked}");
+        }
+        assert!(!LinkPolicy::default().blocks("https://evil.example/"));
+        assert!(!base.blocks("http://10.1.2.3/"), "the base is left alone");
     }
 
     #[test]
