@@ -135,6 +135,7 @@ impl ApiKey {
     pub fn caller(&self) -> Caller {
         Caller::with_key(
             Arc::clone(&self.name),
+            self.scope,
             self.stored.and_then(|stored| stored.owner),
         )
     }

@@ -3,25 +3,46 @@
 
 use std::sync::Arc;
 
+use super::Scope;
+
 /// The caller of a use case.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     key: Option<Arc<str>>,
+    scope: Scope,
     owner: Option<i64>,
 }
 
+impl Default for Caller {
+    fn default() -> Self {
+        Self::anonymous()
+    }
+}
+
 impl Caller {
-    /// A caller no key let in: an open API (`ALLOW_OPEN_API`), or an operator's tool.
+    /// A caller no key let in: an open API (`ALLOW_OPEN_API`), or an operator's tool. It
+    /// may do anything, as the open API lets anyone do.
     pub fn anonymous() -> Self {
-        Self::default()
+        Self {
+            key: None,
+            scope: Scope::Admin,
+            owner: None,
+        }
     }
 
-    /// A caller let in by the key named `key`; `owner` confines it to that user's links.
-    pub fn with_key(key: Arc<str>, owner: Option<i64>) -> Self {
+    /// A caller let in by the key named `key` with `scope`; `owner` confines it to that
+    /// user's links.
+    pub fn with_key(key: Arc<str>, scope: Scope, owner: Option<i64>) -> Self {
         Self {
             key: Some(key),
+            scope,
             owner,
         }
+    }
+
+    /// Whether the caller may do what `needed` stands for.
+    pub fn grants(&self, needed: Scope) -> bool {
+        self.scope >= needed
     }
 
     /// The key's name, for the events this caller causes (`None`: no key).

@@ -14,6 +14,7 @@ mod link_policy;
 mod page;
 pub mod random;
 mod records;
+mod report;
 mod short_code;
 mod stored_keys;
 mod target_url;
@@ -41,6 +42,9 @@ pub use link::{
 pub use link_policy::{LinkPolicy, LinkPolicyError, LinkPolicySettingError};
 pub use page::{DEFAULT_PER_PAGE, MAX_OFFSET, MAX_PAGE, MAX_PER_PAGE, Page, PageError};
 pub use records::{ApiKeyRecord, CodeLookup, Event, Link, NewLink, RedirectTarget, User};
+pub use report::{
+    MAX_LOCK_REASON_CHARS, MAX_REPORT_COMMENT_CHARS, ReportReason, ReportTextError, parse_note,
+};
 pub use short_code::{
     CodeLengthError, MAX_LEN as MAX_SHORT_CODE_CHARS, MIN_LEN as MIN_SHORT_CODE_CHARS,
     RESERVED_CODES, ShortCode, ShortCodeError, ShortCodeGenerator,

@@ -20,7 +20,7 @@ pub struct KeyName(pub String);
 /// guarded is the router's choice (`http::api_router`): all but the redirects and probes.
 pub fn required_scope(method: &Method, route: &str) -> Scope {
     let under = |prefix: &str| route == prefix || route.starts_with(&format!("{prefix}/"));
-    if under("/api-keys") {
+    if under("/api-keys") || under("/reports") || route.ends_with("/lock") {
         Scope::Admin
     } else if matches!(*method, Method::GET | Method::HEAD) {
         Scope::Read
@@ -105,6 +105,9 @@ mod tests {
             (Method::GET, "/api-keys", Scope::Admin),
             (Method::POST, "/api-keys", Scope::Admin),
             (Method::DELETE, "/api-keys/{id}", Scope::Admin),
+            (Method::GET, "/reports", Scope::Admin),
+            (Method::PUT, "/urls/{id}/lock", Scope::Admin),
+            (Method::DELETE, "/urls/{id}/lock", Scope::Admin),
         ];
         for (method, route, needed) in cases {
             assert_eq!(required_scope(&method, route), needed, "{method} {route}");

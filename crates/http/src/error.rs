@@ -56,8 +56,11 @@ pub enum ApiError {
         details: FieldErrors,
     },
     /// The API key's create quota is spent for now.
-    #[error("too many creates for this API key; retry in {retry_after_secs} s")]
-    TooManyRequests { retry_after_secs: u64 },
+    #[error("too many {what}; retry in {retry_after_secs} s")]
+    TooManyRequests {
+        what: &'static str,
+        retry_after_secs: u64,
+    },
     /// An import cannot start now: 429 when its key runs as many as allowed, 503 when
     /// the replica does; both with `Retry-After`.
     #[error(transparent)]
@@ -164,6 +167,12 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Conflict { field, message } => Self::conflict(field, message),
             ServiceError::Invalid { field, message } => Self::invalid_field(field, message),
+            ServiceError::NeedsScope(scope) => Self::Forbidden(scope),
+            ServiceError::Locked { .. } => Self::conflict("is_active", error.to_string()),
+            ServiceError::RateLimited { retry_after_secs } => Self::TooManyRequests {
+                what: "reports from this client",
+                retry_after_secs,
+            },
             ServiceError::NotPermitted { field, message } => Self::NotPermitted {
                 message: message.to_owned(),
                 details: FieldErrors::from([(field.to_owned(), message.to_owned())]),
@@ -274,7 +283,9 @@ impl IntoResponse for ApiError {
         };
         let challenge = matches!(self, Self::Unauthorized);
         let retry_after = match self {
-            Self::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(retry_after_secs),
             Self::ImportsFull(_) => Some(IMPORT_RETRY_AFTER_SECS),
             _ => None,
         };

@@ -14,6 +14,7 @@ mod middleware;
 mod openapi;
 mod rate_limit;
 mod redirect;
+mod reports;
 mod request_id;
 mod schema;
 mod urls;
@@ -97,7 +98,8 @@ fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(redirect::follow_prefixed))
-        .routes(routes!(redirect::follow));
+        .routes(routes!(redirect::follow))
+        .merge(report_router());
     let mut guarded = guarded_router();
     openapi::require_key(guarded.get_openapi_mut());
     let mut import = import_router();
@@ -123,6 +125,15 @@ fn guarded_router() -> OpenApiRouter<AppState> {
         .routes(routes!(events::create, events::list))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::revoke))
+        .routes(routes!(reports::lock, reports::unlock))
+        .routes(routes!(reports::list))
+}
+
+/// `POST /urls/{short_code}/report`: public, with a small body limit of its own.
+fn report_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(reports::report))
+        .layer(DefaultBodyLimit::max(reports::REPORT_BODY_LIMIT))
 }
 
 /// The CSV import: its own body limit, and no request timeout.

@@ -36,6 +36,7 @@ pub struct Refused<'a> {
 impl IntoResponse for Refused<'_> {
     fn into_response(self) -> Response {
         let mut response = ApiError::TooManyRequests {
+            what: "creates for this API key",
             retry_after_secs: whole_seconds(self.retry_after),
         }
         .into_response();

@@ -238,3 +238,28 @@ impl From<api_keys::CreatedApiKey> for CreatedApiKey {
         }
     }
 }
+
+/// A report of a link.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Report {
+    pub id: i64,
+    pub url_id: i64,
+    #[schema(value_type = super::reports::ReportReasonName)]
+    pub reason: String,
+    pub comment: Option<String>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, example = "2026-01-31T23:59:59")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<shortener_service::reports::Report> for Report {
+    fn from(report: shortener_service::reports::Report) -> Self {
+        Self {
+            id: report.id,
+            url_id: report.url_id,
+            reason: report.reason,
+            comment: report.comment,
+            created_at: report.created_at,
+        }
+    }
+}

@@ -4,7 +4,7 @@
 //! ids reveal nothing. A caller without an owner acts across users, at its key's scope.
 
 use super::{Resource, ServiceError};
-use shortener_domain::{Caller, Link};
+use shortener_domain::{Caller, Link, Scope};
 
 /// `link` when the caller may reach it, else the same 404 as no link at all.
 pub(crate) fn reachable_link(caller: &Caller, link: Option<Link>) -> Result<Link, ServiceError> {
@@ -13,8 +13,24 @@ pub(crate) fn reachable_link(caller: &Caller, link: Option<Link>) -> Result<Link
 }
 
 /// Whether the caller may reach what belongs to `owner` (a link's user, or a user).
-pub(crate) fn may_reach(caller: &Caller, owner: Option<i64>) -> bool {
+fn may_reach(caller: &Caller, owner: Option<i64>) -> bool {
     caller.owner().is_none_or(|own| owner == Some(own))
+}
+
+/// Which users the caller may see: every one for an admin (or an open API), its own for
+/// an owner key; any other key sees none, since users hold e-mail addresses.
+pub(crate) enum UsersInView {
+    All,
+    Only(i64),
+}
+
+/// [`UsersInView`] for `caller`; a key that may see none is refused as lacking `admin`.
+pub(crate) fn users_in_view(caller: &Caller) -> Result<UsersInView, ServiceError> {
+    match caller.owner() {
+        Some(own) => Ok(UsersInView::Only(own)),
+        None if caller.grants(Scope::Admin) => Ok(UsersInView::All),
+        None => Err(ServiceError::NeedsScope(Scope::Admin)),
+    }
 }
 
 /// The owner of something the caller creates: the caller's own user for an owner key
@@ -49,7 +65,7 @@ mod tests {
     use super::*;
 
     fn owner(id: i64) -> Caller {
-        Caller::with_key("k".into(), Some(id))
+        Caller::with_key("k".into(), Scope::Write, Some(id))
     }
 
     #[test]
@@ -79,6 +95,22 @@ mod tests {
             owner_of_new(&Caller::anonymous(), Some(2)).unwrap(),
             Some(2)
         );
+    }
+
+    #[test]
+    fn users_are_seen_by_admins_and_by_themselves() {
+        assert!(matches!(users_in_view(&owner(1)), Ok(UsersInView::Only(1))));
+        assert!(matches!(
+            users_in_view(&Caller::anonymous()),
+            Ok(UsersInView::All)
+        ));
+        let reader = Caller::with_key("r".into(), Scope::Read, None);
+        assert!(matches!(
+            users_in_view(&reader),
+            Err(ServiceError::NeedsScope(Scope::Admin))
+        ));
+        let admin = Caller::with_key("a".into(), Scope::Admin, None);
+        assert!(matches!(users_in_view(&admin), Ok(UsersInView::All)));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use shortener_store::Db;
 use crate::import_slots::ImportSlots;
 use crate::key_book::KeyBook;
 use crate::quota::CreateQuota;
+use crate::reports::ReportQuota;
 
 /// The database handle, caches, queues and flags of one replica.
 pub struct App {
@@ -35,6 +36,7 @@ pub struct App {
     key_book: KeyBook,
     create_quota: Option<CreateQuota>,
     pub(crate) import_slots: ImportSlots,
+    pub(crate) report_quota: ReportQuota,
     request_timeout: Duration,
     replica: String,
 }
@@ -75,6 +77,7 @@ impl App {
             key_book: parts.key_book,
             create_quota: parts.create_quota,
             import_slots: ImportSlots::default(),
+            report_quota: ReportQuota::default(),
             request_timeout: parts.request_timeout,
             replica: parts.replica,
         }

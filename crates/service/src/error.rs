@@ -49,6 +49,15 @@ pub enum ServiceError {
         field: &'static str,
         message: &'static str,
     },
+    /// The link is locked by an operator: it cannot be turned back on.
+    #[error("the link is locked by an operator: {reason}")]
+    Locked { reason: String },
+    /// Too many requests of this kind from this client; the next is allowed after this.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// The caller's key lacks the scope this needs (the route's scope was not enough).
+    #[error("this API key lacks the {0} scope")]
+    NeedsScope(shortener_domain::Scope),
     /// The caller may not do this with the value it gave (an owner key naming another user).
     #[error("{message}")]
     NotPermitted {

@@ -15,6 +15,7 @@ pub mod links;
 pub mod probes;
 pub mod quota;
 pub mod redirects;
+pub mod reports;
 pub mod upkeep;
 pub mod users;
 

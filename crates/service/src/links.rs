@@ -115,6 +115,12 @@ pub async fn update(
     }
     let mut tx = app.db.begin("links.update").await?;
     let mut link = reachable_link(caller, urls::find_for_update(&mut tx, id).await?)?;
+    if changes.is_active == Some(true)
+        && !link.is_active
+        && let Some(reason) = urls::lock_reason(&mut tx, id).await?
+    {
+        return Err(ServiceError::Locked { reason });
+    }
     let changed = apply_changes(&mut link, changes);
     if changed.is_empty() {
         return Ok(link);
@@ -129,6 +135,34 @@ pub async fn update(
         .changed(&app.db, &[(updated.short_code.as_str(), updated.version)])
         .await;
     Ok(updated)
+}
+
+/// Locks a live link (an admin's act, by the route's scope): inactive with `reason`, and
+/// its owner cannot turn it back on until the lock is lifted.
+pub async fn lock(app: &App, caller: &Caller, id: i64, reason: &str) -> Result<Link, ServiceError> {
+    let mut tx = app.db.begin("links.lock").await?;
+    let link = urls::lock(&mut tx, id, reason)
+        .await?
+        .ok_or(ServiceError::NotFound(Resource::Link))?;
+    let details = json!({"field": "is_active", "new_value": false, "locked": reason});
+    events::insert(&mut tx, event(&link, "updated", details, caller)).await?;
+    tx.commit().await?;
+    app.cache
+        .changed(&app.db, &[(link.short_code.as_str(), link.version)])
+        .await;
+    Ok(link)
+}
+
+/// Lifts a live link's lock; it stays inactive until someone turns it on.
+pub async fn unlock(app: &App, caller: &Caller, id: i64) -> Result<Link, ServiceError> {
+    let mut tx = app.db.begin("links.unlock").await?;
+    let link = urls::unlock(&mut tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound(Resource::Link))?;
+    let details = json!({"field": "locked", "new_value": null});
+    events::insert(&mut tx, event(&link, "updated", details, caller)).await?;
+    tx.commit().await?;
+    Ok(link)
 }
 
 /// Writes the requested values into `link`, returning each field that really changed

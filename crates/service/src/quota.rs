@@ -74,6 +74,14 @@ impl CreateQuota {
         refill_time(self.settings, self.settings.burst.get())
     }
 
+    /// Forgets the keys whose burst has refilled, once more than `remembered` are held:
+    /// a limiter keyed by clients would otherwise grow with every client ever seen.
+    pub fn forget_idle_beyond(&self, remembered: usize) {
+        if self.limiter.len() > remembered {
+            self.limiter.retain_recent();
+        }
+    }
+
     /// Takes one create from `key`'s quota, if there is one left.
     pub fn check(&self, key: &str) -> Decision {
         match self.limiter.check_key(&key.to_owned()) {

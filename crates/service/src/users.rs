@@ -1,6 +1,6 @@
 //! Users: create, read, list, change and soft-delete them.
 
-use super::access::may_reach;
+use super::access::{UsersInView, users_in_view};
 use super::{Listing, Resource, ServiceError};
 use crate::app::App;
 use shortener_domain::{Caller, Email, Page, Username};
@@ -19,9 +19,11 @@ pub async fn create(app: &App, username: &Username, email: &Email) -> Result<Use
     Ok(user)
 }
 
-/// One live user the caller may see (an owner key: only its own).
+/// One live user the caller may see ([`users_in_view`]): another's answers as missing.
 pub async fn get(app: &App, caller: &Caller, id: i64) -> Result<User, ServiceError> {
-    if !may_reach(caller, Some(id)) {
+    if let UsersInView::Only(own) = users_in_view(caller)?
+        && own != id
+    {
         return Err(ServiceError::NotFound(Resource::User));
     }
     let mut conn = app.db.connection("users.get").await?;
@@ -30,12 +32,14 @@ pub async fn get(app: &App, caller: &Caller, id: i64) -> Result<User, ServiceErr
         .ok_or(ServiceError::NotFound(Resource::User))
 }
 
-/// One page of live users in id order; an owner key's list is its own user alone.
+/// One page of the live users the caller may see, in id order: all for an admin, its
+/// own user alone for an owner key.
 pub async fn list(app: &App, caller: &Caller, page: Page) -> Result<Listing<User>, ServiceError> {
+    let view = users_in_view(caller)?;
     let mut conn = app.db.connection("users.list").await?;
-    let listed = match caller.owner() {
-        None => users::list(&mut conn, page).await?,
-        Some(own) => {
+    let listed = match view {
+        UsersInView::All => users::list(&mut conn, page).await?,
+        UsersInView::Only(own) => {
             let user = users::find(&mut conn, own).await?;
             let total = i64::from(user.is_some());
             let on_this_page = |user: &User| {

@@ -12,6 +12,7 @@ mod handle;
 mod list;
 mod migrations;
 mod pool;
+pub mod reports;
 pub mod sequences;
 pub mod stats;
 pub mod upkeep;

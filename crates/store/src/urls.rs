@@ -216,3 +216,58 @@ async fn count(conn: &mut PgConnection, filter: LinkFilter) -> Result<i64, sqlx:
     .fetch_one(conn)
     .await
 }
+
+/// Locks a live link: inactive, with the operator's reason; `None` when there is none.
+pub async fn lock(
+    conn: &mut PgConnection,
+    id: i64,
+    reason: &str,
+) -> Result<Option<Link>, sqlx::Error> {
+    sqlx::query_as!(
+        Link,
+        "UPDATE urls SET is_active = false, locked_reason = $2, locked_at = now(), \
+                         updated_at = now() \
+         WHERE id = $1 AND deleted_at IS NULL \
+         RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
+                   created_at, updated_at, version",
+        id,
+        reason,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Lifts a live link's lock (it stays inactive until someone turns it on); `None` when
+/// there is no such link.
+pub async fn unlock(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sqlx::Error> {
+    sqlx::query_as!(
+        Link,
+        "UPDATE urls SET locked_reason = NULL, locked_at = NULL, updated_at = now() \
+         WHERE id = $1 AND deleted_at IS NULL \
+         RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
+                   created_at, updated_at, version",
+        id,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Why a link is locked; `None` when it is not (or there is no such link).
+pub async fn lock_reason(conn: &mut PgConnection, id: i64) -> Result<Option<String>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar!("SELECT locked_reason FROM urls WHERE id = $1", id)
+            .fetch_optional(conn)
+            .await?
+            .flatten(),
+    )
+}
+
+/// The id of the live link with this short code.
+pub async fn id_of_code(conn: &mut PgConnection, code: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM urls WHERE short_code = $1 AND deleted_at IS NULL",
+        code
+    )
+    .fetch_optional(conn)
+    .await
+}

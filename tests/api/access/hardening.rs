@@ -82,7 +82,7 @@ async fn every_keyed_answer_says_no_store(pool: PgPool) {
         (
             "GET",
             "/users".to_owned(),
-            Some(super::READER),
+            Some(super::ADMIN),
             StatusCode::OK,
         ),
         (

@@ -5,6 +5,7 @@ mod binary;
 mod blocklist_reload;
 mod hardening;
 mod link_safety;
+mod locks_and_reports;
 mod owners;
 mod rate_limit;
 
@@ -167,8 +168,18 @@ async fn each_scope_opens_what_it_names_and_no_more(pool: PgPool) {
     )
     .await
     .expect(StatusCode::OK);
-    // Reads need read, which every key has.
-    for path in ["/urls", "/users", "/events", path.as_str()] {
+    // Reads need read, which every key has; users (their e-mail addresses) are the
+    // admin's, and an owner key's own (access::owners).
+    for key in [READER, WRITER] {
+        let body = call(&app, Method::GET, "/users", Some(&bearer(key)), None)
+            .await
+            .expect_error(StatusCode::FORBIDDEN);
+        assert_eq!(body.error, "this API key lacks the admin scope");
+    }
+    call(&app, Method::GET, "/users", Some(&bearer(ADMIN)), None)
+        .await
+        .expect(StatusCode::OK);
+    for path in ["/urls", "/events", path.as_str()] {
         call(&app, Method::GET, path, None, None)
             .await
             .expect_error(StatusCode::UNAUTHORIZED);
