@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::text_class::{WHITESPACE, regex_class};
+use super::text_class::not_blank_pattern;
 
 /// Longest event type accepted, in characters.
 pub const MAX_EVENT_TYPE_CHARS: usize = 32;
@@ -42,8 +42,7 @@ impl EventType {
     /// The rule as a regex (with lengths 1 to [`MAX_EVENT_TYPE_CHARS`]): no NUL, and a
     /// character that is not whitespace.
     pub fn pattern() -> String {
-        let space = regex_class(WHITESPACE);
-        format!("^[^\\x00]*[^\\x00{space}][^\\x00]*$")
+        not_blank_pattern()
     }
 
     pub fn as_str(&self) -> &str {

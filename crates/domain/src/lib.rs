@@ -19,6 +19,7 @@ mod short_code;
 mod stored_keys;
 mod target_url;
 mod text_class;
+pub use text_class::not_blank_pattern;
 pub mod timestamp;
 mod username;
 

@@ -18,6 +18,13 @@ pub const WHITESPACE: &[(char, char)] = &[
 /// `char::is_control` (general category `Cc`), as ranges.
 pub const CONTROL: &[(char, char)] = &[('\u{0}', '\u{1F}'), ('\u{7F}', '\u{9F}')];
 
+/// A text with no NUL and a character that is not whitespace, as a regex: the rule of
+/// event types, lock reasons and report comments (their lengths are stated apart).
+pub fn not_blank_pattern() -> String {
+    let space = regex_class(WHITESPACE);
+    format!("^[^\\x00]*[^\\x00{space}][^\\x00]*$")
+}
+
 /// The inside of a regex character class (`[...]` without the brackets) holding exactly
 /// `ranges`, written with `\xHH` and `\uHHHH` escapes only, which ECMA-262 (what OpenAPI
 /// patterns are), Python's `re` (what schemathesis generates from) and Rust's `regex`

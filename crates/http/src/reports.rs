@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody, FieldErrors};
 use super::extract::{ApiCaller, ApiId, ApiJson, ApiQuery, parse_field};
 use super::list::{Listed, PageParams};
-use super::schema::RowId;
+use super::schema::{LockReasonText, ReportCommentText, RowId};
 use super::views::{Link, Report};
 use shortener_domain::{MAX_LOCK_REASON_CHARS, MAX_REPORT_COMMENT_CHARS, ReportReason, parse_note};
 use shortener_service::app::AppState;
@@ -24,8 +24,8 @@ pub const REPORT_BODY_LIMIT: usize = 8 * 1024;
 /// Body of `PUT /urls/{id}/lock`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LockLink {
-    /// Why the link is locked: 1 to 500 characters, shown to its owner when they try to
-    /// turn it back on.
+    /// Why the link is locked, shown to its owner when they try to turn it back on.
+    #[schema(value_type = LockReasonText)]
     pub reason: String,
 }
 
@@ -34,7 +34,8 @@ pub struct LockLink {
 pub struct ReportLink {
     #[schema(value_type = ReportReasonName)]
     pub reason: String,
-    /// What the reporter saw: at most 1,000 characters.
+    /// What the reporter saw.
+    #[schema(value_type = Option<ReportCommentText>)]
     pub comment: Option<String>,
 }
 

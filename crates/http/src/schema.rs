@@ -158,6 +158,31 @@ schema!(
 );
 
 schema!(
+    /// Why an admin locks a link ([`shortener_domain::parse_note`]).
+    LockReasonText,
+    "LockReason",
+    text(
+        (1, shortener_domain::MAX_LOCK_REASON_CHARS),
+        Some(shortener_domain::not_blank_pattern()),
+        "Not only whitespace; kept trimmed. Shown to the owner who tries to turn the link \
+         back on.",
+        "phishing: asks for bank credentials",
+    )
+);
+
+schema!(
+    /// What a reporter says of a link ([`shortener_domain::parse_note`]).
+    ReportCommentText,
+    "ReportComment",
+    text(
+        (1, shortener_domain::MAX_REPORT_COMMENT_CHARS),
+        Some(shortener_domain::not_blank_pattern()),
+        "Not only whitespace; kept trimmed.",
+        "the page asks for a bank password",
+    )
+);
+
+schema!(
     /// An API key's name ([`shortener_domain::is_key_name`]).
     KeyNameText,
     "KeyName",
