@@ -30,6 +30,9 @@ pub struct App {
     /// Replaced whole when BLOCKED_DOMAINS_FILE changes; a redirect holds the read lock
     /// only for its synchronous check.
     policy: RwLock<LinkPolicy>,
+    /// Whether the policy in force blocks anything: read by every redirect without the
+    /// lock (a shared lock's counter would bounce between cores on each one).
+    blocklist_in_force: AtomicBool,
     metrics: Metrics,
     lifecycle: Lifecycle,
     api_keys: ApiKeys,
@@ -70,6 +73,7 @@ impl App {
             codes: parts.codes,
             cache: parts.cache,
             clicks: parts.clicks,
+            blocklist_in_force: AtomicBool::new(parts.link_policy.has_blocklist()),
             policy: RwLock::new(parts.link_policy),
             metrics: parts.metrics,
             lifecycle: Lifecycle::default(),
@@ -88,6 +92,11 @@ impl App {
         &self.metrics
     }
 
+    /// Whether a redirect must ask the policy: only when something is blocked.
+    pub(crate) fn blocklist_in_force(&self) -> bool {
+        self.blocklist_in_force.load(Ordering::Acquire)
+    }
+
     /// The link policy in force. Never held across an `.await`: a reload waits for it.
     pub(crate) fn link_policy(&self) -> RwLockReadGuard<'_, LinkPolicy> {
         self.policy.read().unwrap_or_else(PoisonError::into_inner)
@@ -96,10 +105,12 @@ impl App {
     /// Replaces the link policy (BLOCKED_DOMAINS_FILE changed): every create, edit and
     /// redirect after this returns uses the new one.
     pub fn replace_link_policy(&self, policy: LinkPolicy) {
+        let blocks = policy.has_blocklist();
         let old = std::mem::replace(
             &mut *self.policy.write().unwrap_or_else(PoisonError::into_inner),
             policy,
         );
+        self.blocklist_in_force.store(blocks, Ordering::Release);
         // Freed after the lock is released, so readers do not wait for it.
         drop(old);
     }

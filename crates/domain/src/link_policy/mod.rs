@@ -152,6 +152,11 @@ impl LinkPolicy {
         Ok(policy)
     }
 
+    /// Whether any domain, address or range is blocked.
+    pub fn has_blocklist(&self) -> bool {
+        !self.blocklist.is_empty()
+    }
+
     /// Whether the blocklist covers a stored destination: the check a redirect makes, so
     /// a link whose domain was blocked after it was made stops redirecting. Nothing else
     /// is checked there (links made before a rule keep redirecting), and with an empty
