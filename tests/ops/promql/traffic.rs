@@ -57,7 +57,7 @@ pub(super) fn seed_traffic(entry: SocketAddr) -> (Vec<String>, usize) {
         "/urls",
         "/users",
         "/events",
-        "/health",
+        "/live",
         "/nosuchcode1",
         "/no/such/route",
     ] {
