@@ -13,7 +13,8 @@ kubernetes-validate (strict) or, for custom resources, the schemas vendored unde
 deploy/kubernetes/schemas/; then that the manifests agree with the binary: environment
 names from `BIN serve --help` and `BIN migrate --help`, probe ports and paths, the drain
 timing, the migration Job, the metrics port, the autoscaler's metric and the Postgres
-connection budget, and that the PrometheusRule holds exactly prometheus/rules/*.yml.
+connection budget, the Ingresses' edge (body sizes as the app's limits, the paths kept
+off the public, TLS), and that the PrometheusRule holds exactly prometheus/rules/*.yml.
 Prints one line per check and exits 1 if any failed.
 """
 
@@ -26,6 +27,8 @@ import subprocess
 import sys
 
 import yaml
+
+from app_limits import body_limit
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 K8S = os.path.join(ROOT, "deploy", "kubernetes")
@@ -407,6 +410,7 @@ def check_overlay(c, overlay, objs, serve_env, serve_defaults, migrate_env):
         check_connection_budget(c, overlay, objs, hpa, setting, job)
 
     check_exposure(c, overlay, objs)
+    check_edge(c, overlay, objs)
 
     # The rules.
     rule = one(objs, "PrometheusRule", "shortener")
@@ -542,6 +546,67 @@ def check_exposure(c, overlay, objs):
         c.expect(all(port in (5432, 6379, 53) for _, port in egress_ports) and
                  all(r.get("ports") for r in np["spec"].get("egress", [])),
                  f"{overlay}: the replicas' egress is Postgres, Redis and DNS only {egress_ports}")
+
+
+def nginx_size(value):
+    """ingress-nginx's proxy-body-size ("1m", "64m", "512k", "100") in bytes."""
+    m = re.fullmatch(r"(\d+)([kKmMgG]?)", str(value or ""))
+    return m and int(m.group(1)) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[m.group(2).lower()]
+
+
+NOT_PUBLIC = ("/health", "/ready", "/metrics")
+
+
+def check_edge(c, overlay, objs):
+    """The edge of docs/security.md: body limits as the app's, the probes and metrics not
+    routed to the public, and HTTPS on every path of the host with one cert-manager owner."""
+    p = "nginx.ingress.kubernetes.io/"
+    ingresses = find(objs, "Ingress")
+    if not c.expect(ingresses, f"{overlay}: has Ingresses"):
+        return
+    ann = {i["metadata"]["name"]: i["metadata"].get("annotations", {}) for i in ingresses}
+    # Body limits: 1 MiB everywhere but the CSV import, which takes the upload limit.
+    json_limit, upload_limit = body_limit("JSON_BODY_LIMIT"), body_limit("UPLOAD_BODY_LIMIT")
+    sizes = {name: nginx_size(a.get(p + "proxy-body-size")) for name, a in ann.items()}
+    bulk = one(objs, "Ingress", "shortener-bulk")
+    bulk_paths = bulk and [(q["path"], q["pathType"]) for r in bulk["spec"]["rules"] for q in r["http"]["paths"]]
+    c.expect(sizes.get("shortener") == json_limit and sizes.get("shortener-bulk") == upload_limit
+             and bulk_paths == [("/users/bulk", "Exact")]
+             and all(size is None or size <= json_limit
+                     for name, size in sizes.items() if name != "shortener-bulk"),
+             f"{overlay}: proxy-body-size is the app's JSON limit ({json_limit} bytes), and the upload "
+             f"limit ({upload_limit}) only on Exact /users/bulk",
+             f"sizes {sizes}, shortener-bulk paths {bulk_paths}")
+    # /health, /ready, /metrics: Exact paths on an Ingress that denies every address.
+    denied = {}
+    for ing in ingresses:
+        ranges = set(ann[ing["metadata"]["name"]].get(p + "denylist-source-range", "").replace(" ", "").split(","))
+        for rule in ing["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                if path["path"] in NOT_PUBLIC:
+                    denied.setdefault(path["path"], []).append(
+                        (path["pathType"], {"0.0.0.0/0", "::/0"} <= ranges))
+    c.expect(all(denied.get(path) == [("Exact", True)] for path in NOT_PUBLIC),
+             f"{overlay}: {', '.join(NOT_PUBLIC)} are Exact paths on an Ingress denying 0.0.0.0/0 and ::/0",
+             f"found {denied}")
+    # HTTPS: every Ingress of a host names the same Secret for exactly its hosts, none
+    # turns the redirect off, and one (only) asks cert-manager for that Secret.
+    tls = {}
+    for ing in ingresses:
+        name = ing["metadata"]["name"]
+        hosts = sorted(r.get("host", "") for r in ing["spec"]["rules"])
+        entries = ing["spec"].get("tls", [])
+        tls[name] = (sorted(h for e in entries for h in e.get("hosts", [])) == hosts and "" not in hosts,
+                     {e.get("secretName") for e in entries})
+    secrets = set().union(*(secret for _, secret in tls.values()))
+    issuers = [name for name, a in ann.items()
+               if a.get("cert-manager.io/cluster-issuer") or a.get("cert-manager.io/issuer")]
+    c.expect(all(covered for covered, _ in tls.values()) and len(secrets) == 1 and None not in secrets
+             and all(a.get(p + "ssl-redirect", "true") == "true" for a in ann.values())
+             and len(issuers) == 1,
+             f"{overlay}: every Ingress has TLS for its hosts from one Secret {sorted(secrets, key=str)}, "
+             f"redirects to HTTPS, and one ({issuers}) carries the cert-manager issuer",
+             f"tls {tls}, issuers {issuers}")
 
 
 def cmd_check(args):
