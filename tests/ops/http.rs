@@ -86,15 +86,35 @@ impl Client {
         path: &str,
         body: Option<&str>,
     ) -> reqwest::Result<Response> {
+        let body = body.map(|json| ("application/json", json.as_bytes().to_vec()));
+        self.send(method, path, body)
+    }
+
+    /// `METHOD path` with `body` as `content_type` (a multipart upload, or bytes no JSON
+    /// parser should get to see).
+    pub fn request_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> reqwest::Result<Response> {
+        self.send(method, path, Some((content_type, body)))
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> reqwest::Result<Response> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
         let mut request = self.inner.request(method, format!("{}{path}", self.base));
         if let Some(bearer) = &self.bearer {
             request = request.header(reqwest::header::AUTHORIZATION, bearer);
         }
-        if let Some(body) = body {
-            request = request
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_owned());
+        if let Some((content_type, body)) = body {
+            request = request.header(CONTENT_TYPE, content_type).body(body);
         }
         let response = request.send()?;
         Ok(Response {
