@@ -1,4 +1,5 @@
-//! The `events` table: the append-only audit trail of links (created, updated, deleted, click, …).
+//! The `events` table: the append-only audit trail of links (created, updated, deleted, click, …),
+//! whose clicks' details an erasure empties.
 
 use serde_json::Value;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -104,6 +105,66 @@ async fn count(conn: &mut PgConnection, filter: &EventFilter) -> Result<i64, sql
         }
     };
     Ok(others + clicks)
+}
+
+/// Where a round of [`erase_click_details`] stopped: a click event's link and id.
+pub type ClickKey = (i64, i64);
+
+/// What one round of [`erase_click_details`] looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErasedClicks {
+    /// The click events looked at (at most the limit).
+    pub seen: i64,
+    /// The last of them in `(url_id, id)` order: where the next round starts.
+    pub last: Option<ClickKey>,
+    /// How many of them still had details, now `{}`.
+    pub erased: i64,
+}
+
+/// Empties the `details` (the visitor's referrer and user agent, or whatever an import
+/// brought) of the next `limit` click events of the links `url_ids` after `after` in
+/// `(url_id, id)` order, the order of the click partitions' index; the link, owner and
+/// time of each click stay. Each round is one statement reading at most `limit` rows: an
+/// interrupted erasure loses nothing, and a repeated one reads the clicks again but
+/// rewrites none twice.
+///
+/// It writes the click partitions (`events_clicks`), not the parent `events`: the
+/// parent's counting trigger takes an updated click for a new one (it adds the new rows to
+/// the link's totals, days and referrers), and emptying details changes no count.
+pub async fn erase_click_details(
+    conn: &mut PgConnection,
+    url_ids: &[i64],
+    after: ClickKey,
+    limit: i64,
+) -> Result<ErasedClicks, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"WITH batch AS (
+               SELECT url_id, id, timestamp FROM events_clicks
+               WHERE url_id = ANY($1) AND (url_id, id) > ($2, $3)
+               ORDER BY url_id, id LIMIT $4),
+           erased AS (
+               UPDATE events_clicks e SET details = '{}'
+               FROM batch b
+               WHERE e.url_id = b.url_id AND e.id = b.id AND e.timestamp = b.timestamp
+                 AND e.details <> '{}'
+               RETURNING 1),
+           last AS (SELECT url_id, id FROM batch ORDER BY url_id DESC, id DESC LIMIT 1)
+           SELECT (SELECT count(*) FROM batch) AS "seen!",
+                  (SELECT url_id FROM last) AS last_url_id,
+                  (SELECT id FROM last) AS last_id,
+                  (SELECT count(*) FROM erased) AS "erased!""#,
+        url_ids,
+        after.0,
+        after.1,
+        limit,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(ErasedClicks {
+        seen: row.seen,
+        last: row.last_url_id.zip(row.last_id),
+        erased: row.erased,
+    })
 }
 
 /// The type of the events redirects record.

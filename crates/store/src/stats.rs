@@ -1,5 +1,6 @@
 //! A link's click analytics, read from the rollups the `events` triggers keep (migration
-//! `20261202000001`): the cost is the window's length, never the number of clicks.
+//! `20261202000001`): the cost is the window's length, never the number of clicks. Also
+//! the erasure's fold of the referrer rollup, which keeps the counts and drops the text.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
@@ -81,4 +82,79 @@ pub async fn top_referrers(
     )
     .fetch_all(conn)
     .await
+}
+
+/// The click counters of one link, for planning work over a user's links in bounded
+/// statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkTally {
+    pub url_id: i64,
+    /// Every click ever counted: a bound on the link's referrer rows.
+    pub clicks: i64,
+    /// The click events still stored (`link_clicks.retained`).
+    pub retained: i64,
+}
+
+/// The click counters of every link the user owns (soft-deleted links too) that was ever
+/// clicked, in id order. A link never clicked has no rollups and no click events.
+pub async fn owned_link_tallies(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> Result<Vec<LinkTally>, sqlx::Error> {
+    sqlx::query_as!(
+        LinkTally,
+        "SELECT c.url_id, c.clicks, c.retained FROM urls u JOIN link_clicks c ON c.url_id = u.id \
+         WHERE u.user_id = $1 ORDER BY u.id",
+        user_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Where a round of [`fold_referrers`] stopped: a link and a referrer.
+pub type ReferrerKey = (i64, String);
+
+/// Folds the next `limit` referrer rows of the links `url_ids` after `after`, in key
+/// order, into their links' '' (none sent) rows, adding their clicks there, so each
+/// link's total stays the same; how many rows it folded and the last of them (fewer than
+/// `limit`: none are left). One statement, so an interruption leaves every total whole,
+/// and calling it again goes on where it stopped. Start at `(0, "")`.
+///
+/// Locks: the rows to fold in key order, then each link's '' row, which the click
+/// writer's trigger takes first; the two meet only over clicks recorded before the links
+/// were deactivated, and a deadlock there fails one of the two (a transient failure:
+/// both are safe to run again).
+pub async fn fold_referrers(
+    conn: &mut PgConnection,
+    url_ids: &[i64],
+    after: &ReferrerKey,
+    limit: i64,
+) -> Result<(i64, Option<ReferrerKey>), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"WITH batch AS (
+               SELECT url_id, referrer FROM link_referrers
+               WHERE url_id = ANY($1) AND referrer <> '' AND (url_id, referrer) > ($2, $3)
+               ORDER BY url_id, referrer LIMIT $4 FOR UPDATE),
+           folded AS (
+               DELETE FROM link_referrers r USING batch b
+               WHERE r.url_id = b.url_id AND r.referrer = b.referrer
+               RETURNING r.url_id, r.clicks),
+           kept AS (
+               INSERT INTO link_referrers AS c (url_id, referrer, clicks)
+               SELECT url_id, '', sum(clicks)::bigint FROM folded
+               GROUP BY url_id ORDER BY url_id
+               ON CONFLICT (url_id, referrer) DO UPDATE SET clicks = c.clicks + EXCLUDED.clicks
+               RETURNING 1),
+           last AS (SELECT url_id, referrer FROM batch ORDER BY url_id DESC, referrer DESC LIMIT 1)
+           SELECT (SELECT count(*) FROM folded) AS "folded!",
+                  (SELECT url_id FROM last) AS last_url_id,
+                  (SELECT referrer FROM last) AS last_referrer"#,
+        url_ids,
+        after.0,
+        after.1,
+        limit,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.folded, row.last_url_id.zip(row.last_referrer)))
 }

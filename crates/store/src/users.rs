@@ -1,4 +1,5 @@
-//! The `users` table: live users are those with no `deleted_at`.
+//! The `users` table: live users are those with no `deleted_at`; an erased user is a
+//! deleted one whose name and address are placeholders.
 
 use sqlx::PgConnection;
 
@@ -87,6 +88,23 @@ pub async fn soft_delete(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx:
     .await?
     .rows_affected();
     Ok(deleted > 0)
+}
+
+/// Erases a user, live or soft-deleted: the name and address become placeholders that
+/// identify no one (`erased-user-<id>`, `erased-<id>@invalid`; `.invalid` is a reserved
+/// top-level domain, RFC 2606) and the row is soft-deleted if it was not. `false` when
+/// there is no such user. The old values are overwritten in place, not kept aside.
+pub async fn erase(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
+    let erased = sqlx::query!(
+        "UPDATE users SET username = 'erased-user-' || id, email = 'erased-' || id || '@invalid', \
+                          deleted_at = coalesce(deleted_at, now()) \
+         WHERE id = $1",
+        id
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(erased > 0)
 }
 
 /// How many users are live, from the `list_counts` counters.
