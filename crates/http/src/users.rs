@@ -1,14 +1,16 @@
-//! `/users`: create, read, list, update and soft-delete users.
+//! `/users`: create, read, list, update, soft-delete and erase users.
 
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, FieldErrors};
-use super::extract::{ApiCaller, ApiId, ApiJson, ApiQuery, nullable, parse_field, parse_present};
+use super::extract::{
+    ApiCaller, ApiId, ApiJson, ApiQuery, nullable, parse_field, parse_param, parse_present,
+};
 use super::list::{Listed, PageParams};
 use super::schema::{EmailText, RowId, UsernameText};
 use super::views::User;
@@ -103,13 +105,39 @@ pub async fn update(
     Ok(axum::Json(user.into()))
 }
 
+/// Query parameters of `DELETE /users/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteUserParams {
+    /// `true`: erase the user (GDPR erasure), also after a plain delete: their name and
+    /// email are overwritten, and their links' clicks keep only their counts (no referrer,
+    /// no user agent). `false` or absent: a plain soft delete.
+    #[param(value_type = bool, required = false)]
+    pub erase: Option<String>,
+}
+
 /// Soft-delete a user: they disappear from reads, their links are deactivated, events kept.
-#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = inline(RowId), Path)),
+///
+/// With `erase=true`, also erase them (docs/security.md, "Privacy"): their name and email
+/// are overwritten and their links' clicks keep only their counts. An erasure answers `204`
+/// for a user deleted before as well (repeating it is harmless); a plain delete of a
+/// deleted user is `404`.
+#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = inline(RowId), Path), DeleteUserParams),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     ApiId(id): ApiId,
+    ApiQuery(params): ApiQuery<DeleteUserParams>,
 ) -> Result<StatusCode, ApiError> {
-    users::delete(&state, id).await?;
+    let mut errors = FieldErrors::new();
+    let erase = parse_param(&params.erase, "erase", "true or false", &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_fields(errors));
+    }
+    if erase == Some(true) {
+        users::erase(&state, id).await?;
+    } else {
+        users::delete(&state, id).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
