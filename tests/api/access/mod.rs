@@ -20,12 +20,12 @@ use shortener_domain::{ApiKeys, Scope, api_key_file_line};
 use shortener_server::replica::AppSettings;
 use shortener_service::quota::CreateQuotaSettings;
 
-const ADMIN: &str = "admin-secret-0123456789";
-const WRITER: &str = "writer-secret-0123456789";
-const READER: &str = "reader-secret-0123456789";
+pub(crate) const ADMIN: &str = "admin-secret-0123456789";
+pub(crate) const WRITER: &str = "writer-secret-0123456789";
+pub(crate) const READER: &str = "reader-secret-0123456789";
 
 /// The app with one plain key (every scope) and a file key per lower scope.
-fn app_with_keys(pool: PgPool) -> TestApp {
+pub(crate) fn app_with_keys(pool: PgPool) -> TestApp {
     app_with(pool, None)
 }
 
@@ -45,7 +45,12 @@ fn app_with(pool: PgPool, create_quota: Option<CreateQuotaSettings>) -> TestApp 
 }
 
 /// A request with an optional key (sent as a Bearer token) and JSON body.
-fn request(method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> Request<Body> {
+pub(crate) fn request(
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> Request<Body> {
     let mut request = Request::builder().method(method).uri(path);
     if let Some(key) = key {
         request = request.header(header::AUTHORIZATION, bearer(key));

@@ -38,6 +38,32 @@ pub async fn count_rows(pool: &PgPool, table: &str) -> i64 {
         .unwrap()
 }
 
+/// The tables (partitions included) with a row whose text holds `needle`: where a value
+/// is still stored, whatever column or rollup holds it.
+pub async fn tables_holding(pool: &PgPool, needle: &str) -> Vec<String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut holding = Vec::new();
+    for table in tables {
+        let rows: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM \"{table}\" t WHERE strpos(t::text, $1) > 0"
+        ))
+        .bind(needle)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if rows > 0 {
+            holding.push(table);
+        }
+    }
+    holding
+}
+
 /// The application under test: the real [`Replica`] with its background tasks.
 #[derive(Clone)]
 pub struct TestApp {

@@ -1,4 +1,7 @@
-//! `/users`: creation rules, reads, lists, partial updates and soft deletion.
+//! `/users`: creation rules, reads, lists, partial updates and soft deletion; erasure in
+//! its own module.
+
+mod erasure;
 
 use crate::helpers::TestApp;
 use crate::helpers::bodies::{Event, Link, User};
