@@ -6,8 +6,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use super::{ADMIN, READER, WRITER, app_with_keys, bearer, call, request};
-use crate::helpers::bodies::{Link, User};
+use super::{ADMIN, READER, WRITER, app_with_keys, as_key, call, make_user, request};
+use crate::helpers::bodies::Link;
 use crate::helpers::{TestApp, TestResponse};
 
 /// `POST /urls/{short_code}/report`'s answer and the items of `GET /reports`.
@@ -21,16 +21,6 @@ struct Report {
     created_at: String,
 }
 
-async fn as_key(
-    app: &TestApp,
-    key: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> TestResponse {
-    call(app, method, path, Some(&bearer(key)), body).await
-}
-
 /// A report sent without a key, from the client the proxy calls `client`.
 async fn report(app: &TestApp, code: &str, client: &str, body: Value) -> TestResponse {
     let mut request = request("POST", &format!("/urls/{code}/report"), None, Some(body));
@@ -42,15 +32,7 @@ async fn report(app: &TestApp, code: &str, client: &str, body: Value) -> TestRes
 
 /// An owner key and a link of its user.
 async fn owned_link(app: &TestApp) -> (String, Link) {
-    let user: User = as_key(
-        app,
-        ADMIN,
-        Method::POST,
-        "/users",
-        Some(json!({"username": "ada", "email": "ada@example.com"})),
-    )
-    .await
-    .expect_body(StatusCode::CREATED);
+    let user = make_user(app, "ada").await;
     let key: Value = as_key(
         app,
         ADMIN,

@@ -80,6 +80,30 @@ async fn call(
     app.send(request).await
 }
 
+/// A request sent with `key`.
+async fn as_key(
+    app: &TestApp,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> TestResponse {
+    call(app, method, path, Some(&bearer(key)), body).await
+}
+
+/// A user made with the admin key.
+async fn make_user(app: &TestApp, name: &str) -> User {
+    as_key(
+        app,
+        ADMIN,
+        Method::POST,
+        "/users",
+        Some(json!({"username": name, "email": format!("{name}@example.com")})),
+    )
+    .await
+    .expect_body(StatusCode::CREATED)
+}
+
 fn bearer(key: &str) -> String {
     format!("Bearer {key}")
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use super::{ADMIN, app_with_keys, bearer, call};
+use super::{ADMIN, app_with_keys, as_key, make_user};
 use crate::helpers::TestApp;
 use crate::helpers::bodies::{ErrorBody, Event, Link, LinkStats, User};
 
@@ -45,16 +45,6 @@ struct ListedKey {
     last_used_at: Option<String>,
 }
 
-async fn as_key(
-    app: &TestApp,
-    key: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> crate::helpers::TestResponse {
-    call(app, method, path, Some(&bearer(key)), body).await
-}
-
 /// What `GET /urls` with `key` answers: whether the key is let in.
 async fn key_check(app: &TestApp, key: &str) -> StatusCode {
     as_key(app, key, Method::GET, "/urls", None).await.status
@@ -69,18 +59,6 @@ async fn make_key(app: &TestApp, body: Value) -> CreatedKey {
     as_key(app, ADMIN, Method::POST, "/api-keys", Some(body))
         .await
         .expect_body(StatusCode::CREATED)
-}
-
-async fn make_user(app: &TestApp, name: &str) -> User {
-    as_key(
-        app,
-        ADMIN,
-        Method::POST,
-        "/users",
-        Some(json!({"username": name, "email": format!("{name}@example.com")})),
-    )
-    .await
-    .expect_body(StatusCode::CREATED)
 }
 
 /// Two users, an owner key and a link of each (made with that key).
