@@ -26,7 +26,8 @@ pub struct AccessArgs {
     pub api_keys_file: Option<PathBuf>,
     /// Lets a replica with no API key start with the API open to anyone: for development
     /// only. Without it, no key in API_KEYS or API_KEYS_FILE is a start-up error.
-    #[arg(long, env = "ALLOW_OPEN_API", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "ALLOW_OPEN_API", default_value_t = false, action = ArgAction::Set,
+        value_parser = BoolishValueParser::new())]
     pub allow_open_api: bool,
     /// Comma-separated domains (each with its subdomains), IPs (in any spelling, IPv4
     /// ones in their IPv6 forms too) and CIDR ranges (`10.0.0.0/8`, `2001:db8::/32`) that

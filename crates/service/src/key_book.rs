@@ -21,6 +21,8 @@ use shortener_store::{Db, api_keys};
 pub const KEYS_CHANNEL: &str = "api_keys";
 /// How often the keys are reloaded even if no change was announced.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(30);
+/// How soon a failed reload after a change is tried again.
+pub const RETRY_EVERY: Duration = Duration::from_millis(200);
 /// How often the keys used since the last time have their `last_used_at` written.
 pub const MARK_USED_EVERY: Duration = Duration::from_secs(5);
 
@@ -33,6 +35,9 @@ pub struct KeyBook {
 #[derive(Default)]
 struct Inner {
     keys: RwLock<StoredKeys>,
+    /// Held from the read of the table to the swap: reloads run one at a time, so an
+    /// older read never replaces a newer one (a revoked key would come back).
+    reloading: tokio::sync::Mutex<()>,
     used: Mutex<BTreeSet<i64>>,
     /// Whether the keys were loaded at least once.
     loaded: watch::Sender<bool>,
@@ -60,6 +65,7 @@ impl KeyBook {
 
     /// Reads the live keys from the database and holds them from now on.
     pub async fn reload(&self, db: &Db) -> Result<usize, sqlx::Error> {
+        let _one_at_a_time = self.inner.reloading.lock().await;
         let mut conn = db.connection("api_keys.live").await?;
         let keys = StoredKeys::new(api_keys::live(&mut conn).await?);
         let count = keys.len();
@@ -154,14 +160,14 @@ async fn listen(db: &Db, book: &KeyBook, stop: &CancellationToken) {
         };
         backoff = Duration::from_millis(100);
         // Whatever changed while unsubscribed is in this load.
-        reload(db, book).await;
+        reload_until_done(db, book, stop).await;
         loop {
             let notification = tokio::select! {
                 () = stop.cancelled() => return,
                 notification = listener.try_recv() => notification,
             };
             match notification {
-                Ok(Some(_)) => reload(db, book).await,
+                Ok(Some(_)) => reload_until_done(db, book, stop).await,
                 Ok(None) => {
                     tracing::warn!("API key listener lost its connection");
                     break;
@@ -171,6 +177,18 @@ async fn listen(db: &Db, book: &KeyBook, stop: &CancellationToken) {
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Reloads after an announced change, retrying every [`RETRY_EVERY`] until it succeeds
+/// (or the replica stops): a change must not wait for the periodic reload.
+async fn reload_until_done(db: &Db, book: &KeyBook, stop: &CancellationToken) {
+    while let Err(error) = book.reload(db).await {
+        tracing::warn!(%error, "reloading the API keys after a change failed; retrying");
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(RETRY_EVERY) => {}
         }
     }
 }
