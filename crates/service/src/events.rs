@@ -1,11 +1,11 @@
 //! The audit trail: filtered lists, and events clients append to a link's trail.
 
 use super::access::{reachable_link, user_filter};
-use super::{Listing, Resource, ServiceError};
+use super::{Listing, ServiceError};
 use crate::app::App;
 use shortener_domain::{Caller, EventDetails, EventFilter, EventType, Page};
 use shortener_store::events::{self, NewEvent};
-use shortener_store::{urls, users};
+use shortener_store::urls;
 
 pub use shortener_domain::{Event, EventFilter as Filter};
 
@@ -40,25 +40,27 @@ pub struct NewClientEvent {
     pub details: EventDetails,
 }
 
-/// Appends an event to the trail of a live link the caller may reach; its user, if
-/// named, must be live (an owner key's events are its user's). The types the service
-/// writes itself never come here ([`EventType::parse`] refuses them).
+/// Appends an event to the trail of a live link the caller may reach. Its user is the
+/// link's owner, as for the events the service writes (who caused it is its `actor`): a
+/// `user_id` naming anyone else is refused, so an owner's view of the trail, which is by
+/// user, holds only its own links' events. The types the service writes itself never
+/// come here ([`EventType::parse`] refuses them).
 pub async fn append(
     app: &App,
     caller: &Caller,
-    mut new: NewClientEvent,
+    new: NewClientEvent,
 ) -> Result<Event, ServiceError> {
-    new.user_id = super::access::owner_of_new(caller, new.user_id)?;
     let mut conn = app.db.connection("events.append").await?;
-    reachable_link(caller, urls::find(&mut conn, new.url_id).await?)?;
-    if let Some(user_id) = new.user_id
-        && !users::exists(&mut conn, user_id).await?
-    {
-        return Err(ServiceError::NotFound(Resource::User));
+    let link = reachable_link(caller, urls::find(&mut conn, new.url_id).await?)?;
+    if new.user_id.is_some_and(|named| Some(named) != link.user_id) {
+        return Err(ServiceError::Invalid {
+            field: "user_id",
+            message: "an event's user is its link's owner: omit it or name that user",
+        });
     }
     let event = NewEvent {
-        url_id: new.url_id,
-        user_id: new.user_id,
+        url_id: link.id,
+        user_id: link.user_id,
         event_type: new.event_type.as_str(),
         details: new.details.into_value(),
         actor: caller.actor(),

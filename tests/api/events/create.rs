@@ -228,27 +228,23 @@ async fn deleted_url_id_is_404(pool: PgPool) {
     assert!(app.events_of_type(link.id, "note").await.is_empty());
 }
 
+/// An event's user is its link's owner: naming any other user, unknown or deleted ones
+/// included, is a 400 naming `user_id`, and nothing is stored.
 #[sqlx::test]
-async fn unknown_or_deleted_user_id_is_404(pool: PgPool) {
+async fn a_user_id_other_than_the_links_owner_is_400(pool: PgPool) {
     let app = TestApp::new(pool);
     let link = app.shorten("https://example.com").await;
-    app.post_json(
-        "/events",
-        json!({"url_id": link.id, "user_id": 424242, "event_type": "note"}),
-    )
-    .await
-    .expect_error(StatusCode::NOT_FOUND);
     let user = app.create_user("ada", "ada@example.com").await;
-    assert_eq!(
-        app.delete_user(user.id).await.status,
-        StatusCode::NO_CONTENT
-    );
-    app.post_json(
-        "/events",
-        json!({"url_id": link.id, "user_id": user.id, "event_type": "note"}),
-    )
-    .await
-    .expect_error(StatusCode::NOT_FOUND);
+    for user_id in [424242, user.id] {
+        let error = app
+            .post_json(
+                "/events",
+                json!({"url_id": link.id, "user_id": user_id, "event_type": "note"}),
+            )
+            .await
+            .expect_error(StatusCode::BAD_REQUEST);
+        assert!(error.names("user_id"), "{error}");
+    }
     assert!(app.events_of_type(link.id, "note").await.is_empty());
 }
 

@@ -78,10 +78,20 @@ async fn list_filters_by_url_user_and_type_alone_and_combined(pool: PgPool) {
     let ada_note = app
         .post_event(json!({"url_id": f.ada_link.id, "user_id": f.ada.id, "event_type": "note"}))
         .await;
-    // Bob acting on Ada's link: the event's user is Bob.
+    // An event's user is its link's owner: Bob's name on Ada's link is refused, and an
+    // event that names no one is Ada's.
+    let error = app
+        .post_json(
+            "/events",
+            json!({"url_id": f.ada_link.id, "user_id": f.bob.id, "event_type": "note"}),
+        )
+        .await
+        .expect_error(StatusCode::BAD_REQUEST);
+    assert!(error.names("user_id"), "{error}");
     let bob_on_ada = app
-        .post_event(json!({"url_id": f.ada_link.id, "user_id": f.bob.id, "event_type": "note"}))
+        .post_event(json!({"url_id": f.ada_link.id, "event_type": "note"}))
         .await;
+    assert_eq!(bob_on_ada.user_id, Some(f.ada.id));
     let bob_share = app
         .post_event(json!({"url_id": f.bob_link.id, "user_id": f.bob.id, "event_type": "share"}))
         .await;
@@ -110,21 +120,18 @@ async fn list_filters_by_url_user_and_type_alone_and_combined(pool: PgPool) {
             format!("url_id={anon_link}"),
             vec![anon_created, anon_note.id],
         ),
-        (format!("user_id={ada}"), vec![ada_created, ada_note.id]),
         (
-            format!("user_id={bob}"),
-            vec![bob_created, bob_on_ada.id, bob_share.id],
+            format!("user_id={ada}"),
+            vec![ada_created, ada_note.id, bob_on_ada.id],
         ),
+        (format!("user_id={bob}"), vec![bob_created, bob_share.id]),
         (
             "event_type=note".to_owned(),
             vec![ada_note.id, bob_on_ada.id, anon_note.id],
         ),
         ("event_type=share".to_owned(), vec![bob_share.id]),
         ("event_type=nothing".to_owned(), vec![]),
-        (
-            format!("url_id={ada_link}&user_id={bob}"),
-            vec![bob_on_ada.id],
-        ),
+        (format!("url_id={ada_link}&user_id={bob}"), vec![]),
         (
             format!("url_id={ada_link}&event_type=note"),
             vec![ada_note.id, bob_on_ada.id],
@@ -135,7 +142,7 @@ async fn list_filters_by_url_user_and_type_alone_and_combined(pool: PgPool) {
         ),
         (
             format!("url_id={ada_link}&user_id={ada}&event_type=note"),
-            vec![ada_note.id],
+            vec![ada_note.id, bob_on_ada.id],
         ),
         (format!("url_id={bob_link}&user_id={ada}"), vec![]),
         ("url_id=999999".to_owned(), vec![]),
@@ -151,11 +158,11 @@ async fn list_filters_by_url_user_and_type_alone_and_combined(pool: PgPool) {
         );
     }
     let response = app
-        .get(&format!("/events?user_id={bob}&per_page=1&page=3"))
+        .get(&format!("/events?user_id={ada}&per_page=1&page=3"))
         .await;
     assert_eq!(
         ids(&response.expect_body::<Vec<Event>>(StatusCode::OK)),
-        [bob_share.id]
+        [bob_on_ada.id]
     );
     assert_eq!(
         response.header("x-total-count"),

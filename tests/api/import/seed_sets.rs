@@ -22,7 +22,7 @@ async fn after_seeding_the_platform_set_new_rows_get_ids_past_the_imported_ones(
     assert!(link.id > max_url, "{link}");
     let event = app
         .post_event(
-            json!({"url_id": 1, "user_id": user.id, "event_type": "custom", "details": {"k": "v"}}),
+            json!({"url_id": link.id, "user_id": user.id, "event_type": "custom", "details": {"k": "v"}}),
         )
         .await;
     assert!(event.id > max_event, "{event}");

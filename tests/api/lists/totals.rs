@@ -53,7 +53,7 @@ async fn every_total_matches_a_count_of_its_rows_after_every_kind_of_change(pool
     app.delete_user(gone.id)
         .await
         .expect(StatusCode::NO_CONTENT);
-    app.post_event(json!({"url_id": links[1].id, "user_id": bob.id, "event_type": "shared"}))
+    app.post_event(json!({"url_id": links[1].id, "user_id": ada.id, "event_type": "shared"}))
         .await;
     app.post_event(json!({"url_id": links[6].id, "event_type": "shared"}))
         .await;
