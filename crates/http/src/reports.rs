@@ -12,7 +12,7 @@ use super::error::{ApiError, ErrorBody, FieldErrors};
 use super::extract::{ApiCaller, ApiId, ApiJson, ApiQuery, parse_field};
 use super::list::{Listed, PageParams};
 use super::schema::{LockReasonText, ReportCommentText, RowId};
-use super::views::{Link, Report};
+use super::views::{Link, Report, ReportReceived};
 use shortener_domain::{MAX_LOCK_REASON_CHARS, MAX_REPORT_COMMENT_CHARS, ReportReason, parse_note};
 use shortener_service::app::AppState;
 use shortener_service::links;
@@ -85,7 +85,7 @@ pub async fn unlock(
 #[utoipa::path(post, path = "/urls/{id}/report", tag = "redirect",
     params(("id" = String, Path, description = "The link's short code (the path of its short URL)")),
     request_body = ReportLink,
-    responses((status = 201, body = Report), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+    responses((status = 202, body = ReportReceived), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody, description = "No active link has this code"), (status = 413, body = ErrorBody),
         (status = 429, body = ErrorBody, description = "Too many reports from this client (Retry-After says when to try again)")))]
 pub async fn report(
     State(state): State<AppState>,
@@ -108,7 +108,10 @@ pub async fn report(
         comment: comment.flatten(),
     };
     let stored = reports::create(&state, &code, report, client_of(&headers)).await?;
-    Ok((StatusCode::CREATED, axum::Json(Report::from(stored))))
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(ReportReceived::from(Report::from(stored))),
+    ))
 }
 
 /// List the reports in id order (admin).

@@ -263,3 +263,21 @@ impl From<shortener_service::reports::Report> for Report {
         }
     }
 }
+
+/// What the reporter of a link is told: what was received, and no id (a public answer
+/// says nothing about the link or how many reports there are).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportReceived {
+    #[schema(value_type = super::reports::ReportReasonName)]
+    pub reason: String,
+    pub comment: Option<String>,
+}
+
+impl From<Report> for ReportReceived {
+    fn from(report: Report) -> Self {
+        Self {
+            reason: report.reason,
+            comment: report.comment,
+        }
+    }
+}

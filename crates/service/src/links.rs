@@ -115,11 +115,20 @@ pub async fn update(
     }
     let mut tx = app.db.begin("links.update").await?;
     let mut link = reachable_link(caller, urls::find_for_update(&mut tx, id).await?)?;
-    if changes.is_active == Some(true)
-        && !link.is_active
-        && let Some(reason) = urls::lock_reason(&mut tx, id).await?
-    {
-        return Err(ServiceError::Locked { reason });
+    if changes.is_active == Some(true) && !link.is_active {
+        if let Some(reason) = urls::lock_reason(&mut tx, id).await? {
+            return Err(ServiceError::Locked { reason });
+        }
+        // Held to the commit: the owner cannot be deleted (which turns its links off)
+        // between this check and the link going back on.
+        if let Some(owner) = link.user_id
+            && !urls::lock_live_owner(&mut tx, owner).await?
+        {
+            return Err(ServiceError::Conflict {
+                field: "is_active",
+                message: "the link's owner is deleted: it cannot be turned back on",
+            });
+        }
     }
     let changed = apply_changes(&mut link, changes);
     if changed.is_empty() {

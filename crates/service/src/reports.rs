@@ -39,7 +39,7 @@ impl Default for ReportQuota {
     }
 }
 
-/// Stores a report of the live link with `code` from `client` (whatever identifies the
+/// Stores a report of the active link with `code` from `client` (whatever identifies the
 /// client to this replica: the proxy's `X-Real-IP`).
 pub async fn create(
     app: &App,
@@ -55,7 +55,7 @@ pub async fn create(
     }
     quota.forget_idle_beyond(REMEMBERED_CLIENTS);
     let mut conn = app.db.connection("reports.create").await?;
-    let url_id = urls::id_of_code(&mut conn, code)
+    let url_id = urls::id_of_active_code(&mut conn, code)
         .await?
         .ok_or(ServiceError::NotFound(Resource::Link))?;
     let stored = reports::insert(

@@ -262,10 +262,14 @@ pub async fn lock_reason(conn: &mut PgConnection, id: i64) -> Result<Option<Stri
     )
 }
 
-/// The id of the live link with this short code.
-pub async fn id_of_code(conn: &mut PgConnection, code: &str) -> Result<Option<i64>, sqlx::Error> {
+/// The id of the live, active link with this short code: one that redirects, as far as
+/// anyone without a key can tell.
+pub async fn id_of_active_code(
+    conn: &mut PgConnection,
+    code: &str,
+) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar!(
-        "SELECT id FROM urls WHERE short_code = $1 AND deleted_at IS NULL",
+        "SELECT id FROM urls WHERE short_code = $1 AND deleted_at IS NULL AND is_active",
         code
     )
     .fetch_optional(conn)

@@ -394,7 +394,7 @@ async fn bad_key_requests_are_4xx_naming_the_field(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn deleting_a_user_revokes_their_keys(pool: PgPool) {
+async fn deleting_a_user_revokes_their_keys_and_keeps_their_links_off(pool: PgPool) {
     let app = app_with_keys(pool);
     let ada = make_user(&app, "ada").await;
     let key = make_key(
@@ -403,10 +403,30 @@ async fn deleting_a_user_revokes_their_keys(pool: PgPool) {
     )
     .await;
     assert_eq!(key_check(&app, &key.key).await, StatusCode::OK);
+    let link: Link = as_key(
+        &app,
+        ADMIN,
+        Method::POST,
+        "/urls",
+        Some(json!({"original_url": "https://example.com/ada", "user_id": ada.id})),
+    )
+    .await
+    .expect_body(StatusCode::CREATED);
     delete_as_admin(&app, &format!("/users/{}", ada.id))
         .await
         .expect(StatusCode::NO_CONTENT);
     assert_eq!(key_check(&app, &key.key).await, StatusCode::UNAUTHORIZED);
+    // Deleting her turned her link off, and nobody turns it back on.
+    let error = as_key(
+        &app,
+        ADMIN,
+        Method::PUT,
+        &format!("/urls/{}", link.id),
+        Some(json!({"is_active": true})),
+    )
+    .await
+    .expect_error(StatusCode::CONFLICT);
+    assert!(error.names("is_active"), "{error}");
 }
 
 /// Polls `path` with `key` on `app` until it answers `status`; how long that took.
