@@ -4,7 +4,7 @@
 //    8% list links       (GET /urls?per_page=20)
 //    5% shorten a URL    (POST /urls)
 //    4% read a link's stats (GET /urls/{id}/stats)
-//    3% check health     (GET /health)
+//    3% check health     (GET /live: /health and /ready are not public)
 // The links followed and read are created in setup() (LINKS of them, default 200).
 //
 // Every response is checked; every request is tagged `kind` (redirect, list, create,
@@ -120,7 +120,9 @@ export function action(data, think = THINK) {
       'stats: JSON': (r) => isJson(r),
     });
   } else {
-    const response = http.get(`${BASE_URL}/health`, { tags: { kind: 'health', name: 'GET /health' } });
+    // /health and /ready are not public (docs/security.md, "The edge"): a client's
+    // health check through the entry is /live.
+    const response = http.get(`${BASE_URL}/live`, { tags: { kind: 'health', name: 'GET /live' } });
     check(response, { 'health: 200': (r) => r.status === 200 });
   }
   if (think > 0) {
