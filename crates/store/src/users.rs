@@ -34,16 +34,6 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<User>, sqlx
     .await
 }
 
-/// Whether a live user with this id exists.
-pub async fn exists(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL) AS "exists!""#,
-        id
-    )
-    .fetch_one(conn)
-    .await
-}
-
 /// One page of live users in id order, and the number of live users.
 pub async fn list(conn: &mut PgConnection, page: Page) -> Result<(Vec<User>, i64), sqlx::Error> {
     let users = sqlx::query_as!(
