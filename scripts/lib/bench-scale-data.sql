@@ -5,8 +5,9 @@
 --   psql -X -q -At -v links=N -v clicks=M -v hot=H -v users=U -v chunk=C -f THIS_FILE
 --
 -- Everything goes through the real tables, so the statement-level triggers of migration
--- 20261202000001 and 20261206000004 keep list_counts, link_clicks, link_daily_clicks and
--- link_referrers exact.
+-- 20261202000001 and 20261207000004 keep list_counts exact and the clicks' deltas, which
+-- the fold (fold_click_deltas, as a replica runs it) then adds to link_clicks,
+-- link_daily_clicks and link_referrers.
 -- Each trigger aggregates its statement's transition table, hence one INSERT per chunk of
 -- about C rows, each in its own transaction (\gexec runs every generated statement on
 -- its own in autocommit mode).
@@ -120,6 +121,11 @@ FROM generate_series(0, (:clicked - 1) / :per_chunk) AS c,
 WHERE :others > 0
 ORDER BY c \gexec
 SELECT setval('events_id_seq', greatest(max(id), 1)) FROM events \gset
+
+SELECT format('SELECT rows FROM fold_click_deltas(%s)', :chunk)
+FROM generate_series(0, (SELECT count(*) FROM click_deltas) / :chunk) \gexec
+SELECT count(*) AS pending FROM click_deltas \gset
+\echo click deltas left unfolded: :pending
 
 SELECT events_maintain_partitions(2) AS created_partitions \gset
 SELECT count(*) AS left_in_default FROM events_clicks_default \gset

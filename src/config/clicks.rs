@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use shortener_clicks::{ClickSettings, SpillSettings};
+use shortener_service::rollups::FoldSettings;
 use shortener_service::upkeep::UpkeepSettings;
 
 /// The click pipeline.
@@ -38,6 +39,12 @@ pub struct ClickArgs {
     /// shortener_click_spill_dropped_total).
     #[arg(long, env = "CLICK_SPILL_MAX_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub click_spill_max_mb: u64,
+    /// Milliseconds between two folds of the written clicks' deltas into the rollups
+    /// (one replica at a time folds). Longer sums more clicks of a link into one rollup
+    /// update; the totals read count pending clicks meanwhile, so it changes the cost of
+    /// the writes, never a figure.
+    #[arg(long, env = "CLICK_FOLD_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub click_fold_interval_ms: u64,
 }
 
 /// A directory; an empty value is refused (no spill is CLICK_SPILL_DIR unset).
@@ -65,6 +72,13 @@ impl ClickArgs {
                 replica: replica.to_owned(),
                 max_bytes: self.click_spill_max_mb * 1024 * 1024,
             }),
+        }
+    }
+
+    /// The click fold these flags describe.
+    pub fn fold(&self) -> FoldSettings {
+        FoldSettings {
+            interval: Duration::from_millis(self.click_fold_interval_ms),
         }
     }
 

@@ -75,6 +75,7 @@ impl ServeArgs {
                 click_drain_deadline: Duration::from_secs(self.shutdown_grace_secs),
                 replica: replica.clone(),
                 upkeep: self.clicks.upkeep(),
+                fold: self.clicks.fold(),
                 api_keys: self.access.api_keys()?,
                 link_policy,
                 blocklist_file,

@@ -79,7 +79,7 @@ async fn two_writers_on_the_same_hot_links_never_deadlock_and_count_every_click(
     assert_eq!(second.expect("writer 2 failed (a deadlock?)"), expected);
 
     let (counted, events): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT sum(clicks)::bigint FROM link_clicks), \
+        "SELECT (SELECT sum(clicks)::bigint FROM link_clicks_now), \
                 (SELECT count(*) FROM events WHERE event_type = 'click')",
     )
     .fetch_one(&pool)
@@ -145,9 +145,9 @@ async fn two_replicas_on_one_hot_link_store_and_count_each_redirect_exactly_once
     let id = link.id;
     let (events, counter, by_day, by_referrer): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM events WHERE url_id = $1 AND event_type = 'click'), \
-                (SELECT clicks FROM link_clicks WHERE url_id = $1), \
-                (SELECT sum(clicks)::bigint FROM link_daily_clicks WHERE url_id = $1), \
-                (SELECT sum(clicks)::bigint FROM link_referrers WHERE url_id = $1)",
+                (SELECT clicks FROM link_clicks_now WHERE url_id = $1), \
+                (SELECT sum(clicks)::bigint FROM link_daily_clicks_now WHERE url_id = $1), \
+                (SELECT sum(clicks)::bigint FROM link_referrers_now WHERE url_id = $1)",
     )
     .bind(id)
     .fetch_one(&pool)
@@ -404,7 +404,7 @@ async fn a_batch_whose_commit_answer_is_lost_is_counted_once(pool: PgPool) {
     );
     let (events, counted, batches): (i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM events WHERE url_id = $1 AND event_type = 'click'), \
-                (SELECT coalesce(sum(clicks), 0)::bigint FROM link_clicks WHERE url_id = $1), \
+                (SELECT coalesce(sum(clicks), 0)::bigint FROM link_clicks_now WHERE url_id = $1), \
                 (SELECT count(*) FROM click_batches)",
     )
     .bind(link.id)
@@ -456,13 +456,17 @@ async fn a_link_removed_by_hand_takes_its_clicks_and_their_totals_with_it(pool: 
     let rollups: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM link_clicks WHERE url_id = $1) \
               + (SELECT count(*) FROM link_daily_clicks WHERE url_id = $1) \
-              + (SELECT count(*) FROM link_referrers WHERE url_id = $1)",
+              + (SELECT count(*) FROM link_referrers WHERE url_id = $1) \
+              + (SELECT count(*) FROM click_deltas WHERE url_id = $1)",
     )
     .bind(removed.id)
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(rollups, 0, "and its total, days and referrers");
+    assert_eq!(
+        rollups, 0,
+        "and its total, days, referrers and pending deltas"
+    );
     assert_eq!(total("event_type=click".into()).await, "1");
     assert_eq!(
         total(format!("url_id={}&event_type=click", kept.id)).await,

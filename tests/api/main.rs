@@ -9,6 +9,7 @@ mod helpers;
 mod access;
 mod cache;
 mod cli;
+mod click_rollups;
 mod click_writes;
 mod clicks;
 mod events;

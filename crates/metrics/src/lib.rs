@@ -95,6 +95,13 @@ pub struct MetricSet {
     pub upkeep_runs: IntCounterVec,
     /// Raw click events removed by retention (their rollups are kept).
     pub clicks_expired: IntCounter,
+    /// Folds of pending click deltas into the rollups by outcome (`done`, `skipped`: another
+    /// replica was folding, `failed`).
+    pub click_folds: IntCounterVec,
+    /// Clicks folded into the rollups.
+    pub clicks_folded: IntCounter,
+    /// When this replica last completed a fold, in Unix seconds (0: never).
+    pub click_fold_last_success: IntGauge,
 }
 
 /// Outcomes of a data upkeep run: it ran, another replica held the upkeep lock, or it
@@ -159,8 +166,14 @@ impl MetricSet {
             "Runs of the data upkeep (click partitions ahead, click retention), by outcome",
             &["outcome"],
         );
+        let click_folds = counter_vec(
+            "shortener_click_folds_total",
+            "Folds of pending click deltas into the rollups, by outcome",
+            &["outcome"],
+        );
         for outcome in UPKEEP_OUTCOMES {
             upkeep_runs.with_label_values(&[outcome]);
+            click_folds.with_label_values(&[outcome]);
         }
         let breaker_transitions = counter_vec(
             "shortener_cache_breaker_transitions_total",
@@ -254,6 +267,15 @@ impl MetricSet {
             clicks_expired: counter(
                 "shortener_clicks_expired_total",
                 "Raw click events removed by CLICK_RETENTION_DAYS (rollups are kept)",
+            ),
+            click_folds,
+            clicks_folded: counter(
+                "shortener_clicks_folded_total",
+                "Clicks whose pending deltas were folded into the rollups",
+            ),
+            click_fold_last_success: gauge(
+                "shortener_click_fold_last_success_timestamp_seconds",
+                "When this replica last completed a fold of click deltas (Unix seconds; 0: never)",
             ),
             registry,
         };

@@ -1,6 +1,6 @@
 //! One running replica: builds the [`App`], starts its background tasks (cache
-//! invalidation listener, click writer, data upkeep, blocklist file watcher) and its
-//! router, and shuts them down in order.
+//! invalidation listener, click writer, click fold, data upkeep, blocklist file watcher)
+//! and its router, and shuts them down in order.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,7 @@ use shortener_domain::{ApiKeys, LinkPolicy, ShortCodeGenerator};
 use shortener_metrics::Metrics;
 use shortener_service::key_book::{self, KeyBook};
 use shortener_service::quota::{CreateQuota, CreateQuotaSettings};
+use shortener_service::rollups::{self, FoldSettings};
 use shortener_service::upkeep::{self, UpkeepSettings};
 use shortener_service::{App, AppParts, AppState};
 use shortener_store::Db;
@@ -35,6 +36,8 @@ pub struct AppSettings {
     pub replica: String,
     /// Partitions ahead and click retention.
     pub upkeep: UpkeepSettings,
+    /// How often the click deltas are folded into the rollups.
+    pub fold: FoldSettings,
     /// The keys that may call the API (default: none, the API is open).
     pub api_keys: ApiKeys,
     /// Blocked destinations and the service's own hosts.
@@ -56,6 +59,7 @@ impl Default for AppSettings {
             click_drain_deadline: Duration::from_secs(10),
             replica: "test".to_owned(),
             upkeep: UpkeepSettings::default(),
+            fold: FoldSettings::default(),
             api_keys: ApiKeys::default(),
             link_policy: LinkPolicy::default(),
             blocklist_file: None,
@@ -78,6 +82,7 @@ pub struct Replica {
     key_sync: Option<JoinHandle<()>>,
     key_book: KeyBook,
     upkeep: Option<JoinHandle<()>>,
+    fold: Option<JoinHandle<()>>,
     blocklist: Option<(Arc<Watcher>, JoinHandle<()>)>,
     writer: Option<JoinHandle<()>>,
     drain_budget: DrainBudget,
@@ -131,6 +136,12 @@ impl Replica {
         let upkeep = tokio::spawn(upkeep::run(
             db.clone(),
             settings.upkeep,
+            metrics.clone(),
+            stop_upkeep.clone(),
+        ));
+        let fold = tokio::spawn(rollups::run(
+            db.clone(),
+            settings.fold,
             metrics,
             stop_upkeep.clone(),
         ));
@@ -152,6 +163,7 @@ impl Replica {
             key_sync: Some(key_sync),
             key_book,
             upkeep: Some(upkeep),
+            fold: Some(fold),
             blocklist,
             writer: Some(writer),
             drain_budget,
@@ -226,6 +238,9 @@ impl Replica {
         self.stop_upkeep.cancel();
         if let Some(upkeep) = self.upkeep.take() {
             let _ = upkeep.await;
+        }
+        if let Some(fold) = self.fold.take() {
+            let _ = fold.await;
         }
         if let Some((_, watcher)) = self.blocklist.take() {
             let _ = watcher.await;

@@ -16,6 +16,7 @@ pub mod probes;
 pub mod quota;
 pub mod redirects;
 pub mod reports;
+pub mod rollups;
 pub mod upkeep;
 pub mod users;
 

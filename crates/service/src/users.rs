@@ -89,6 +89,8 @@ pub async fn erase(app: &App, id: i64) -> Result<(), ServiceError> {
     // Clicks this replica took before the links stopped redirecting are written now,
     // so the rounds below find them.
     app.clicks.flush().await;
+    // Their deltas too are folded, so the rollups below hold every click committed so far.
+    crate::rollups::fold_all(&app.db, app.metrics()).await?;
 
     let mut conn = app.db.connection("users.erase_clicks").await?;
     let tallies = stats::owned_link_tallies(&mut conn, id).await?;

@@ -1,7 +1,7 @@
 //! Batched click writes, exactly once: a batch's id is committed with its clicks, and a
 //! batch whose id is already there is not written again. One statement inserts the clicks
-//! as `click` events; the triggers on `events` add them to the link's counters and
-//! rollups in the same transaction.
+//! as `click` events and their pending rollup deltas (migration `20261207000004`), which
+//! [`crate::rollups::fold`] later adds to the link's counters and rollups.
 
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -22,12 +22,10 @@ pub enum BatchWrite {
 /// one transaction with the batch's id, unless that id was committed before. Events get
 /// their ids in the order of `clicks`.
 ///
-/// Locks: the insert's trigger (`count_events`, migration `20261206000004`) upserts the
-/// link counters, then the daily and referrer rollups, then the list totals, each in key
-/// order, with no explicit row lock; neither the click events nor the rollups carry a
-/// foreign key (migrations `20261206000004` and `20261206000005`), so no `urls` row is
-/// locked. Two writers on the same hot links therefore queue on the counter rows in the
-/// same order and never deadlock.
+/// Locks: none besides the rows it inserts. The writer only appends (events, deltas and
+/// the batch id), with no foreign key and no unique row shared with another batch but
+/// the batch id; the rollups are upserted by the fold alone (migration
+/// `20261207000004`). Writers on the same hot links therefore never wait for each other.
 pub async fn write_batch(
     conn: &mut PgConnection,
     id: i64,
@@ -51,7 +49,10 @@ pub async fn write_batch(
     Ok(BatchWrite::Written { stored })
 }
 
-/// Inserts the clicks as events; how many were stored.
+/// Inserts the clicks as events, into the click partitions (the parent's counting trigger
+/// is not run), and in the same statement their pending deltas, one per link, owner, day
+/// and referrer of the batch, for `rollups::fold` to add to the rollups; how many clicks
+/// were stored.
 async fn insert_events(conn: &mut PgConnection, clicks: &[Click]) -> Result<u64, sqlx::Error> {
     let url_ids: Vec<i64> = clicks.iter().map(|c| c.url_id).collect();
     let timestamps: Vec<_> = clicks.iter().map(|c| c.at).collect();
@@ -59,21 +60,28 @@ async fn insert_events(conn: &mut PgConnection, clicks: &[Click]) -> Result<u64,
         .iter()
         .map(|c| json!({"referrer": c.referrer, "user_agent": c.user_agent}))
         .collect();
-    let stored = sqlx::query!(
-        "INSERT INTO events (url_id, user_id, event_type, timestamp, details) \
-         SELECT c.url_id, u.user_id, 'click', c.ts, c.details \
-         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::jsonb[]) \
-              WITH ORDINALITY AS c(url_id, ts, details, position) \
-         JOIN urls u ON u.id = c.url_id \
-         ORDER BY c.position",
+    let stored = sqlx::query_scalar!(
+        r#"WITH stored AS (
+               INSERT INTO events_clicks (url_id, user_id, event_type, timestamp, details)
+               SELECT c.url_id, u.user_id, 'click', c.ts, c.details
+               FROM UNNEST($1::bigint[], $2::timestamptz[], $3::jsonb[])
+                    WITH ORDINALITY AS c(url_id, ts, details, position)
+               JOIN urls u ON u.id = c.url_id
+               ORDER BY c.position
+               RETURNING url_id, user_id, timestamp, details->>'referrer' AS referrer),
+           pending AS (
+               INSERT INTO click_deltas (url_id, user_id, day, referrer, clicks, last_click_at)
+               SELECT url_id, user_id, (timestamp AT TIME ZONE 'UTC')::date,
+                      coalesce(referrer, ''), count(*), max(timestamp)
+               FROM stored GROUP BY 1, 2, 3, 4)
+           SELECT count(*) AS "stored!" FROM stored"#,
         &url_ids,
         &timestamps,
         &details,
     )
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(stored)
+    .fetch_one(conn)
+    .await?;
+    Ok(u64::try_from(stored).unwrap_or(0))
 }
 
 /// Forgets the batch ids committed before `cutoff`, at most `limit` of them (the upkeep

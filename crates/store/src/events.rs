@@ -60,10 +60,12 @@ pub async fn list(
 }
 
 /// How many events match the filter: the rest of the trail from the list 'events' of
-/// `list_counts`, the clicks from their rollups (migration `20261206000004`): a link's
-/// stored clicks in `link_clicks.retained` (a click is attributed to its link's owner,
-/// so a link's clicks by a user are all of them or none), a user's and everyone's in the
-/// list 'clicks'. At most 16 shards summed, never the table counted.
+/// `list_counts`, the clicks from their rollups (migration `20261206000004`) plus their
+/// pending deltas (migration `20261207000004`): a link's stored clicks in
+/// `link_clicks_now.retained` (a click is attributed to its link's owner, so a link's
+/// clicks by a user are all of them or none), a user's and everyone's in the list
+/// 'clicks' plus the deltas of one fold interval. At most 16 shards summed, never the
+/// events counted.
 async fn count(conn: &mut PgConnection, filter: &EventFilter) -> Result<i64, sqlx::Error> {
     let wants_clicks = filter.event_type.as_deref().is_none_or(|t| t == CLICK);
     let wants_others = filter.event_type.as_deref() != Some(CLICK);
@@ -85,8 +87,9 @@ async fn count(conn: &mut PgConnection, filter: &EventFilter) -> Result<i64, sql
         (true, Some(url_id)) => {
             sqlx::query_scalar!(
                 r#"SELECT coalesce(
-                   (SELECT c.retained FROM link_clicks c JOIN urls u ON u.id = c.url_id
-                    WHERE c.url_id = $1 AND ($2::bigint IS NULL OR u.user_id = $2)), 0)
+                   (SELECT c.retained FROM link_clicks_now c
+                    WHERE c.url_id = $1 AND ($2::bigint IS NULL OR EXISTS
+                          (SELECT 1 FROM urls u WHERE u.id = $1 AND u.user_id = $2))), 0)
                AS "total!""#,
                 url_id,
                 filter.user_id,
@@ -96,8 +99,11 @@ async fn count(conn: &mut PgConnection, filter: &EventFilter) -> Result<i64, sql
         }
         (true, None) => {
             sqlx::query_scalar!(
-                r#"SELECT coalesce(sum(n), 0)::bigint AS "total!" FROM list_counts
-               WHERE list = 'clicks' AND filter = coalesce('user=' || $1::bigint, '')"#,
+                r#"SELECT ((SELECT coalesce(sum(n), 0) FROM list_counts
+                           WHERE list = 'clicks' AND filter = coalesce('user=' || $1::bigint, ''))
+                         + (SELECT coalesce(sum(clicks), 0) FROM click_deltas
+                            WHERE $1::bigint IS NULL OR user_id = $1))::bigint
+                   AS "total!""#,
                 filter.user_id,
             )
             .fetch_one(&mut *conn)

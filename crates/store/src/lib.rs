@@ -13,6 +13,7 @@ mod list;
 mod migrations;
 mod pool;
 pub mod reports;
+pub mod rollups;
 pub mod sequences;
 pub mod stats;
 pub mod upkeep;

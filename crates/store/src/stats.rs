@@ -1,6 +1,8 @@
-//! A link's click analytics, read from the rollups the `events` triggers keep (migration
-//! `20261202000001`): the cost is the window's length, never the number of clicks. Also
-//! the erasure's fold of the referrer rollup, which keeps the counts and drops the text.
+//! A link's click analytics, read from the rollups (migration `20261202000001`) plus the
+//! link's pending deltas not yet folded into them (migration `20261207000004`), in one
+//! statement each, so every figure is exact: the cost is the window's length and the
+//! deltas of one fold interval, never the number of clicks. Also the erasure's fold of
+//! the referrer rollup, which keeps the counts and drops the text.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
@@ -33,7 +35,8 @@ pub async fn click_counters(
 ) -> Result<ClickCounters, sqlx::Error> {
     let counters = sqlx::query_as!(
         ClickCounters,
-        r#"SELECT clicks, last_click_at AS "last_click_at?" FROM link_clicks WHERE url_id = $1"#,
+        r#"SELECT clicks AS "clicks!", last_click_at AS "last_click_at?"
+           FROM link_clicks_now WHERE url_id = $1"#,
         url_id
     )
     .fetch_optional(conn)
@@ -56,7 +59,8 @@ pub async fn clicks_by_day(
         r#"SELECT series.day::date AS "date!", coalesce(d.clicks, 0) AS "clicks!"
            FROM generate_series((now() AT TIME ZONE 'UTC')::date - ($2::int - 1),
                                 (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS series(day)
-           LEFT JOIN link_daily_clicks d ON d.url_id = $1 AND d.day = series.day::date
+           LEFT JOIN (SELECT day, clicks FROM link_daily_clicks_now WHERE url_id = $1) d
+                  ON d.day = series.day::date
            ORDER BY series.day"#,
         url_id,
         days,
@@ -66,7 +70,8 @@ pub async fn clicks_by_day(
 }
 
 /// The `limit` referrers with the most clicks on the link; ties in name order, with
-/// "none sent" last.
+/// "none sent" last. The candidates are the rollup's top `limit` and every referrer with
+/// pending clicks: a referrer outside both has at most the rollup's `limit`-th count.
 pub async fn top_referrers(
     conn: &mut PgConnection,
     url_id: i64,
@@ -74,8 +79,19 @@ pub async fn top_referrers(
 ) -> Result<Vec<ReferrerClicksRow>, sqlx::Error> {
     sqlx::query_as!(
         ReferrerClicksRow,
-        r#"SELECT NULLIF(referrer, '') AS referrer, clicks
-           FROM link_referrers WHERE url_id = $1
+        r#"WITH pending AS (
+               SELECT referrer, sum(clicks)::bigint AS clicks FROM click_deltas
+               WHERE url_id = $1 GROUP BY referrer),
+           candidates AS (
+               (SELECT referrer FROM link_referrers WHERE url_id = $1
+                ORDER BY clicks DESC, referrer = '', referrer LIMIT $2)
+               UNION SELECT referrer FROM pending),
+           counted AS (
+               SELECT c.referrer, coalesce(r.clicks, 0) + coalesce(p.clicks, 0) AS clicks
+               FROM candidates c
+               LEFT JOIN link_referrers r ON r.url_id = $1 AND r.referrer = c.referrer
+               LEFT JOIN pending p ON p.referrer = c.referrer)
+           SELECT NULLIF(referrer, '') AS referrer, clicks AS "clicks!" FROM counted
            ORDER BY clicks DESC, referrer = '', referrer LIMIT $2"#,
         url_id,
         limit,
@@ -96,7 +112,8 @@ pub struct LinkTally {
 }
 
 /// The click counters of every link the user owns (soft-deleted links too) that was ever
-/// clicked, in id order. A link never clicked has no rollups and no click events.
+/// clicked, in id order, as folded: the caller folds the pending deltas first. A link
+/// never clicked has no rollups and no click events.
 pub async fn owned_link_tallies(
     conn: &mut PgConnection,
     user_id: i64,

@@ -203,7 +203,7 @@ async fn clicks_reached(pool: &PgPool, url_id: i64, count: i64) -> Option<()> {
 
 /// The link's click counter, kept by the writer.
 async fn click_count(pool: &PgPool, url_id: i64) -> i64 {
-    sqlx::query_scalar("SELECT coalesce((SELECT clicks FROM link_clicks WHERE url_id = $1), 0)")
+    sqlx::query_scalar("SELECT coalesce((SELECT clicks FROM link_clicks_now WHERE url_id = $1), 0)")
         .bind(url_id)
         .fetch_one(pool)
         .await

@@ -36,7 +36,7 @@ async fn follow(router: &Router, code: &str) -> StatusCode {
 /// Clicks counted for the link in its rollup, and its click events.
 async fn stored(pool: &PgPool, url_id: i64) -> (i64, i64) {
     let counted: Option<i64> =
-        sqlx::query_scalar("SELECT sum(clicks)::bigint FROM link_clicks WHERE url_id = $1")
+        sqlx::query_scalar("SELECT sum(clicks)::bigint FROM link_clicks_now WHERE url_id = $1")
             .bind(url_id)
             .fetch_one(pool)
             .await

@@ -88,8 +88,13 @@ async fn ada_and_bob(app: &TestApp) -> (User, Vec<Link>, User, Vec<Link>) {
 }
 
 /// Every click counter: totals, retained events, days and the sum of the referrer rows,
-/// per link, as text rows to compare before and after.
+/// per link, as text rows to compare before and after, once the pending click deltas are
+/// folded into the rollups.
 async fn counts(pool: &PgPool) -> Vec<String> {
+    sqlx::query("SELECT fold_click_deltas(1000000)")
+        .execute(pool)
+        .await
+        .unwrap();
     sqlx::query_scalar(
         "SELECT format('link %s: %s clicks, %s retained, last %s', url_id, clicks, retained, \
                        last_click_at) FROM link_clicks \
@@ -109,7 +114,7 @@ async fn counts(pool: &PgPool) -> Vec<String> {
 
 /// The referrer rows of a link, `(referrer, clicks)` in referrer order.
 async fn referrers(pool: &PgPool, url_id: i64) -> Vec<(String, i64)> {
-    sqlx::query_as("SELECT referrer, clicks FROM link_referrers WHERE url_id = $1 ORDER BY 1")
+    sqlx::query_as("SELECT referrer, clicks FROM link_referrers_now WHERE url_id = $1 ORDER BY 1")
         .bind(url_id)
         .fetch_all(pool)
         .await

@@ -107,7 +107,7 @@ impl Rig {
     fn stored_clicks(&self) -> Result<u64, String> {
         let sum = self
             .stack
-            .psql("SELECT coalesce(sum(clicks), 0) FROM link_clicks")?;
+            .psql("SELECT coalesce(sum(clicks), 0) FROM link_clicks_now")?;
         sum.parse()
             .map_err(|e| format!("sum of clicks `{sum}`: {e}"))
     }
