@@ -3,7 +3,6 @@
 //! as `click` events and their pending rollup deltas (migration `20261207000004`), which
 //! [`crate::rollups::fold`] later adds to the link's counters and rollups.
 
-use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 use shortener_domain::Click;
@@ -56,16 +55,17 @@ pub async fn write_batch(
 async fn insert_events(conn: &mut PgConnection, clicks: &[Click]) -> Result<u64, sqlx::Error> {
     let url_ids: Vec<i64> = clicks.iter().map(|c| c.url_id).collect();
     let timestamps: Vec<_> = clicks.iter().map(|c| c.at).collect();
-    let details: Vec<_> = clicks
-        .iter()
-        .map(|c| json!({"referrer": c.referrer, "user_agent": c.user_agent}))
-        .collect();
+    // Sent as text and built into `details` by Postgres: no JSON value per click here,
+    // no JSON text for Postgres to parse.
+    let referrers: Vec<Option<&str>> = clicks.iter().map(|c| c.referrer.as_deref()).collect();
+    let user_agents: Vec<Option<&str>> = clicks.iter().map(|c| c.user_agent.as_deref()).collect();
     let stored = sqlx::query_scalar!(
         r#"WITH stored AS (
                INSERT INTO events_clicks (url_id, user_id, event_type, timestamp, details)
-               SELECT c.url_id, u.user_id, 'click', c.ts, c.details
-               FROM UNNEST($1::bigint[], $2::timestamptz[], $3::jsonb[])
-                    WITH ORDINALITY AS c(url_id, ts, details, position)
+               SELECT c.url_id, u.user_id, 'click', c.ts,
+                      jsonb_build_object('referrer', c.referrer, 'user_agent', c.user_agent)
+               FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::text[])
+                    WITH ORDINALITY AS c(url_id, ts, referrer, user_agent, position)
                JOIN urls u ON u.id = c.url_id
                ORDER BY c.position
                RETURNING url_id, user_id, timestamp, details->>'referrer' AS referrer),
@@ -77,7 +77,8 @@ async fn insert_events(conn: &mut PgConnection, clicks: &[Click]) -> Result<u64,
            SELECT count(*) AS "stored!" FROM stored"#,
         &url_ids,
         &timestamps,
-        &details,
+        &referrers as &[Option<&str>],
+        &user_agents as &[Option<&str>],
     )
     .fetch_one(conn)
     .await?;
