@@ -12,6 +12,11 @@ use serde_json::Value;
 use super::error::{ApiError, FieldErrors};
 use shortener_domain::Caller;
 
+/// The body limit of the routes under a [`super::json_body_limit`] layer, for the 413's
+/// message (axum's own limit is not readable); [`super::JSON_BODY_LIMIT`] elsewhere.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonBodyLimit(pub usize);
+
 /// A JSON object body deserialized into `T`; anything else is a 400 (413 when too large).
 /// Fields the handler ignores are not looked at; what it stores goes through a domain
 /// parser, which refuses what Postgres cannot store (NUL in text or jsonb).
@@ -27,13 +32,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "request body must be JSON (Content-Type: application/json)",
             ));
         }
+        let limit_bytes = request
+            .extensions()
+            .get::<JsonBodyLimit>()
+            .map_or(super::JSON_BODY_LIMIT, |limit| limit.0);
         let bytes =
             Bytes::from_request(request, state)
                 .await
                 .map_err(|rejection| match rejection.status() {
-                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
-                        limit_bytes: super::JSON_BODY_LIMIT,
-                    },
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit_bytes },
                     _ => ApiError::bad_request(rejection.body_text()),
                 })?;
         let value: Value = serde_json::from_slice(&bytes)

@@ -131,9 +131,18 @@ fn guarded_router() -> OpenApiRouter<AppState> {
 
 /// `POST /urls/{short_code}/report`: public, with a small body limit of its own.
 fn report_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(reports::report))
-        .layer(DefaultBodyLimit::max(reports::REPORT_BODY_LIMIT))
+    json_body_limit(
+        OpenApiRouter::new().routes(routes!(reports::report)),
+        reports::REPORT_BODY_LIMIT,
+    )
+}
+
+/// A JSON body limit of their own for `routes`: axum's, and the same number for the 413's
+/// message ([`extract::JsonBodyLimit`]).
+fn json_body_limit(routes: OpenApiRouter<AppState>, limit: usize) -> OpenApiRouter<AppState> {
+    routes
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::Extension(extract::JsonBodyLimit(limit)))
 }
 
 /// The CSV import: its own body limit, and no request timeout.

@@ -201,9 +201,14 @@ async fn anyone_may_report_a_link_and_admins_alone_read_the_reports(pool: PgPool
     .await
     .expect_error(StatusCode::NOT_FOUND);
     let big = json!({"reason": "spam", "padding": "x".repeat(16 * 1024)});
-    report(&app, &link.short_code, "203.0.113.8", big)
+    let too_large = report(&app, &link.short_code, "203.0.113.8", big)
         .await
         .expect_error(StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        too_large.error.contains("limit 8192 bytes"),
+        "the report route's own limit: {}",
+        too_large.error
+    );
 
     let listed = as_key(&app, ADMIN, Method::GET, "/reports", None).await;
     let reports: Vec<Report> = listed.expect_body(StatusCode::OK);
