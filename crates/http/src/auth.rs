@@ -11,10 +11,6 @@ use super::rate_limit;
 use shortener_domain::{Caller, Scope};
 use shortener_service::app::AppState;
 
-/// The name of the key a request was let in with, for its access-log line.
-#[derive(Debug, Clone)]
-pub struct KeyName(pub String);
-
 /// The scope a guarded route needs: the keys' own routes `admin`, other reads `read`,
 /// user management and imports `admin`, and every other write `write`. Which routes are
 /// guarded is the router's choice (`http::api_router`): all but the redirects and probes.
@@ -68,12 +64,12 @@ async fn check_key(State(state): State<AppState>, mut request: Request, next: Ne
         Ok(quota) => quota,
         Err(refused) => return refused.into_response(),
     };
-    let name = KeyName(key.name().to_owned());
-    request.extensions_mut().insert(key.caller());
+    let caller = key.caller();
+    request.extensions_mut().insert(caller.clone());
     let mut response = next.run(request).await;
     quota.describe(response.headers_mut());
-    // For the access log's `key` field.
-    response.extensions_mut().insert(name);
+    // For the access log's `key` field (a shared name, not a copy).
+    response.extensions_mut().insert(caller);
     response
 }
 

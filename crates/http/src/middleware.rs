@@ -13,9 +13,9 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
-use super::auth::KeyName;
 use super::error::{ApiError, FailureReport};
 use super::request_id::ProcessRequestIds;
+use shortener_domain::Caller;
 use shortener_service::DbFailure;
 use shortener_service::app::AppState;
 
@@ -104,8 +104,8 @@ async fn access_log(State(telemetry): State<AppState>, request: Request, next: N
     http.observe(route, &method, status, latency);
     let key = response
         .extensions()
-        .get::<KeyName>()
-        .map(|name| name.0.as_str());
+        .get::<Caller>()
+        .and_then(Caller::actor);
     if let Some(failure) = response.extensions().get::<DbFailure>() {
         telemetry.metrics().db.count_error(failure.label());
     }

@@ -64,18 +64,17 @@ impl KeyBook {
     }
 
     /// Reads the live keys from the database and holds them from now on.
-    pub async fn reload(&self, db: &Db) -> Result<usize, sqlx::Error> {
+    pub async fn reload(&self, db: &Db) -> Result<(), sqlx::Error> {
         let _one_at_a_time = self.inner.reloading.lock().await;
         let mut conn = db.connection("api_keys.live").await?;
         let keys = StoredKeys::new(api_keys::live(&mut conn).await?);
-        let count = keys.len();
         *self
             .inner
             .keys
             .write()
             .unwrap_or_else(PoisonError::into_inner) = keys;
         self.inner.loaded.send_replace(true);
-        Ok(count)
+        Ok(())
     }
 
     /// Waits until the keys were loaded once (at most `timeout`); `false` if not.
