@@ -67,7 +67,7 @@ pub fn document_body_limits(document: &mut Document) {
                 add_error_answer(
                     operation,
                     "413",
-                    "The body is larger than the limit (1 MiB of JSON; 64 MiB of CSV)",
+                    "The body is larger than the limit (1 MiB of JSON, 8 KiB on the report route; 64 MiB of CSV)",
                 );
             }
         }
