@@ -2,7 +2,9 @@
 //! writers committed to the rollups (`shortener_store::rollups`). Every replica runs it;
 //! an advisory lock lets one at a time do the work, and the others skip their turn.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use chrono::Utc;
 
 use tokio_util::sync::CancellationToken;
 
@@ -86,10 +88,5 @@ pub async fn fold_all(db: &Db, metrics: &Metrics) -> Result<(), sqlx::Error> {
 
 fn record_success(metrics: &Metrics, folded: Folded) {
     metrics.clicks_folded.inc_by(folded.clicks.unsigned_abs());
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
-        });
-    metrics.click_fold_last_success.set(now);
+    metrics.click_fold_last_success.set(Utc::now().timestamp());
 }
