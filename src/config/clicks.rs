@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use shortener_clicks::{ClickSettings, SpillSettings};
+use shortener_clicks::{ClickSettings, OriginSettings, SpillSettings};
 use shortener_service::rollups::FoldSettings;
 use shortener_service::upkeep::UpkeepSettings;
 
@@ -57,8 +57,9 @@ fn parse_spill_dir(raw: &str) -> Result<PathBuf, String> {
 }
 
 impl ClickArgs {
-    /// The pipeline settings these flags describe, for the replica named `replica`.
-    pub fn settings(&self, replica: &str) -> ClickSettings {
+    /// The pipeline settings these flags describe, for the replica named `replica`, which
+    /// places clicks with `origins`.
+    pub fn settings(&self, replica: &str, origins: OriginSettings) -> ClickSettings {
         let capacity = usize::try_from(self.click_queue_capacity).unwrap_or(usize::MAX);
         ClickSettings {
             capacity,
@@ -72,6 +73,7 @@ impl ClickArgs {
                 replica: replica.to_owned(),
                 max_bytes: self.click_spill_max_mb * 1024 * 1024,
             }),
+            origins,
         }
     }
 

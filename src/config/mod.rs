@@ -7,11 +7,13 @@ mod clicks;
 mod commands;
 mod database;
 mod serve;
+mod visitors;
 
 pub use access::{AccessArgs, ApiKeyArgs};
 pub use commands::{HealthcheckArgs, SeedArgs};
 pub use database::DatabaseArgs;
 pub use serve::ServeArgs;
+pub use visitors::VisitorArgs;
 
 use clap::{Parser, Subcommand, ValueEnum};
 

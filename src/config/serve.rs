@@ -10,7 +10,7 @@ use shortener_server::ServeSettings;
 use shortener_server::replica::AppSettings;
 
 use super::parse_label;
-use super::{AccessArgs, DatabaseArgs, cache::CacheArgs, clicks::ClickArgs};
+use super::{AccessArgs, DatabaseArgs, VisitorArgs, cache::CacheArgs, clicks::ClickArgs};
 
 /// Settings of the HTTP server.
 #[derive(Debug, Clone, Args)]
@@ -28,6 +28,8 @@ pub struct ServeArgs {
     pub clicks: ClickArgs,
     #[command(flatten)]
     pub access: AccessArgs,
+    #[command(flatten)]
+    pub visitors: VisitorArgs,
     /// Apply pending migrations at start (true/false).
     #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = ArgAction::Set)]
     pub run_migrations: bool,
@@ -71,7 +73,7 @@ impl ServeArgs {
             app: AppSettings {
                 short_code_length: usize::from(self.short_code_length),
                 cache: self.cache.settings(),
-                clicks: self.clicks.settings(&replica),
+                clicks: self.clicks.settings(&replica, self.visitors.origins()?),
                 click_drain_deadline: Duration::from_secs(self.shutdown_grace_secs),
                 replica: replica.clone(),
                 upkeep: self.clicks.upkeep(),
@@ -81,6 +83,7 @@ impl ServeArgs {
                 blocklist_file,
                 create_quota: self.access.create_quota(),
                 request_timeout: Duration::from_millis(self.request_timeout_ms),
+                trusted_proxies: self.visitors.trusted_proxies()?,
             },
         })
     }

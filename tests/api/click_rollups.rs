@@ -4,9 +4,10 @@
 //! moment; an updated click counts nothing, a removed one leaves its link's retained
 //! clicks at once.
 
+use crate::helpers::write_classified;
 use chrono::Utc;
 use shortener_domain::Click;
-use shortener_store::clicks::{BatchWrite, write_batch};
+use shortener_store::clicks::BatchWrite;
 use shortener_store::rollups::{self, Turn};
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -37,7 +38,7 @@ fn batch_over(ids: &[i64], round: i64) -> Vec<Click> {
             url_id,
             at: Utc::now(),
             referrer: Some(format!("https://r{}.example/", (i as i64 + round) % 3)),
-            user_agent: None,
+            ..Click::default()
         })
         .collect()
 }
@@ -66,13 +67,15 @@ async fn writers_and_folds_at_once_count_every_click_once_and_every_read_is_exac
         tokio::spawn(async move {
             let mut conn = pool.acquire().await.unwrap();
             for round in 0..BATCHES_PER_WRITER {
-                let written = write_batch(&mut conn, first_id + round, &batch_over(&ids, round))
-                    .await
-                    .unwrap();
+                let written =
+                    write_classified(&mut conn, first_id + round, &batch_over(&ids, round))
+                        .await
+                        .unwrap();
                 assert_eq!(
                     written,
                     BatchWrite::Written {
-                        stored: LINKS as u64
+                        stored: LINKS as u64,
+                        checks: 0
                     }
                 );
             }
@@ -153,10 +156,10 @@ async fn an_updated_click_counts_nothing_and_a_removed_one_leaves_the_retained_c
 ) {
     let ids = links(&pool, 2).await;
     let mut conn = pool.acquire().await.unwrap();
-    write_batch(&mut conn, 1, &batch_over(&ids, 0))
+    write_classified(&mut conn, 1, &batch_over(&ids, 0))
         .await
         .unwrap();
-    write_batch(&mut conn, 2, &batch_over(&ids, 1))
+    write_classified(&mut conn, 2, &batch_over(&ids, 1))
         .await
         .unwrap();
     let first = ids[0];

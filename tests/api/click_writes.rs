@@ -6,13 +6,14 @@
 
 use std::time::Duration;
 
+use crate::helpers::write_classified;
 use axum::http::StatusCode;
 use chrono::Utc;
 use serde_json::json;
 use shortener_clicks::ClickSettings;
 use shortener_domain::Click;
 use shortener_server::replica::AppSettings;
-use shortener_store::clicks::{BatchWrite, write_batch};
+use shortener_store::clicks::BatchWrite;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use std::sync::Arc;
@@ -34,7 +35,7 @@ fn clicks_on(ids: &[i64], per_link: usize) -> Vec<Click> {
                 url_id,
                 at: Utc::now(),
                 referrer: Some("https://news.example".to_owned()),
-                user_agent: None,
+                ..Click::default()
             });
         }
     }
@@ -64,8 +65,8 @@ async fn two_writers_on_the_same_hot_links_never_deadlock_and_count_every_click(
                 let shift = round % order.len();
                 order.rotate_left(shift);
                 let id = (i64::from(reverse) << 32) | round as i64;
-                match write_batch(&mut conn, id + 1, &clicks_on(&order, 3)).await? {
-                    BatchWrite::Written { stored: now } => stored += now,
+                match write_classified(&mut conn, id + 1, &clicks_on(&order, 3)).await? {
+                    BatchWrite::Written { stored: now, .. } => stored += now,
                     BatchWrite::AlreadyWritten => panic!("each batch has an id of its own"),
                 }
             }
@@ -190,8 +191,8 @@ fn click(url_id: i64, user_agent: &str) -> Click {
     Click {
         url_id,
         at: Utc::now(),
-        referrer: None,
         user_agent: Some(user_agent.to_owned()),
+        ..Click::default()
     }
 }
 
@@ -201,7 +202,7 @@ async fn clicks_of_a_link_removed_by_hand_are_rejected_and_the_rest_are_written(
     let kept = app.shorten("https://example.com/kept").await;
     let doomed = app.shorten("https://example.com/doomed").await;
     for url_id in [kept.id, doomed.id, kept.id] {
-        app.clicks().enqueue(click(url_id, "test"));
+        app.clicks().enqueue(click(url_id, "test"), None);
     }
     // An operator removes one link's row by hand before the batch is written.
     for statement in [
@@ -233,7 +234,7 @@ async fn a_click_the_database_refuses_is_isolated_and_its_batch_neighbours_are_w
     let link = app.shorten("https://example.com/busy").await;
     // jsonb cannot hold U+0000: Postgres refuses the value (SQLSTATE 22P05), for good.
     for user_agent in ["first", "nul \u{0} inside", "second", "third"] {
-        app.clicks().enqueue(click(link.id, user_agent));
+        app.clicks().enqueue(click(link.id, user_agent), None);
     }
     tokio::time::timeout(Duration::from_secs(10), app.clicks().flush())
         .await
@@ -366,7 +367,7 @@ async fn a_batch_whose_commit_answer_is_lost_is_counted_once(pool: PgPool) {
     let link = app.shorten("https://example.com/once").await;
     const N: usize = 250;
     for _ in 0..N {
-        app.clicks().enqueue(click(link.id, "test"));
+        app.clicks().enqueue(click(link.id, "test"), None);
     }
     // The only other commit after start is the upkeep's first run: let it pass first.
     let upkeep_done = || {
@@ -425,7 +426,7 @@ async fn a_link_removed_by_hand_takes_its_clicks_and_their_totals_with_it(pool: 
     let kept = app.shorten("https://example.com/kept").await;
     let removed = app.shorten("https://example.com/removed").await;
     for url_id in [kept.id, removed.id, removed.id] {
-        app.clicks().enqueue(click(url_id, "test"));
+        app.clicks().enqueue(click(url_id, "test"), None);
     }
     app.clicks().flush().await;
     let total = |query: String| {

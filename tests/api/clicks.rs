@@ -179,9 +179,12 @@ async fn clicks_keep_their_own_headers_and_the_time_of_the_redirect(pool: PgPool
     .unwrap();
     assert_eq!(rows.len(), 3);
     let expected_details = [
-        json!({"referrer": "https://a.example/", "user_agent": "AgentA/1.0"}),
-        json!({"referrer": null, "user_agent": null}),
-        json!({"referrer": "https://b.example/page", "user_agent": null}),
+        json!({"referrer": "https://a.example/", "user_agent": "AgentA/1.0", "class": "human",
+               "reason": "browser", "referrer_host": "a.example"}),
+        json!({"referrer": null, "user_agent": null, "class": "bot", "reason": "no_user_agent",
+               "device": "bot"}),
+        json!({"referrer": "https://b.example/page", "user_agent": null, "class": "bot",
+               "reason": "no_user_agent", "device": "bot", "referrer_host": "b.example"}),
     ];
     let slack = chrono::Duration::milliseconds(1);
     for (((at, details), (before, after)), expected) in

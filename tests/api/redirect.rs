@@ -111,7 +111,13 @@ async fn get_records_one_click_with_referrer_and_user_agent(pool: PgPool) {
     assert_eq!(click.url_id, link.id);
     assert_eq!(
         click.details,
-        json!({"referrer": "https://news.example/item?id=1", "user_agent": "TestAgent/1.0 (X11)"})
+        json!({
+            "referrer": "https://news.example/item?id=1",
+            "user_agent": "TestAgent/1.0 (X11)",
+            "class": "human",
+            "reason": "browser",
+            "referrer_host": "news.example"
+        })
     );
 }
 
@@ -132,7 +138,8 @@ async fn prefixed_path_records_a_click_too(pool: PgPool) {
     assert_eq!(clicks.len(), 1);
     assert_eq!(
         clicks[0].details,
-        json!({"referrer": null, "user_agent": "curl/8"})
+        json!({"referrer": null, "user_agent": "curl/8", "class": "bot", "reason": "crawler",
+               "device": "bot"})
     );
 }
 
@@ -145,7 +152,8 @@ async fn click_without_headers_has_null_referrer_and_user_agent(pool: PgPool) {
     assert_eq!(clicks.len(), 1);
     assert_eq!(
         clicks[0].details,
-        json!({"referrer": null, "user_agent": null})
+        json!({"referrer": null, "user_agent": null, "class": "bot", "reason": "no_user_agent",
+               "device": "bot"})
     );
 }
 
@@ -182,7 +190,7 @@ async fn click_stores_no_client_ip(pool: PgPool) {
     assert_eq!(clicks.len(), 1);
     assert_eq!(
         clicks[0].details,
-        json!({"referrer": null, "user_agent": "ua"})
+        json!({"referrer": null, "user_agent": "ua", "class": "human", "reason": "browser"})
     );
     let stored: Option<String> = sqlx::query_scalar(
         "SELECT string_agg(details::text, ' ') FROM events WHERE details::text LIKE '%203.0.113%' \

@@ -3,6 +3,7 @@
 //! the spill, behind what is already there, so batches reach Postgres in the order they
 //! were cut. Without a spill it waits for the writer, and the queue in front fills.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use shortener_domain::Click;
 use shortener_metrics::Metrics;
 
 use crate::batch::Batch;
+use crate::origin::Origins;
 use crate::progress::Progress;
 use crate::spill::{Spill, SpilledBatch};
 use crate::{ClickSettings, Command};
@@ -40,6 +42,7 @@ pub(crate) struct Parts {
 pub(crate) struct Intake {
     parts: Parts,
     batch: Vec<Click>,
+    origins: Origins,
     /// Spilled since the last sync.
     unsynced: bool,
     last_sync: Instant,
@@ -50,6 +53,7 @@ impl Intake {
     pub(crate) fn new(parts: Parts) -> Self {
         Self {
             batch: Vec::with_capacity(parts.settings.max_batch),
+            origins: Origins::new(parts.settings.origins.clone()),
             parts,
             unsynced: false,
             last_sync: Instant::now(),
@@ -73,8 +77,8 @@ impl Intake {
         }
         self.parts.receiver.close();
         while let Ok(command) = self.parts.receiver.try_recv() {
-            if let Command::Record(click) = command {
-                self.batch.push(click);
+            if let Command::Record(click, client) = command {
+                self.take(click, client);
                 if self.batch.len() >= self.parts.settings.max_batch {
                     self.emit().await;
                 }
@@ -95,12 +99,20 @@ impl Intake {
                 command = self.parts.receiver.recv() => command,
             };
             match command {
-                Some(Command::Record(click)) => self.batch.push(click),
+                Some(Command::Record(click, client)) => self.take(click, client),
                 Some(Command::Flush) => return false,
                 None => return true,
             }
         }
         false
+    }
+
+    /// Adds a click to the batch, placed by its client's address (then forgotten).
+    fn take(&mut self, mut click: Click, client: Option<IpAddr>) {
+        if let Some(address) = client {
+            self.origins.place(&mut click, address);
+        }
+        self.batch.push(click);
     }
 
     /// Routes the batch cut so far.

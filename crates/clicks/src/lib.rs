@@ -5,11 +5,14 @@
 //! in order. A full queue drops the click, counted and logged; so does a full spill.
 
 mod batch;
+pub mod classify;
 mod intake;
+pub mod origin;
 mod progress;
 pub mod spill;
 mod writer;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +25,7 @@ use shortener_store::Db;
 
 use batch::Batch;
 use intake::Intake;
+pub use origin::{GeoIp, OriginSettings, VisitorKey};
 use progress::Progress;
 pub use spill::{Spill, SpillError, SpillSettings};
 pub use writer::DrainBudget;
@@ -43,6 +47,8 @@ pub struct ClickSettings {
     /// The on-disk spill (`None`: clicks the writer cannot take in time wait in memory,
     /// and are dropped past the capacity or lost at shutdown).
     pub spill: Option<SpillSettings>,
+    /// The country database and the visitor key the intake places clicks with.
+    pub origins: OriginSettings,
 }
 
 impl Default for ClickSettings {
@@ -52,13 +58,16 @@ impl Default for ClickSettings {
             max_batch: 1_000,
             flush_interval: Duration::from_millis(50),
             spill: None,
+            origins: OriginSettings::default(),
         }
     }
 }
 
 /// What the intake is asked to do.
 enum Command {
-    Record(Click),
+    /// A click and its client's address, which the intake turns into the click's country
+    /// and visitor id and forgets.
+    Record(Click, Option<IpAddr>),
     /// Cut the batch now (a caller waits for everything so far to be written).
     Flush,
 }
@@ -72,11 +81,11 @@ pub struct ClickQueue {
 }
 
 impl ClickQueue {
-    /// Accepts a click without waiting; when the queue is full the click is dropped
-    /// (counted in `shortener_clicks_dropped_total`, logged once per interval).
-    pub fn enqueue(&self, click: Click) {
+    /// Accepts a click from `client` without waiting; when the queue is full the click is
+    /// dropped (counted in `shortener_clicks_dropped_total`, logged once per interval).
+    pub fn enqueue(&self, click: Click, client: Option<IpAddr>) {
         if self.progress.reserve() {
-            if self.sender.try_send(Command::Record(click)).is_ok() {
+            if self.sender.try_send(Command::Record(click, client)).is_ok() {
                 self.progress.accept();
                 self.metrics.clicks_enqueued.inc();
                 self.metrics.click_queue_depth.inc();

@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use shortener_domain::Click;
+use shortener_domain::{Click, Intent};
 
 /// A segment is closed and a new one begun past this size.
 pub const SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
@@ -71,11 +71,43 @@ pub struct Position {
 }
 
 /// The on-disk record of a batch: `{"id": .., "clicks": [[url_id, micros, referrer,
-/// user_agent], ..]}`.
+/// user_agent, accept_language, intent, country, visitor], ..]}`. The last four came with
+/// click classification; a record written before them (four fields) reads as a visit
+/// with none of them.
 #[derive(Serialize, Deserialize)]
 struct Record {
     id: i64,
-    clicks: Vec<(i64, i64, Option<String>, Option<String>)>,
+    clicks: Vec<SpilledClick>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SpilledClick(
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    #[serde(default)] Option<String>,
+    #[serde(default)] u8,
+    #[serde(default)] Option<String>,
+    #[serde(default)] Option<i64>,
+);
+
+/// An [`Intent`] as the spill writes it.
+fn intent_code(intent: Intent) -> u8 {
+    match intent {
+        Intent::Visit => 0,
+        Intent::Prefetch => 1,
+        Intent::Check => 2,
+    }
+}
+
+fn intent_of(code: u8) -> Option<Intent> {
+    match code {
+        0 => Some(Intent::Visit),
+        1 => Some(Intent::Prefetch),
+        2 => Some(Intent::Check),
+        _ => None,
+    }
 }
 
 impl Record {
@@ -86,11 +118,15 @@ impl Record {
                 .clicks
                 .iter()
                 .map(|click| {
-                    (
+                    SpilledClick(
                         click.url_id,
                         click.at.timestamp_micros(),
                         click.referrer.clone(),
                         click.user_agent.clone(),
+                        click.accept_language.clone(),
+                        intent_code(click.intent),
+                        click.country.clone(),
+                        click.visitor,
                     )
                 })
                 .collect(),
@@ -101,12 +137,26 @@ impl Record {
         let clicks = self
             .clicks
             .into_iter()
-            .map(|(url_id, micros, referrer, user_agent)| {
+            .map(|spilled| {
+                let SpilledClick(
+                    url_id,
+                    micros,
+                    referrer,
+                    user_agent,
+                    accept_language,
+                    intent,
+                    country,
+                    visitor,
+                ) = spilled;
                 Some(Click {
                     url_id,
                     at: DateTime::<Utc>::from_timestamp_micros(micros)?,
                     referrer,
                     user_agent,
+                    accept_language,
+                    intent: intent_of(intent)?,
+                    country,
+                    visitor,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -556,6 +606,10 @@ mod tests {
                     at,
                     referrer: (n % 2 == 0).then(|| format!("https://ref.example/{n}\t\\\"x")),
                     user_agent: None,
+                    accept_language: (n % 3 == 0).then(|| "en-GB,en;q=0.8".to_owned()),
+                    intent: [Intent::Visit, Intent::Prefetch, Intent::Check][n % 3],
+                    country: (n % 2 == 1).then(|| "NL".to_owned()),
+                    visitor: (n % 4 != 0).then_some(n as i64 * -7_919),
                 })
                 .collect(),
         }
@@ -583,7 +637,7 @@ mod tests {
     fn batches_come_back_whole_and_in_order_and_leave_the_disk_once_committed() {
         let dir = tempfile::tempdir().unwrap();
         let spill = Spill::open(&settings(dir.path())).unwrap();
-        let first = batch(7, 3);
+        let first = batch(7, 12);
         spill.append(&first).unwrap();
         spill.append(&batch(8, 1)).unwrap();
         assert!(spill.has_unread());
@@ -597,6 +651,24 @@ mod tests {
         assert!(!spill.has_unread());
         assert_eq!(spill.bytes(), 0, "everything committed is deleted");
         assert_eq!(segment_count(dir.path()), 0);
+    }
+
+    #[test]
+    fn a_record_spilled_before_classification_reads_as_a_visit() {
+        let record: Record = serde_json::from_str(
+            r#"{"id": 5, "clicks": [[3, 1765000000123456, null, "curl/8.5.0"]]}"#,
+        )
+        .unwrap();
+        let batch = record.into_batch().unwrap();
+        assert_eq!(
+            batch.clicks,
+            [Click {
+                url_id: 3,
+                at: DateTime::<Utc>::from_timestamp_micros(1_765_000_000_123_456).unwrap(),
+                user_agent: Some("curl/8.5.0".to_owned()),
+                ..Click::default()
+            }]
+        );
     }
 
     #[test]

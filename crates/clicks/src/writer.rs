@@ -21,6 +21,7 @@ use shortener_store::clicks::{self as click_rows, BatchWrite};
 use shortener_store::{Db, DbFailure};
 
 use crate::batch::{Batch, Origin, Part};
+use crate::classify::Classifier;
 use crate::progress::Progress;
 use crate::spill::{Spill, SpilledBatch};
 
@@ -44,6 +45,7 @@ pub(crate) struct Writer {
     intake_closed: bool,
     /// Batches taken from the intake that the spill could not take: written first.
     held_back: VecDeque<Batch>,
+    classifier: Classifier,
 }
 
 /// A batch was not (wholly) written when the writer had to stop.
@@ -65,6 +67,7 @@ impl Writer {
             parts,
             intake_closed: false,
             held_back: VecDeque::new(),
+            classifier: Classifier::default(),
         }
     }
 
@@ -160,12 +163,15 @@ impl Writer {
     async fn write(&mut self, batch: &Batch, stop: &CancellationToken) -> Result<(), Unfinished> {
         let mut parts = VecDeque::from([Part::whole(batch)]);
         let mut delay = Duration::from_millis(50);
+        // Classified once, however many attempts and parts the batch takes.
+        let traits = self.classifier.classify_all(&batch.clicks);
         while let Some(part) = parts.pop_front() {
-            let clicks = &batch.clicks[part.start..part.start + part.len];
+            let range = part.start..part.start + part.len;
+            let clicks = &batch.clicks[range.clone()];
             let started = std::time::Instant::now();
             let written = match self.parts.db.connection("clicks.write_batch").await {
                 Ok(mut connection) => {
-                    click_rows::write_batch(&mut connection, part.id, clicks).await
+                    click_rows::write_batch(&mut connection, part.id, clicks, &traits[range]).await
                 }
                 Err(error) => Err(error),
             };
@@ -286,10 +292,16 @@ impl Writer {
     fn account(&self, batch: &Batch, part: Part, outcome: BatchWrite) {
         let metrics = &self.parts.metrics;
         let clicks = part.len as u64;
-        let stored = match outcome {
-            BatchWrite::Written { stored } => stored,
+        let (stored, placed) = match outcome {
+            BatchWrite::Written { stored, checks } => (stored, stored + checks),
             // Written before (a retry after a lost answer, or a replay): its clicks are in.
-            BatchWrite::AlreadyWritten => clicks,
+            BatchWrite::AlreadyWritten => {
+                let checks = batch.clicks[part.start..part.start + part.len]
+                    .iter()
+                    .filter(|click| !click.intent.is_event())
+                    .count() as u64;
+                (clicks - checks, clicks)
+            }
         };
         metrics.click_batch_size.observe(clicks as f64);
         metrics.clicks_written.inc_by(stored);
@@ -298,7 +310,7 @@ impl Writer {
             let lag = (committed - click.at).to_std().unwrap_or_default();
             metrics.click_lag_seconds.observe(lag.as_secs_f64());
         }
-        let missing = clicks.saturating_sub(stored);
+        let missing = clicks.saturating_sub(placed);
         if missing > 0 {
             metrics.clicks_rejected.inc_by(missing);
             tracing::warn!(

@@ -19,6 +19,8 @@ mod short_code;
 mod stored_keys;
 mod target_url;
 mod text_class;
+mod traffic;
+mod trusted_proxies;
 pub use text_class::not_blank_pattern;
 pub mod timestamp;
 mod username;
@@ -52,4 +54,6 @@ pub use short_code::{
 };
 pub use stored_keys::StoredKeys;
 pub use target_url::{MAX_URL_CHARS, TARGET_URL_PATTERN, TargetUrl, TargetUrlError};
+pub use traffic::{ClickTraits, Intent, TrafficClass};
+pub use trusted_proxies::{TrustedProxies, TrustedProxiesError};
 pub use username::{MAX_USERNAME_CHARS, Username, UsernameError};

@@ -3,11 +3,14 @@
 
 use super::error::{ApiError, ErrorBody};
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, LOCATION, REFERER, USER_AGENT};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, LOCATION, REFERER, USER_AGENT};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use shortener_domain::{TargetUrl, truncate_header};
+use shortener_domain::{Intent, TargetUrl, truncate_header};
 use shortener_service::app::AppState;
 use shortener_service::redirects::{self, Visit};
 
@@ -17,11 +20,12 @@ use shortener_service::redirects::{self, Visit};
               (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn follow(
     state: State<AppState>,
+    peer: Peer,
     method: Method,
     headers: HeaderMap,
     code: CodePath,
 ) -> Result<Response, ApiError> {
-    redirect(state, method, headers, code).await
+    redirect(state, peer, method, headers, code).await
 }
 
 /// The same redirect under the `/urls` prefix.
@@ -30,11 +34,12 @@ pub async fn follow(
               (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn follow_prefixed(
     state: State<AppState>,
+    peer: Peer,
     method: Method,
     headers: HeaderMap,
     code: CodePath,
 ) -> Result<Response, ApiError> {
-    redirect(state, method, headers, code).await
+    redirect(state, peer, method, headers, code).await
 }
 
 /// The code segment of a redirect path; one that is not even UTF-8 cannot exist: 404.
@@ -42,6 +47,7 @@ pub type CodePath = Result<Path<String>, PathRejection>;
 
 async fn redirect(
     State(state): State<AppState>,
+    peer: Peer,
     method: Method,
     headers: HeaderMap,
     code: CodePath,
@@ -49,11 +55,20 @@ async fn redirect(
     // A segment that is not even UTF-8 cannot be a code: the service answers it like any
     // malformed code (404, counted, no lookup).
     let code = code.map(|Path(code)| code).unwrap_or_default();
-    // HEAD is a check (link previews, monitors), not a visit: it records nothing.
-    let visit = (method == Method::GET).then(|| Visit {
+    let client = peer.map(|Extension(ConnectInfo(peer))| {
+        let forwarded_for = headers
+            .get_all(X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|value| value.to_str().ok());
+        state.trusted_proxies().client(peer.ip(), forwarded_for)
+    });
+    let visit = Visit {
         referrer: header_text(&headers, REFERER),
         user_agent: header_text(&headers, USER_AGENT),
-    });
+        accept_language: header_text(&headers, ACCEPT_LANGUAGE),
+        intent: intent(&method, &headers),
+        client,
+    };
     let destination = redirects::follow(&state, &code, visit).await?;
     let location = HeaderValue::from_str(&TargetUrl::for_location(destination.url()))
         .map_err(|_| ApiError::internal("stored URL cannot be a Location header"))?;
@@ -68,6 +83,34 @@ async fn redirect(
         ],
     )
         .into_response())
+}
+
+/// The connection's peer, which the server's accept loop records on every request (an
+/// in-process test's request may have none).
+pub type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const SEC_PURPOSE: HeaderName = HeaderName::from_static("sec-purpose");
+const PURPOSE: HeaderName = HeaderName::from_static("purpose");
+
+/// A HEAD is a check; a GET that says it is a prefetch or a preview is a prefetch.
+fn intent(method: &Method, headers: &HeaderMap) -> Intent {
+    if method == Method::HEAD {
+        return Intent::Check;
+    }
+    let ahead = [SEC_PURPOSE, PURPOSE].iter().any(|name| {
+        headers.get_all(name).iter().any(|value| {
+            value.to_str().is_ok_and(|value| {
+                let value = value.to_ascii_lowercase();
+                value.contains("prefetch") || value.contains("preview")
+            })
+        })
+    });
+    if ahead {
+        Intent::Prefetch
+    } else {
+        Intent::Visit
+    }
 }
 
 /// A request header as bounded text (never the client's address).

@@ -15,19 +15,23 @@
 //!   and which takes this one out of its rotation (max_fails=1).
 
 use std::io::ErrorKind;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::http::HeaderValue;
+use axum::http::Request;
 use axum::http::header::CONNECTION;
 use axum::response::Response;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tower::util::MapResponse;
+use tower::util::{MapRequest, MapResponse};
 
 /// hyper's header-read timeout, which also closes a keep-alive connection left idle this
 /// long. Longer than the upstream keep-alive of Nginx and ingress-nginx (60 s by default),
@@ -65,8 +69,8 @@ pub async fn accept_until_closed(
             biased;
             () = closing(&mut closed) => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    tasks.spawn(serve_connection(stream, router.clone(), closed.clone(), linger));
+                Ok((stream, peer)) => {
+                    tasks.spawn(serve_connection(stream, peer, router.clone(), closed.clone(), linger));
                 }
                 // Out of file descriptors or a connection reset before accept: as
                 // axum::serve does, wait a moment rather than spin.
@@ -78,9 +82,10 @@ pub async fn accept_until_closed(
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
     }
-    for stream in take_accept_queue(listener) {
+    for (stream, peer) in take_accept_queue(listener) {
         tasks.spawn(serve_connection(
             stream,
+            peer,
             router.clone(),
             closed.clone(),
             linger,
@@ -92,7 +97,7 @@ pub async fn accept_until_closed(
 /// Accepts, without waiting, every connection the kernel has already completed, and
 /// closes the listener. Asked of the socket itself: the runtime's readiness flag may not
 /// have seen the latest arrivals yet.
-fn take_accept_queue(listener: TcpListener) -> Vec<TcpStream> {
+fn take_accept_queue(listener: TcpListener) -> Vec<(TcpStream, SocketAddr)> {
     let listener = match listener.into_std() {
         Ok(listener) => listener,
         Err(error) => {
@@ -104,11 +109,11 @@ fn take_accept_queue(listener: TcpListener) -> Vec<TcpStream> {
     loop {
         // into_std leaves the socket non-blocking, and so are the streams it accepts.
         match listener.accept() {
-            Ok((stream, _peer)) => match stream
+            Ok((stream, peer)) => match stream
                 .set_nonblocking(true)
                 .and_then(|()| TcpStream::from_std(stream))
             {
-                Ok(stream) => queued.push(stream),
+                Ok(stream) => queued.push((stream, peer)),
                 Err(error) => tracing::warn!(%error, "cannot serve a queued connection"),
             },
             Err(error) if error.kind() == ErrorKind::WouldBlock => break,
@@ -155,6 +160,7 @@ impl OpenConnections {
 
 async fn serve_connection(
     stream: TcpStream,
+    peer: SocketAddr,
     router: Router,
     mut closed: watch::Receiver<bool>,
     linger: Duration,
@@ -163,6 +169,12 @@ async fn serve_connection(
         tracing::debug!(%error, "cannot set TCP_NODELAY");
     }
     let leaving = closed.clone();
+    // The peer on every request, as axum's `ConnectInfo` (the redirect reads the client's
+    // address from it, through TRUSTED_PROXIES).
+    let router = MapRequest::new(router, move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    });
     let service = MapResponse::new(router, move |response| {
         close_once_leaving(response, &leaving)
     });

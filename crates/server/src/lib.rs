@@ -126,6 +126,17 @@ pub async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
     } else {
         tracing::info!(keys = api_keys.count(), "API keys loaded");
     }
+    let origins = &settings.app.clicks.origins;
+    match &origins.geoip {
+        Some(geoip) => tracing::info!(database = geoip.kind(), "GeoIP database loaded"),
+        None => tracing::warn!("GEOIP_DB is not set: every click's country is unknown"),
+    }
+    if origins.key_generated {
+        tracing::warn!(
+            "VISITOR_KEY is not set: a random key was generated, so a visitor counts once \
+             per replica and per restart instead of once a day"
+        );
+    }
     let grace = settings.shutdown_grace;
     let app_settings = AppSettings {
         click_drain_deadline: grace,

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::blocklist_file::{self, BlocklistFile, Watcher};
 use shortener_cache::{CacheSettings, LinkCache, invalidation};
 use shortener_clicks::{self as clicks, ClickQueue, ClickSettings, DrainBudget};
-use shortener_domain::{ApiKeys, LinkPolicy, ShortCodeGenerator};
+use shortener_domain::{ApiKeys, LinkPolicy, ShortCodeGenerator, TrustedProxies};
 use shortener_metrics::Metrics;
 use shortener_service::key_book::{self, KeyBook};
 use shortener_service::quota::{CreateQuota, CreateQuotaSettings};
@@ -48,6 +48,8 @@ pub struct AppSettings {
     pub create_quota: Option<CreateQuotaSettings>,
     /// Longest a request may run before it is answered 503 (`REQUEST_TIMEOUT_MS`).
     pub request_timeout: Duration,
+    /// The proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for AppSettings {
@@ -65,6 +67,7 @@ impl Default for AppSettings {
             blocklist_file: None,
             create_quota: None,
             request_timeout: Duration::from_secs(10),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -115,6 +118,7 @@ impl Replica {
             create_quota: settings.create_quota.map(CreateQuota::new),
             request_timeout: settings.request_timeout,
             replica: settings.replica.clone(),
+            trusted_proxies: settings.trusted_proxies,
         })));
         let stop_listener = CancellationToken::new();
         let stop_writer = CancellationToken::new();

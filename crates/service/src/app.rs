@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::Utc;
 use shortener_cache::LinkCache;
 use shortener_clicks::ClickQueue;
-use shortener_domain::{ApiKey, ApiKeys, LinkPolicy, ShortCodeGenerator};
+use shortener_domain::{ApiKey, ApiKeys, LinkPolicy, ShortCodeGenerator, TrustedProxies};
 use shortener_metrics::Metrics;
 use shortener_store::Db;
 
@@ -42,6 +42,7 @@ pub struct App {
     pub(crate) report_quota: ReportQuota,
     request_timeout: Duration,
     replica: String,
+    trusted_proxies: TrustedProxies,
 }
 
 /// What an [`App`] is made of; the replica that starts it keeps its own handles to the
@@ -64,6 +65,8 @@ pub struct AppParts {
     pub request_timeout: Duration,
     /// This process's name in log lines (`REPLICA_NAME`).
     pub replica: String,
+    /// The proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl App {
@@ -84,7 +87,13 @@ impl App {
             report_quota: ReportQuota::default(),
             request_timeout: parts.request_timeout,
             replica: parts.replica,
+            trusted_proxies: parts.trusted_proxies,
         }
+    }
+
+    /// The proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.trusted_proxies
     }
 
     /// Every metric of this replica.

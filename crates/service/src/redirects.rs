@@ -2,6 +2,7 @@
 //! queues the click; never waits on a database write. A link whose destination is now
 //! blocked answers 410 and records nothing.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -9,13 +10,19 @@ use chrono::Utc;
 use super::{Resource, ServiceError};
 use crate::app::App;
 use shortener_cache::CacheEntry;
-use shortener_domain::{Click, ShortCode};
+use shortener_domain::{Click, Intent, ShortCode};
 
 /// Who followed the link, for the click record.
 #[derive(Debug, Clone, Default)]
 pub struct Visit {
     pub referrer: Option<String>,
     pub user_agent: Option<String>,
+    pub accept_language: Option<String>,
+    /// A visit, a prefetch or a HEAD check.
+    pub intent: Intent,
+    /// The client's address: the click pipeline turns it into a country and a visitor id
+    /// and keeps neither it nor any trace of it.
+    pub client: Option<IpAddr>,
 }
 
 /// A live, active, unexpired link's destination.
@@ -32,12 +39,9 @@ impl Destination {
     }
 }
 
-/// Where `code` leads. A `visit` (a GET, not a HEAD) is recorded as a click.
-pub async fn follow(
-    app: &App,
-    code: &str,
-    visit: Option<Visit>,
-) -> Result<Destination, ServiceError> {
+/// Where `code` leads. The visit is recorded for the click writer to classify: a GET as a
+/// click event, a HEAD as a preview counted in the rollups only.
+pub async fn follow(app: &App, code: &str, visit: Visit) -> Result<Destination, ServiceError> {
     let counters = &app.metrics().hot;
     // A code that could never have been issued needs no lookup at all.
     if !ShortCode::is_well_formed(code) {
@@ -64,14 +68,19 @@ pub async fn follow(
         counters.gone.inc();
         return Err(ServiceError::DestinationBlocked);
     }
-    if let Some(visit) = visit {
-        app.clicks.enqueue(Click {
+    app.clicks.enqueue(
+        Click {
             url_id: link.url_id,
             at: now,
             referrer: visit.referrer,
             user_agent: visit.user_agent,
-        });
-    }
+            accept_language: visit.accept_language,
+            intent: visit.intent,
+            country: None,
+            visitor: None,
+        },
+        visit.client,
+    );
     counters.found.inc();
     Ok(Destination(entry))
 }

@@ -1,35 +1,40 @@
 //! Batched click writes, exactly once: a batch's id is committed with its clicks, and a
 //! batch whose id is already there is not written again. One statement inserts the clicks
-//! as `click` events and their pending rollup deltas (migration `20261207000004`), which
+//! as `click` events with their derived fields, their pending rollup deltas (by class) and
+//! their human visitors (migrations `20261207000004` and `20261207000005`), which
 //! [`crate::rollups::fold`] later adds to the link's counters and rollups.
 
 use sqlx::{Connection, PgConnection};
 
-use shortener_domain::Click;
+use shortener_domain::{Click, ClickTraits};
 
 /// What writing a batch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchWrite {
-    /// Written now: `stored` of its clicks became events (the clicks of a link whose row
-    /// no longer exists are left out, and the caller counts them).
-    Written { stored: u64 },
+    /// Written now: `stored` of its clicks became events and `checks` more (HEAD requests)
+    /// were counted as previews without an event; the clicks of a link whose row no
+    /// longer exists are in neither, and the caller counts them.
+    Written { stored: u64, checks: u64 },
     /// A batch with this id was committed before (a retry or a replay): nothing written.
     AlreadyWritten,
 }
 
-/// Writes the clicks of batch `id` as `click` events attributed to each link's owner, in
-/// one transaction with the batch's id, unless that id was committed before. Events get
-/// their ids in the order of `clicks`.
+/// Writes the clicks of batch `id`, each with its traits (`traits[i]` of `clicks[i]`), as
+/// `click` events attributed to each link's owner, in one transaction with the batch's
+/// id, unless that id was committed before. Events get their ids in the order of
+/// `clicks`.
 ///
-/// Locks: none besides the rows it inserts. The writer only appends (events, deltas and
-/// the batch id), with no foreign key and no unique row shared with another batch but
-/// the batch id; the rollups are upserted by the fold alone (migration
+/// Locks: none besides the rows it inserts. The writer only appends (events, deltas,
+/// visitors and the batch id), with no foreign key and no unique row shared with another
+/// batch but the batch id; the rollups are upserted by the fold alone (migration
 /// `20261207000004`). Writers on the same hot links therefore never wait for each other.
 pub async fn write_batch(
     conn: &mut PgConnection,
     id: i64,
     clicks: &[Click],
+    traits: &[ClickTraits],
 ) -> Result<BatchWrite, sqlx::Error> {
+    debug_assert_eq!(clicks.len(), traits.len());
     let mut tx = conn.begin().await?;
     let first_time = sqlx::query!(
         "INSERT INTO click_batches (id, clicks) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
@@ -43,46 +48,95 @@ pub async fn write_batch(
     if !first_time {
         return Ok(BatchWrite::AlreadyWritten);
     }
-    let stored = insert_events(&mut tx, clicks).await?;
+    let written = insert_events(&mut tx, clicks, traits).await?;
     tx.commit().await?;
-    Ok(BatchWrite::Written { stored })
+    Ok(written)
 }
 
-/// Inserts the clicks as events, into the click partitions (the parent's counting trigger
-/// is not run), and in the same statement their pending deltas, one per link, owner, day
-/// and referrer of the batch, for `rollups::fold` to add to the rollups; how many clicks
-/// were stored.
-async fn insert_events(conn: &mut PgConnection, clicks: &[Click]) -> Result<u64, sqlx::Error> {
+/// Inserts the clicks as events (HEAD checks excepted), into the click partitions (the
+/// parent's counting trigger is not run), and in the same statement their pending deltas,
+/// one per link, owner, day and referrer of the batch, with the clicks of each class, and
+/// the distinct human visitors of each link and day, for `rollups::fold` to add to the
+/// rollups.
+async fn insert_events(
+    conn: &mut PgConnection,
+    clicks: &[Click],
+    traits: &[ClickTraits],
+) -> Result<BatchWrite, sqlx::Error> {
     let url_ids: Vec<i64> = clicks.iter().map(|c| c.url_id).collect();
     let timestamps: Vec<_> = clicks.iter().map(|c| c.at).collect();
     // Sent as text and built into `details` by Postgres: no JSON value per click here,
     // no JSON text for Postgres to parse.
     let referrers: Vec<Option<&str>> = clicks.iter().map(|c| c.referrer.as_deref()).collect();
     let user_agents: Vec<Option<&str>> = clicks.iter().map(|c| c.user_agent.as_deref()).collect();
-    let stored = sqlx::query_scalar!(
-        r#"WITH stored AS (
+    let events: Vec<bool> = clicks.iter().map(|c| c.intent.is_event()).collect();
+    let countries: Vec<Option<&str>> = clicks.iter().map(|c| c.country.as_deref()).collect();
+    let visitors: Vec<Option<i64>> = clicks.iter().map(|c| c.visitor).collect();
+    let classes: Vec<&str> = traits.iter().map(|t| t.class.as_str()).collect();
+    let reasons: Vec<&str> = traits.iter().map(|t| t.reason).collect();
+    let browsers: Vec<Option<&str>> = traits.iter().map(|t| t.browser).collect();
+    let oses: Vec<Option<&str>> = traits.iter().map(|t| t.os).collect();
+    let devices: Vec<Option<&str>> = traits.iter().map(|t| t.device).collect();
+    let languages: Vec<Option<&str>> = traits.iter().map(|t| t.language.as_deref()).collect();
+    let hosts: Vec<Option<&str>> = traits.iter().map(|t| t.referrer_host.as_deref()).collect();
+    let row = sqlx::query!(
+        r#"WITH input AS (
+               SELECT c.*, u.user_id, (c.ts AT TIME ZONE 'UTC')::date AS day
+               FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
+                           $5::bool[], $6::text[], $7::text[], $8::text[], $9::text[],
+                           $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[])
+                    WITH ORDINALITY AS c(url_id, ts, referrer, user_agent, is_event, class,
+                                         reason, browser, os, device, language, country,
+                                         referrer_host, visitor, position)
+               JOIN urls u ON u.id = c.url_id),
+           stored AS (
                INSERT INTO events_clicks (url_id, user_id, event_type, timestamp, details)
-               SELECT c.url_id, u.user_id, 'click', c.ts,
-                      jsonb_build_object('referrer', c.referrer, 'user_agent', c.user_agent)
-               FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::text[])
-                    WITH ORDINALITY AS c(url_id, ts, referrer, user_agent, position)
-               JOIN urls u ON u.id = c.url_id
-               ORDER BY c.position
-               RETURNING url_id, user_id, timestamp, details->>'referrer' AS referrer),
+               SELECT url_id, user_id, 'click', ts,
+                      jsonb_build_object('referrer', referrer, 'user_agent', user_agent)
+                      || jsonb_strip_nulls(jsonb_build_object(
+                             'class', class, 'reason', reason, 'browser', browser, 'os', os,
+                             'device', device, 'language', language, 'country', country,
+                             'referrer_host', referrer_host))
+               FROM input WHERE is_event
+               ORDER BY position
+               RETURNING 1),
            pending AS (
-               INSERT INTO click_deltas (url_id, user_id, day, referrer, clicks, last_click_at)
-               SELECT url_id, user_id, (timestamp AT TIME ZONE 'UTC')::date,
-                      coalesce(referrer, ''), count(*), max(timestamp)
-               FROM stored GROUP BY 1, 2, 3, 4)
-           SELECT count(*) AS "stored!" FROM stored"#,
+               INSERT INTO click_deltas (url_id, user_id, day, referrer, clicks, humans, bots,
+                                         previews, last_click_at)
+               SELECT url_id, user_id, day, coalesce(referrer, ''),
+                      count(*) FILTER (WHERE is_event),
+                      count(*) FILTER (WHERE class = 'human'),
+                      count(*) FILTER (WHERE class = 'bot'),
+                      count(*) FILTER (WHERE class = 'preview'),
+                      max(ts) FILTER (WHERE is_event)
+               FROM input GROUP BY 1, 2, 3, 4),
+           visitors AS (
+               INSERT INTO visitor_deltas (url_id, day, visitor)
+               SELECT DISTINCT url_id, day, visitor FROM input
+               WHERE class = 'human' AND visitor IS NOT NULL)
+           SELECT (SELECT count(*) FROM stored) AS "stored!",
+                  (SELECT count(*) FROM input WHERE NOT is_event) AS "checks!""#,
         &url_ids,
         &timestamps,
         &referrers as &[Option<&str>],
         &user_agents as &[Option<&str>],
+        &events,
+        &classes as &[&str],
+        &reasons as &[&str],
+        &browsers as &[Option<&str>],
+        &oses as &[Option<&str>],
+        &devices as &[Option<&str>],
+        &languages as &[Option<&str>],
+        &countries as &[Option<&str>],
+        &hosts as &[Option<&str>],
+        &visitors as &[Option<i64>],
     )
     .fetch_one(conn)
     .await?;
-    Ok(u64::try_from(stored).unwrap_or(0))
+    Ok(BatchWrite::Written {
+        stored: u64::try_from(row.stored).unwrap_or(0),
+        checks: u64::try_from(row.checks).unwrap_or(0),
+    })
 }
 
 /// Forgets the batch ids committed before `cutoff`, at most `limit` of them (the upkeep

@@ -4,11 +4,14 @@
 //! PostgreSQL servers (`servers`).
 
 pub mod bodies;
+mod clicks;
 mod events;
 pub mod process;
 pub mod servers;
 mod urls;
 mod users;
+
+pub use clicks::write_classified;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

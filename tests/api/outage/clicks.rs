@@ -78,6 +78,7 @@ async fn beyond_capacity_clicks_are_dropped_and_counted_without_blocking_redirec
             max_batch: 10,
             flush_interval: Duration::from_millis(50),
             spill: None,
+            ..ClickSettings::default()
         },
         ..AppSettings::default()
     };
@@ -207,6 +208,7 @@ async fn dropped_clicks_are_logged_while_postgres_is_still_down() {
             max_batch: 10,
             flush_interval: Duration::from_millis(50),
             spill: None,
+            ..ClickSettings::default()
         },
         ..AppSettings::default()
     };

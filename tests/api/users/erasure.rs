@@ -207,7 +207,8 @@ async fn erasure_removes_name_email_and_click_details_from_the_tables_and_keeps_
     assert_eq!(bob_after, bob_before, "another user's data is untouched");
     assert_eq!(
         bob_after.2[0],
-        json!({"referrer": BOB_REFERRER, "user_agent": BOB_AGENT})
+        json!({"referrer": BOB_REFERRER, "user_agent": BOB_AGENT, "class": "human",
+               "reason": "browser", "referrer_host": "bob-referrer.example"})
     );
 
     let link = app
@@ -265,7 +266,8 @@ async fn erase_false_is_a_plain_delete(pool: PgPool) {
     assert_eq!(user_row(&pool, ada.id).await, ada_as_created(true));
     assert_eq!(
         click_details(&pool, ada_links[1].id).await[0],
-        json!({"referrer": ADA_REFERRER, "user_agent": ADA_AGENT})
+        json!({"referrer": ADA_REFERRER, "user_agent": ADA_AGENT, "class": "human",
+               "reason": "browser", "referrer_host": "ada-referrer.example"})
     );
     delete_user(&app, ada.id, "?erase=false")
         .await

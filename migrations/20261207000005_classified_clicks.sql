@@ -1,0 +1,156 @@
+-- Classified clicks (docs/api.md, "Traffic classes and visitors"): the click writer now
+-- knows each click's class (human, bot, preview), and a HEAD request enters the pipeline
+-- as a preview that is counted but stored as no event.
+--
+--  * a pending delta also counts its clicks by class; `clicks` stays the number of click
+--    events (a HEAD adds a preview and no click, and no last click);
+--  * the daily rollup keeps the classes and the day's unique human visitors;
+--  * `visitor_deltas` holds the distinct human visitor ids of each written batch (a keyed
+--    hash, never an address), and `link_day_visitors` the ids a day has seen, so a fold
+--    counts a visitor once per link and day however many replicas and batches saw it.
+--    A visitor id is only ever met again on its own UTC day, so the ids of a day are
+--    dropped two days after it (a spill replayed later than that may count a visitor
+--    of that day twice);
+--  * clicks recorded before this migration have no class: they count in `clicks` and in
+--    no class.
+
+ALTER TABLE click_deltas
+    ADD COLUMN humans INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN bots INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN previews INTEGER NOT NULL DEFAULT 0,
+    ALTER COLUMN last_click_at DROP NOT NULL;
+
+ALTER TABLE link_daily_clicks
+    ADD COLUMN humans BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN bots BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN previews BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN visitors BIGINT NOT NULL DEFAULT 0;
+
+CREATE TABLE visitor_deltas (
+    url_id BIGINT NOT NULL,
+    day DATE NOT NULL,
+    visitor BIGINT NOT NULL
+) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 50000,
+        autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 50000);
+CREATE INDEX visitor_deltas_url_id_idx ON visitor_deltas (url_id);
+
+-- Day first: the fold drops whole old days by a range of the key.
+CREATE TABLE link_day_visitors (
+    day DATE NOT NULL,
+    url_id BIGINT NOT NULL,
+    visitor BIGINT NOT NULL,
+    PRIMARY KEY (day, url_id, visitor)
+);
+
+-- A HEAD's delta has no click: it names no referrer.
+CREATE OR REPLACE VIEW link_referrers_now AS
+SELECT url_id, referrer, sum(clicks)::bigint AS clicks
+FROM (SELECT url_id, referrer, clicks FROM link_referrers
+      UNION ALL
+      SELECT url_id, referrer, clicks FROM click_deltas WHERE clicks > 0) t
+GROUP BY url_id, referrer;
+
+-- The days with their classes and unique visitors; pending visitors count when no fold
+-- has counted them yet.
+CREATE OR REPLACE VIEW link_daily_clicks_now AS
+SELECT url_id, day, sum(clicks)::bigint AS clicks, sum(humans)::bigint AS humans,
+       sum(bots)::bigint AS bots, sum(previews)::bigint AS previews,
+       sum(visitors)::bigint AS visitors
+FROM (SELECT url_id, day, clicks, humans, bots, previews, visitors FROM link_daily_clicks
+      UNION ALL
+      SELECT url_id, day, clicks, humans, bots, previews, 0 FROM click_deltas
+      UNION ALL
+      SELECT url_id, day, 0, 0, 0, 0, count(DISTINCT visitor) FROM visitor_deltas v
+      WHERE NOT EXISTS (SELECT FROM link_day_visitors s
+                        WHERE s.day = v.day AND s.url_id = v.url_id AND s.visitor = v.visitor)
+      GROUP BY url_id, day) t
+GROUP BY url_id, day;
+
+-- As before, plus the classes, the visitors (each id counted once per link and day) and
+-- the pruning of old days' ids, in the same transaction. `rows`: the larger of the two
+-- tables' rows taken, so a caller folding until less than `max_rows` is taken empties
+-- both.
+CREATE OR REPLACE FUNCTION fold_click_deltas(max_rows INTEGER, OUT rows BIGINT, OUT clicks BIGINT)
+LANGUAGE sql AS $$
+    WITH taken AS (
+        DELETE FROM click_deltas
+        WHERE ctid = ANY (ARRAY(SELECT ctid FROM click_deltas LIMIT max_rows))
+        RETURNING url_id, user_id, day, referrer, clicks, humans, bots, previews, last_click_at),
+    taken_visitors AS (
+        DELETE FROM visitor_deltas
+        WHERE ctid = ANY (ARRAY(SELECT ctid FROM visitor_deltas LIMIT max_rows))
+        RETURNING url_id, day, visitor),
+    new_visitors AS (
+        INSERT INTO link_day_visitors (day, url_id, visitor)
+        SELECT DISTINCT day, url_id, visitor FROM taken_visitors ORDER BY 1, 2, 3
+        ON CONFLICT DO NOTHING
+        RETURNING url_id, day),
+    totals AS (
+        INSERT INTO link_clicks AS c (url_id, clicks, retained, last_click_at)
+        SELECT url_id, sum(clicks), sum(clicks), max(last_click_at) FROM taken
+        GROUP BY url_id HAVING sum(clicks) > 0 ORDER BY url_id
+        ON CONFLICT (url_id) DO UPDATE
+            SET clicks = c.clicks + EXCLUDED.clicks,
+                retained = c.retained + EXCLUDED.retained,
+                last_click_at = GREATEST(c.last_click_at, EXCLUDED.last_click_at)
+        RETURNING 1),
+    days AS (
+        INSERT INTO link_daily_clicks AS c (url_id, day, clicks, humans, bots, previews, visitors)
+        SELECT url_id, day, sum(clicks), sum(humans), sum(bots), sum(previews), sum(visitors)
+        FROM (SELECT url_id, day, clicks, humans, bots, previews, 0 AS visitors FROM taken
+              UNION ALL
+              SELECT url_id, day, 0, 0, 0, 0, count(*) FROM new_visitors GROUP BY 1, 2) d
+        GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (url_id, day) DO UPDATE
+            SET clicks = c.clicks + EXCLUDED.clicks,
+                humans = c.humans + EXCLUDED.humans,
+                bots = c.bots + EXCLUDED.bots,
+                previews = c.previews + EXCLUDED.previews,
+                visitors = c.visitors + EXCLUDED.visitors
+        RETURNING 1),
+    referrers AS (
+        INSERT INTO link_referrers AS c (url_id, referrer, clicks)
+        SELECT url_id, referrer, sum(clicks) FROM taken WHERE clicks > 0
+        GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (url_id, referrer) DO UPDATE SET clicks = c.clicks + EXCLUDED.clicks
+        RETURNING 1),
+    lists AS (
+        INSERT INTO list_counts AS c (list, filter, shard, n)
+        SELECT 'clicks', k, list_count_shard(), sum(r.n)
+        FROM (SELECT user_id, sum(clicks)::bigint AS n FROM taken GROUP BY user_id) r,
+             click_count_keys(r.user_id) k
+        GROUP BY k HAVING sum(r.n) <> 0 ORDER BY k
+        ON CONFLICT (list, filter, shard) DO UPDATE SET n = c.n + EXCLUDED.n
+        RETURNING 1),
+    pruned AS (
+        DELETE FROM link_day_visitors
+        WHERE ctid = ANY (ARRAY(SELECT ctid FROM link_day_visitors
+                                WHERE day < (now() AT TIME ZONE 'UTC')::date - 2
+                                LIMIT max_rows))
+        RETURNING 1)
+    SELECT GREATEST(count(*), (SELECT count(*) FROM taken_visitors)),
+           coalesce(sum(clicks), 0)::bigint
+    FROM taken
+$$;
+
+-- Clicks inserted through `events` (the seed import, tests) have no class: as before.
+-- A link removed by hand takes its pending visitors too (its ids of the last days stay
+-- in `link_day_visitors` until pruned: they name no link that can come back).
+CREATE OR REPLACE FUNCTION remove_link_clicks() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    keys TEXT[];
+    deltas BIGINT[];
+BEGIN
+    WITH gone AS (DELETE FROM click_deltas WHERE url_id = OLD.id RETURNING user_id, clicks)
+    SELECT array_agg(k), array_agg(r.n) INTO keys, deltas
+    FROM (SELECT user_id, sum(clicks)::bigint AS n FROM gone GROUP BY user_id) r,
+         click_count_keys(r.user_id) k;
+    PERFORM add_list_counts('clicks', keys, deltas);
+    DELETE FROM visitor_deltas WHERE url_id = OLD.id;
+    DELETE FROM events WHERE url_id = OLD.id AND event_type = 'click';
+    DELETE FROM link_clicks WHERE url_id = OLD.id;
+    DELETE FROM link_daily_clicks WHERE url_id = OLD.id;
+    DELETE FROM link_referrers WHERE url_id = OLD.id;
+    RETURN OLD;
+END
+$$;
