@@ -7,6 +7,7 @@
 mod helpers;
 
 mod access;
+mod analytics;
 mod cache;
 mod cli;
 mod click_rollups;

@@ -17,7 +17,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use shortener_domain::Click;
+use shortener_domain::{AddressClass, Click};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -59,8 +59,12 @@ impl GeoIp {
     }
 
     /// The country of `address` (ISO 3166-1 alpha-2, upper case), when the database
-    /// knows it.
+    /// knows it; never for an address inside a network (loopback, private, …), which
+    /// some databases attribute to the registry's country.
     pub fn country(&self, address: IpAddr) -> Option<String> {
+        if AddressClass::of_address(address).is_some() {
+            return None;
+        }
         let found = self.reader.lookup(address).ok()?;
         let record: CountryRecord<'_> = found.decode().ok()??;
         let code = record

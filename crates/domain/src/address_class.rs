@@ -50,8 +50,9 @@ impl AddressClass {
         }
     }
 
-    /// The class of an address, or of the IPv4 address an IPv6 form of it reaches.
-    fn of_address(address: IpAddr) -> Option<Self> {
+    /// The class of an address, or of the IPv4 address an IPv6 form of it reaches; `None`
+    /// for a public address.
+    pub fn of_address(address: IpAddr) -> Option<Self> {
         with_carried_ipv4(address).find_map(|form| {
             SPECIAL
                 .iter()

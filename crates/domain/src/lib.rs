@@ -5,6 +5,7 @@ mod address_class;
 mod api_key;
 mod caller;
 mod click;
+mod date_range;
 mod email;
 mod event;
 mod filters;
@@ -32,6 +33,7 @@ pub use api_key::{
 };
 pub use caller::Caller;
 pub use click::{Click, MAX_HEADER_CHARS, truncate_header};
+pub use date_range::{DEFAULT_RANGE_DAYS, DateRange, DateRangeError, MAX_RANGE_DAYS};
 pub use email::{EMAIL_PATTERN, Email, EmailError, MAX_EMAIL_CHARS};
 pub use event::{
     EventDetails, EventDetailsError, EventType, EventTypeError, MAX_EVENT_DETAILS_BYTES,
@@ -54,6 +56,6 @@ pub use short_code::{
 };
 pub use stored_keys::StoredKeys;
 pub use target_url::{MAX_URL_CHARS, TARGET_URL_PATTERN, TargetUrl, TargetUrlError};
-pub use traffic::{ClickTraits, Intent, TrafficClass};
+pub use traffic::{ClickTraits, DayClicks, Intent, TrafficClass};
 pub use trusted_proxies::{TrustedProxies, TrustedProxiesError};
 pub use username::{MAX_USERNAME_CHARS, Username, UsernameError};

@@ -69,3 +69,35 @@ pub struct ClickTraits {
     /// The referrer's host in lower case, without a leading `www.`.
     pub referrer_host: Option<String>,
 }
+
+/// Click counts of one UTC day of a link: every click event, the clicks of each class (a
+/// HEAD counts as a preview and as no click event), and the distinct human visitors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayClicks {
+    pub date: chrono::NaiveDate,
+    pub clicks: i64,
+    pub humans: i64,
+    pub bots: i64,
+    pub previews: i64,
+    pub visitors: i64,
+}
+
+impl DayClicks {
+    /// The sums of `days`, dated `date`.
+    pub fn total(date: chrono::NaiveDate, days: &[Self]) -> Self {
+        days.iter().fold(
+            Self {
+                date,
+                ..Self::default()
+            },
+            |sum, day| Self {
+                date,
+                clicks: sum.clicks + day.clicks,
+                humans: sum.humans + day.humans,
+                bots: sum.bots + day.bots,
+                previews: sum.previews + day.previews,
+                visitors: sum.visitors + day.visitors,
+            },
+        )
+    }
+}

@@ -103,7 +103,28 @@ impl From<events::Event> for Event {
 pub struct DayClicks {
     #[schema(value_type = String, example = "2026-01-31")]
     pub date: NaiveDate,
+    /// Click events (GET redirects) of the day.
     pub clicks: i64,
+    /// Clicks by people, by bots, and previews (link unfurlers, prefetches, HEAD
+    /// requests, which are counted here but stored as no click event).
+    pub humans: i64,
+    pub bots: i64,
+    pub previews: i64,
+    /// Distinct human visitors of the day.
+    pub unique_visitors: i64,
+}
+
+impl From<shortener_domain::DayClicks> for DayClicks {
+    fn from(day: shortener_domain::DayClicks) -> Self {
+        Self {
+            date: day.date,
+            clicks: day.clicks,
+            humans: day.humans,
+            bots: day.bots,
+            previews: day.previews,
+            unique_visitors: day.visitors,
+        }
+    }
 }
 
 /// Click counts of one referrer (`null`: none sent).
@@ -113,31 +134,48 @@ pub struct ReferrerClicks {
     pub clicks: i64,
 }
 
-/// Clicks totals, timing, daily series and top referrers of one link.
+/// A link's clicks: all-time total and last click; over the range `from`..`to` (UTC
+/// days, both included), the clicks of each class, the unique visitors and each day; the
+/// top referrers.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LinkStats {
     pub url_id: i64,
     pub short_code: String,
+    /// Every click event ever (all time).
     pub clicks: i64,
     #[serde(serialize_with = "timestamp::serialize_option")]
     #[schema(value_type = Option<String>, example = "2026-01-31T23:59:59")]
     pub last_click_at: Option<DateTime<Utc>>,
+    #[schema(value_type = String, example = "2026-01-01")]
+    pub from: NaiveDate,
+    #[schema(value_type = String, example = "2026-01-30")]
+    pub to: NaiveDate,
+    /// Over the range: clicks by people, bots and previews (a HEAD counts as a preview).
+    pub humans: i64,
+    pub bots: i64,
+    pub previews: i64,
+    /// Over the range: the sum of each day's distinct human visitors.
+    pub unique_visitors: i64,
+    /// Each day of the range, oldest first, zero-filled.
     pub clicks_by_day: Vec<DayClicks>,
     pub top_referrers: Vec<ReferrerClicks>,
 }
 
 impl From<links::LinkStats> for LinkStats {
     fn from(stats: links::LinkStats) -> Self {
+        let totals = stats.range_totals;
         Self {
             url_id: stats.url_id,
             short_code: stats.short_code,
             clicks: stats.clicks,
             last_click_at: stats.last_click_at,
-            clicks_by_day: stats
-                .clicks_by_day
-                .into_iter()
-                .map(|(date, clicks)| DayClicks { date, clicks })
-                .collect(),
+            from: stats.range.from(),
+            to: stats.range.to(),
+            humans: totals.humans,
+            bots: totals.bots,
+            previews: totals.previews,
+            unique_visitors: totals.visitors,
+            clicks_by_day: stats.days.into_iter().map(DayClicks::from).collect(),
             top_referrers: stats
                 .top_referrers
                 .into_iter()

@@ -7,18 +7,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
+use shortener_domain::DayClicks;
+
 /// A link's click counters.
 #[derive(Debug, Clone)]
 pub struct ClickCounters {
     pub clicks: i64,
     pub last_click_at: Option<DateTime<Utc>>,
-}
-
-/// Click counts of one day.
-#[derive(Debug, Clone)]
-pub struct DayClicksRow {
-    pub date: NaiveDate,
-    pub clicks: i64,
 }
 
 /// Click counts of one referrer (`None`: none sent).
@@ -47,23 +42,28 @@ pub async fn click_counters(
     }))
 }
 
-/// Every one of the last `days` days (UTC, today included), zero-filled, so a chart needs
-/// no gap logic.
+/// Every day from `from` to `to` (UTC, both included), zero-filled, so a chart needs no
+/// gap logic.
 pub async fn clicks_by_day(
     conn: &mut PgConnection,
     url_id: i64,
-    days: i32,
-) -> Result<Vec<DayClicksRow>, sqlx::Error> {
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<DayClicks>, sqlx::Error> {
     sqlx::query_as!(
-        DayClicksRow,
-        r#"SELECT series.day::date AS "date!", coalesce(d.clicks, 0) AS "clicks!"
-           FROM generate_series((now() AT TIME ZONE 'UTC')::date - ($2::int - 1),
-                                (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS series(day)
-           LEFT JOIN (SELECT day, clicks FROM link_daily_clicks_now WHERE url_id = $1) d
+        DayClicks,
+        r#"SELECT series.day::date AS "date!", coalesce(d.clicks, 0) AS "clicks!",
+                  coalesce(d.humans, 0) AS "humans!", coalesce(d.bots, 0) AS "bots!",
+                  coalesce(d.previews, 0) AS "previews!", coalesce(d.visitors, 0) AS "visitors!"
+           FROM generate_series($2::date, $3::date, interval '1 day') AS series(day)
+           LEFT JOIN (SELECT day, clicks, humans, bots, previews, visitors
+                      FROM link_daily_clicks_now
+                      WHERE url_id = $1 AND day BETWEEN $2 AND $3) d
                   ON d.day = series.day::date
            ORDER BY series.day"#,
         url_id,
-        days,
+        from,
+        to,
     )
     .fetch_all(conn)
     .await
@@ -81,7 +81,7 @@ pub async fn top_referrers(
         ReferrerClicksRow,
         r#"WITH pending AS (
                SELECT referrer, sum(clicks)::bigint AS clicks FROM click_deltas
-               WHERE url_id = $1 GROUP BY referrer),
+               WHERE url_id = $1 AND clicks > 0 GROUP BY referrer),
            candidates AS (
                (SELECT referrer FROM link_referrers WHERE url_id = $1
                 ORDER BY clicks DESC, referrer = '', referrer LIMIT $2)

@@ -71,6 +71,12 @@ pub struct LinkStats {
     pub clicks: i64,
     #[serde(deserialize_with = "present")]
     pub last_click_at: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub humans: i64,
+    pub bots: i64,
+    pub previews: i64,
+    pub unique_visitors: i64,
     pub clicks_by_day: Vec<DayClicks>,
     pub top_referrers: Vec<ReferrerClicks>,
 }
@@ -81,6 +87,10 @@ pub struct LinkStats {
 pub struct DayClicks {
     pub date: String,
     pub clicks: i64,
+    pub humans: i64,
+    pub bots: i64,
+    pub previews: i64,
+    pub unique_visitors: i64,
 }
 
 /// One referrer of [`LinkStats::top_referrers`] (`None`: none sent).

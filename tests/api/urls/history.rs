@@ -60,7 +60,7 @@ async fn stats_count_clicks_by_day_and_referrer(pool: PgPool) {
     click(&app, code, Some("https://a.example/")).await;
     click(&app, code, None).await;
     click(&app, code, Some("https://a.example/")).await;
-    // Neither a HEAD nor another link's click counts.
+    // Neither a HEAD (a preview, not a click) nor another link's click is a click.
     assert_eq!(
         app.head(&format!("/{code}")).await.status,
         StatusCode::FOUND
@@ -76,6 +76,12 @@ async fn stats_count_clicks_by_day_and_referrer(pool: PgPool) {
             "short_code",
             "clicks",
             "last_click_at",
+            "from",
+            "to",
+            "humans",
+            "bots",
+            "previews",
+            "unique_visitors",
             "clicks_by_day",
             "top_referrers"
         ]),
@@ -83,7 +89,18 @@ async fn stats_count_clicks_by_day_and_referrer(pool: PgPool) {
     );
     // The exact keys of the nested objects, on the raw body.
     for day in raw["clicks_by_day"].as_array().unwrap() {
-        assert_eq!(keys_of(day), sorted(&["date", "clicks"]), "{day}");
+        assert_eq!(
+            keys_of(day),
+            sorted(&[
+                "date",
+                "clicks",
+                "humans",
+                "bots",
+                "previews",
+                "unique_visitors"
+            ]),
+            "{day}"
+        );
     }
     for entry in raw["top_referrers"].as_array().unwrap() {
         assert_eq!(keys_of(entry), sorted(&["referrer", "clicks"]), "{entry}");
@@ -117,6 +134,13 @@ async fn stats_count_clicks_by_day_and_referrer(pool: PgPool) {
     );
     assert_eq!(days[29].clicks, 5);
     assert!(days[..29].iter().all(|d| d.clicks == 0), "{stats}");
+    // The test client sends no user agent: each GET is a bot's, and the HEAD a preview.
+    assert_eq!((days[29].bots, days[29].previews), (5, 1), "{stats}");
+    assert_eq!((stats.humans, stats.bots, stats.previews), (0, 5, 1));
+    assert_eq!(
+        (stats.from.as_str(), stats.to.as_str()),
+        (days[0].date.as_str(), days[29].date.as_str())
+    );
 
     let referrers = &stats.top_referrers;
     let named: Vec<ReferrerClicks> = referrers
