@@ -19,13 +19,13 @@ pub struct VisitorArgs {
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "127.0.0.0/8,::1/128")]
     pub trusted_proxies: String,
     /// A country database in the MaxMind format (GeoLite2-Country, or a compatible file
-    /// such as ip-location-db's country MMDB), read once at start. Unset: every click's
-    /// country is unknown.
+    /// such as ip-location-db's country MMDB), read once at start. Unset or empty: every
+    /// click's country is unknown.
     #[arg(long, env = "GEOIP_DB")]
     pub geoip_db: Option<PathBuf>,
     /// The secret that keys the daily visitor ids (at least 16 bytes); every replica must
-    /// share it for a visitor to count once across them. Unset: a random key per process,
-    /// logged at start, so the same visitor counts once per replica and restart.
+    /// share it for a visitor to count once across them. Unset or empty: a random key per
+    /// process, logged at start, so the same visitor counts once per replica and restart.
     #[arg(long, env = "VISITOR_KEY", hide_env_values = true)]
     pub visitor_key: Option<String>,
 }
@@ -48,13 +48,13 @@ impl VisitorArgs {
 
     /// The country database (opened now) and the visitor key; the error is one line.
     pub fn origins(&self) -> Result<OriginSettings, String> {
-        let geoip = match &self.geoip_db {
+        let geoip = match self.geoip_db.as_ref().filter(|path| !path.as_os_str().is_empty()) {
             Some(path) => Some(Arc::new(GeoIp::open(path)?)),
             None => None,
         };
-        let (visitor_key, key_generated) = match &self.visitor_key {
-            Some(text) => (VisitorKey::parse(text)?, false),
-            None => (VisitorKey::generate(), true),
+        let (visitor_key, key_generated) = match self.visitor_key.as_deref() {
+            Some(text) if !text.is_empty() => (VisitorKey::parse(text)?, false),
+            _ => (VisitorKey::generate(), true),
         };
         Ok(OriginSettings {
             geoip,
