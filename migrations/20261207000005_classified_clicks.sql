@@ -1,18 +1,24 @@
 -- Classified clicks (docs/api.md, "Traffic classes and visitors"): the click writer now
--- knows each click's class (human, bot, preview), and a HEAD request enters the pipeline
+-- knows each click's class (human, bot, preview), its browser, OS, device, language,
+-- referrer host and country, and the day's visitor id; a HEAD request enters the pipeline
 -- as a preview that is counted but stored as no event.
 --
 --  * a pending delta also counts its clicks by class; `clicks` stays the number of click
 --    events (a HEAD adds a preview and no click, and no last click);
 --  * the daily rollup keeps the classes and the day's unique human visitors;
---  * `visitor_deltas` holds the distinct human visitor ids of each written batch (a keyed
---    hash, never an address), and `link_day_visitors` the ids a day has seen, so a fold
---    counts a visitor once per link and day however many replicas and batches saw it.
+--  * `dimension_deltas` holds each batch's clicks by link, hour and the six dimensions
+--    (one row per distinct combination, the classes as columns); the fold spreads each
+--    row over `link_dimension_clicks` (per link, dimension, day and key) and
+--    `link_hourly_clicks`, so a stats read by any dimension sums a few rows per day;
+--  * `visitor_deltas` holds the distinct human visitor ids of each batch (a keyed hash,
+--    never an address) with the hour and dimensions of their first click there, and
+--    `link_day_visitors` the ids a day has seen, so a fold counts a visitor once per link
+--    and day however many replicas and batches saw it, in the rows of its first click.
 --    A visitor id is only ever met again on its own UTC day, so the ids of a day are
---    dropped two days after it (a spill replayed later than that may count a visitor
---    of that day twice);
+--    dropped two days after it (a spill replayed later than that may count a visitor of
+--    that day twice);
 --  * clicks recorded before this migration have no class: they count in `clicks` and in
---    no class.
+--    no class or dimension.
 
 ALTER TABLE click_deltas
     ADD COLUMN humans INTEGER NOT NULL DEFAULT 0,
@@ -26,10 +32,33 @@ ALTER TABLE link_daily_clicks
     ADD COLUMN previews BIGINT NOT NULL DEFAULT 0,
     ADD COLUMN visitors BIGINT NOT NULL DEFAULT 0;
 
+CREATE TABLE dimension_deltas (
+    url_id BIGINT NOT NULL,
+    hour TIMESTAMPTZ NOT NULL,
+    country TEXT NOT NULL,
+    browser TEXT NOT NULL,
+    os TEXT NOT NULL,
+    device TEXT NOT NULL,
+    language TEXT NOT NULL,
+    referrer_host TEXT NOT NULL,
+    humans INTEGER NOT NULL,
+    bots INTEGER NOT NULL,
+    previews INTEGER NOT NULL
+) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 50000,
+        autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 50000);
+CREATE INDEX dimension_deltas_url_id_idx ON dimension_deltas (url_id);
+
 CREATE TABLE visitor_deltas (
     url_id BIGINT NOT NULL,
     day DATE NOT NULL,
-    visitor BIGINT NOT NULL
+    visitor BIGINT NOT NULL,
+    hour TIMESTAMPTZ NOT NULL,
+    country TEXT NOT NULL,
+    browser TEXT NOT NULL,
+    os TEXT NOT NULL,
+    device TEXT NOT NULL,
+    language TEXT NOT NULL,
+    referrer_host TEXT NOT NULL
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 50000,
         autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 50000);
 CREATE INDEX visitor_deltas_url_id_idx ON visitor_deltas (url_id);
@@ -42,6 +71,39 @@ CREATE TABLE link_day_visitors (
     PRIMARY KEY (day, url_id, visitor)
 );
 
+-- One row per link, dimension, day and key ('' when unknown). The dimensions, one letter
+-- each: c country, b browser, o os, d device, l language, r referrer host.
+CREATE TABLE link_dimension_clicks (
+    url_id BIGINT NOT NULL,
+    dimension "char" NOT NULL,
+    day DATE NOT NULL,
+    key TEXT NOT NULL,
+    humans BIGINT NOT NULL DEFAULT 0,
+    bots BIGINT NOT NULL DEFAULT 0,
+    previews BIGINT NOT NULL DEFAULT 0,
+    visitors BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (url_id, dimension, day, key)
+);
+
+CREATE TABLE link_hourly_clicks (
+    url_id BIGINT NOT NULL,
+    hour TIMESTAMPTZ NOT NULL,
+    humans BIGINT NOT NULL DEFAULT 0,
+    bots BIGINT NOT NULL DEFAULT 0,
+    previews BIGINT NOT NULL DEFAULT 0,
+    visitors BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (url_id, hour)
+);
+
+-- The six (dimension, key) pairs of one click's dimensions.
+CREATE FUNCTION click_dimension_keys(country TEXT, browser TEXT, os TEXT, device TEXT,
+                                     language TEXT, referrer_host TEXT,
+                                     OUT dimension "char", OUT key TEXT)
+RETURNS SETOF record LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    VALUES ('c'::"char", country), ('b', browser), ('o', os), ('d', device),
+           ('l', language), ('r', referrer_host)
+$$;
+
 -- A HEAD's delta has no click: it names no referrer.
 CREATE OR REPLACE VIEW link_referrers_now AS
 SELECT url_id, referrer, sum(clicks)::bigint AS clicks
@@ -50,8 +112,15 @@ FROM (SELECT url_id, referrer, clicks FROM link_referrers
       SELECT url_id, referrer, clicks FROM click_deltas WHERE clicks > 0) t
 GROUP BY url_id, referrer;
 
--- The days with their classes and unique visitors; pending visitors count when no fold
--- has counted them yet.
+-- The pending visitors no fold has counted yet: the first-seen row of each.
+CREATE VIEW pending_visitors AS
+SELECT DISTINCT ON (v.day, v.url_id, v.visitor) v.*
+FROM visitor_deltas v
+WHERE NOT EXISTS (SELECT FROM link_day_visitors s
+                  WHERE s.day = v.day AND s.url_id = v.url_id AND s.visitor = v.visitor)
+ORDER BY v.day, v.url_id, v.visitor, v.hour;
+
+-- The days with their classes and unique visitors.
 CREATE OR REPLACE VIEW link_daily_clicks_now AS
 SELECT url_id, day, sum(clicks)::bigint AS clicks, sum(humans)::bigint AS humans,
        sum(bots)::bigint AS bots, sum(previews)::bigint AS previews,
@@ -60,31 +129,65 @@ FROM (SELECT url_id, day, clicks, humans, bots, previews, visitors FROM link_dai
       UNION ALL
       SELECT url_id, day, clicks, humans, bots, previews, 0 FROM click_deltas
       UNION ALL
-      SELECT url_id, day, 0, 0, 0, 0, count(DISTINCT visitor) FROM visitor_deltas v
-      WHERE NOT EXISTS (SELECT FROM link_day_visitors s
-                        WHERE s.day = v.day AND s.url_id = v.url_id AND s.visitor = v.visitor)
-      GROUP BY url_id, day) t
+      SELECT url_id, day, 0, 0, 0, 0, 1 FROM pending_visitors) t
 GROUP BY url_id, day;
 
--- As before, plus the classes, the visitors (each id counted once per link and day) and
--- the pruning of old days' ids, in the same transaction. `rows`: the larger of the two
--- tables' rows taken, so a caller folding until less than `max_rows` is taken empties
--- both.
+CREATE VIEW link_dimension_clicks_now AS
+SELECT url_id, dimension, day, key, sum(humans)::bigint AS humans, sum(bots)::bigint AS bots,
+       sum(previews)::bigint AS previews, sum(visitors)::bigint AS visitors
+FROM (SELECT url_id, dimension, day, key, humans, bots, previews, visitors
+      FROM link_dimension_clicks
+      UNION ALL
+      SELECT d.url_id, k.dimension, (d.hour AT TIME ZONE 'UTC')::date, k.key,
+             d.humans, d.bots, d.previews, 0
+      FROM dimension_deltas d,
+           click_dimension_keys(d.country, d.browser, d.os, d.device, d.language,
+                                d.referrer_host) k
+      UNION ALL
+      SELECT v.url_id, k.dimension, v.day, k.key, 0, 0, 0, 1
+      FROM pending_visitors v,
+           click_dimension_keys(v.country, v.browser, v.os, v.device, v.language,
+                                v.referrer_host) k) t
+GROUP BY url_id, dimension, day, key;
+
+CREATE VIEW link_hourly_clicks_now AS
+SELECT url_id, hour, sum(humans)::bigint AS humans, sum(bots)::bigint AS bots,
+       sum(previews)::bigint AS previews, sum(visitors)::bigint AS visitors
+FROM (SELECT url_id, hour, humans, bots, previews, visitors FROM link_hourly_clicks
+      UNION ALL
+      SELECT url_id, hour, humans, bots, previews, 0 FROM dimension_deltas
+      UNION ALL
+      SELECT url_id, hour, 0, 0, 0, 1 FROM pending_visitors) t
+GROUP BY url_id, hour;
+
+-- As before, plus the classes, the dimensions, the hours, the visitors (each id counted
+-- once per link and day, in the rows of its first click) and the pruning of old days'
+-- ids, in the same transaction. `rows`: the most rows taken from one of the three delta
+-- tables, so a caller folding until less than `max_rows` is taken empties all three.
 CREATE OR REPLACE FUNCTION fold_click_deltas(max_rows INTEGER, OUT rows BIGINT, OUT clicks BIGINT)
 LANGUAGE sql AS $$
     WITH taken AS (
         DELETE FROM click_deltas
         WHERE ctid = ANY (ARRAY(SELECT ctid FROM click_deltas LIMIT max_rows))
         RETURNING url_id, user_id, day, referrer, clicks, humans, bots, previews, last_click_at),
+    taken_dimensions AS (
+        DELETE FROM dimension_deltas
+        WHERE ctid = ANY (ARRAY(SELECT ctid FROM dimension_deltas LIMIT max_rows))
+        RETURNING *),
     taken_visitors AS (
         DELETE FROM visitor_deltas
         WHERE ctid = ANY (ARRAY(SELECT ctid FROM visitor_deltas LIMIT max_rows))
-        RETURNING url_id, day, visitor),
-    new_visitors AS (
+        RETURNING *),
+    first_seen AS (
+        SELECT DISTINCT ON (day, url_id, visitor) * FROM taken_visitors
+        ORDER BY day, url_id, visitor, hour),
+    inserted AS (
         INSERT INTO link_day_visitors (day, url_id, visitor)
-        SELECT DISTINCT day, url_id, visitor FROM taken_visitors ORDER BY 1, 2, 3
+        SELECT day, url_id, visitor FROM first_seen ORDER BY 1, 2, 3
         ON CONFLICT DO NOTHING
-        RETURNING url_id, day),
+        RETURNING day, url_id, visitor),
+    new_visitors AS (
+        SELECT f.* FROM first_seen f JOIN inserted i USING (day, url_id, visitor)),
     totals AS (
         INSERT INTO link_clicks AS c (url_id, clicks, retained, last_click_at)
         SELECT url_id, sum(clicks), sum(clicks), max(last_click_at) FROM taken
@@ -99,11 +202,46 @@ LANGUAGE sql AS $$
         SELECT url_id, day, sum(clicks), sum(humans), sum(bots), sum(previews), sum(visitors)
         FROM (SELECT url_id, day, clicks, humans, bots, previews, 0 AS visitors FROM taken
               UNION ALL
-              SELECT url_id, day, 0, 0, 0, 0, count(*) FROM new_visitors GROUP BY 1, 2) d
+              SELECT url_id, day, 0, 0, 0, 0, 1 FROM new_visitors) d
         GROUP BY 1, 2 ORDER BY 1, 2
         ON CONFLICT (url_id, day) DO UPDATE
             SET clicks = c.clicks + EXCLUDED.clicks,
                 humans = c.humans + EXCLUDED.humans,
+                bots = c.bots + EXCLUDED.bots,
+                previews = c.previews + EXCLUDED.previews,
+                visitors = c.visitors + EXCLUDED.visitors
+        RETURNING 1),
+    dimensions AS (
+        INSERT INTO link_dimension_clicks AS c (url_id, dimension, day, key, humans, bots,
+                                                previews, visitors)
+        SELECT url_id, dimension, day, key, sum(humans), sum(bots), sum(previews),
+               sum(visitors)
+        FROM (SELECT d.url_id, k.dimension, (d.hour AT TIME ZONE 'UTC')::date AS day, k.key,
+                     d.humans, d.bots, d.previews, 0 AS visitors
+              FROM taken_dimensions d,
+                   click_dimension_keys(d.country, d.browser, d.os, d.device, d.language,
+                                        d.referrer_host) k
+              UNION ALL
+              SELECT v.url_id, k.dimension, v.day, k.key, 0, 0, 0, 1
+              FROM new_visitors v,
+                   click_dimension_keys(v.country, v.browser, v.os, v.device, v.language,
+                                        v.referrer_host) k) d
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (url_id, dimension, day, key) DO UPDATE
+            SET humans = c.humans + EXCLUDED.humans,
+                bots = c.bots + EXCLUDED.bots,
+                previews = c.previews + EXCLUDED.previews,
+                visitors = c.visitors + EXCLUDED.visitors
+        RETURNING 1),
+    hours AS (
+        INSERT INTO link_hourly_clicks AS c (url_id, hour, humans, bots, previews, visitors)
+        SELECT url_id, hour, sum(humans), sum(bots), sum(previews), sum(visitors)
+        FROM (SELECT url_id, hour, humans, bots, previews, 0 AS visitors FROM taken_dimensions
+              UNION ALL
+              SELECT url_id, hour, 0, 0, 0, 1 FROM new_visitors) h
+        GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (url_id, hour) DO UPDATE
+            SET humans = c.humans + EXCLUDED.humans,
                 bots = c.bots + EXCLUDED.bots,
                 previews = c.previews + EXCLUDED.previews,
                 visitors = c.visitors + EXCLUDED.visitors
@@ -128,14 +266,16 @@ LANGUAGE sql AS $$
                                 WHERE day < (now() AT TIME ZONE 'UTC')::date - 2
                                 LIMIT max_rows))
         RETURNING 1)
-    SELECT GREATEST(count(*), (SELECT count(*) FROM taken_visitors)),
+    SELECT GREATEST(count(*), (SELECT count(*) FROM taken_dimensions),
+                    (SELECT count(*) FROM taken_visitors)),
            coalesce(sum(clicks), 0)::bigint
     FROM taken
 $$;
 
 -- Clicks inserted through `events` (the seed import, tests) have no class: as before.
--- A link removed by hand takes its pending visitors too (its ids of the last days stay
--- in `link_day_visitors` until pruned: they name no link that can come back).
+-- A link removed by hand takes its pending dimensions and visitors, and its dimension
+-- and hour rollups, too (its ids of the last days stay in `link_day_visitors` until
+-- pruned: they name no link that can come back).
 CREATE OR REPLACE FUNCTION remove_link_clicks() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     keys TEXT[];
@@ -146,11 +286,14 @@ BEGIN
     FROM (SELECT user_id, sum(clicks)::bigint AS n FROM gone GROUP BY user_id) r,
          click_count_keys(r.user_id) k;
     PERFORM add_list_counts('clicks', keys, deltas);
+    DELETE FROM dimension_deltas WHERE url_id = OLD.id;
     DELETE FROM visitor_deltas WHERE url_id = OLD.id;
     DELETE FROM events WHERE url_id = OLD.id AND event_type = 'click';
     DELETE FROM link_clicks WHERE url_id = OLD.id;
     DELETE FROM link_daily_clicks WHERE url_id = OLD.id;
     DELETE FROM link_referrers WHERE url_id = OLD.id;
+    DELETE FROM link_dimension_clicks WHERE url_id = OLD.id;
+    DELETE FROM link_hourly_clicks WHERE url_id = OLD.id;
     RETURN OLD;
 END
 $$;

@@ -48,7 +48,11 @@ impl VisitorArgs {
 
     /// The country database (opened now) and the visitor key; the error is one line.
     pub fn origins(&self) -> Result<OriginSettings, String> {
-        let geoip = match self.geoip_db.as_ref().filter(|path| !path.as_os_str().is_empty()) {
+        let geoip = match self
+            .geoip_db
+            .as_ref()
+            .filter(|path| !path.as_os_str().is_empty())
+        {
             Some(path) => Some(Arc::new(GeoIp::open(path)?)),
             None => None,
         };

@@ -13,6 +13,7 @@ use serde_json::json;
 use shortener_clicks::ClickSettings;
 use shortener_domain::Click;
 use shortener_server::replica::AppSettings;
+use shortener_service::rollups::FoldSettings;
 use shortener_store::clicks::BatchWrite;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
@@ -361,6 +362,10 @@ async fn a_batch_whose_commit_answer_is_lost_is_counted_once(pool: PgPool) {
                 flush_interval: Duration::from_secs(600),
                 ..ClickSettings::default()
             },
+            // The fold commits too: only its turn at start, which passes before the cut.
+            fold: FoldSettings {
+                interval: Duration::from_secs(600),
+            },
             ..AppSettings::default()
         },
     );
@@ -369,7 +374,15 @@ async fn a_batch_whose_commit_answer_is_lost_is_counted_once(pool: PgPool) {
     for _ in 0..N {
         app.clicks().enqueue(click(link.id, "test"), None);
     }
-    // The only other commit after start is the upkeep's first run: let it pass first.
+    // The only other commits after start are the upkeep's and the fold's first runs: let
+    // them pass first.
+    let fold_done = || {
+        app.state
+            .metrics()
+            .click_folds
+            .with_label_values(&["done"])
+            .get()
+    };
     let upkeep_done = || {
         app.state
             .metrics()
@@ -384,10 +397,11 @@ async fn a_batch_whose_commit_answer_is_lost_is_counted_once(pool: PgPool) {
                 .get()
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while upkeep_done() == 0 && std::time::Instant::now() < deadline {
+    while (upkeep_done() == 0 || fold_done() == 0) && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(upkeep_done(), 1, "the upkeep ran once at start");
+    assert_eq!(fold_done(), 1, "the fold ran once at start");
     proxy.armed.store(true, Ordering::SeqCst);
     tokio::time::timeout(Duration::from_secs(30), app.clicks().flush())
         .await

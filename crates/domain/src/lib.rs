@@ -3,6 +3,7 @@
 
 mod address_class;
 mod api_key;
+mod breakdown;
 mod caller;
 mod click;
 mod date_range;
@@ -30,6 +31,9 @@ pub use address_class::AddressClass;
 pub use api_key::{
     ApiKey, ApiKeyError, ApiKeys, KEY_NAME_RULE, Scope, StoredKey, digest as api_key_digest,
     file_line as api_key_file_line, is_key_name, new_secret as new_api_key_secret,
+};
+pub use breakdown::{
+    ClassFilter, DEFAULT_BREAKDOWN_LIMIT, Dimension, KeyClicks, MAX_BREAKDOWN_LIMIT,
 };
 pub use caller::Caller;
 pub use click::{Click, MAX_HEADER_CHARS, truncate_header};

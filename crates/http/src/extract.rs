@@ -113,11 +113,33 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiId {
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
                 .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-        // Digits only: Rust's parser would also take "+1", an id spelled two ways.
-        match raw.parse::<i64>() {
-            Ok(id) if id > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(ApiId(id)),
-            _ => Err(ApiError::invalid_field("id", "must be a positive integer")),
-        }
+        path_id(&raw).map(ApiId)
+    }
+}
+
+/// A path of a row id and a name (`/urls/{id}/stats/{dimension}`); the id as
+/// [`ApiId`] takes it, the name as sent.
+#[derive(Debug, Clone)]
+pub struct ApiIdAndName(pub i64, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiIdAndName {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path((raw, name)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        Ok(Self(path_id(&raw)?, name))
+    }
+}
+
+/// An id written in plain digits: Rust's parser would also take "+1", an id spelled two
+/// ways.
+fn path_id(raw: &str) -> Result<i64, ApiError> {
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+        _ => Err(ApiError::invalid_field("id", "must be a positive integer")),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the OpenAPI document generated from them. Handlers parse into domain types, call the
 //! service layer and map its answer to a response; nothing here touches SQL or a cache.
 
+mod analytics;
 mod api_keys;
 mod auth;
 mod bulk;
@@ -121,7 +122,8 @@ fn guarded_router() -> OpenApiRouter<AppState> {
         .routes(routes!(urls::create, urls::list))
         .routes(routes!(urls::get, urls::update, urls::delete))
         .routes(routes!(urls::link_events))
-        .routes(routes!(urls::link_stats))
+        .routes(routes!(analytics::link_stats))
+        .routes(routes!(analytics::link_breakdown))
         .routes(routes!(events::create, events::list))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::revoke))

@@ -15,8 +15,8 @@ use super::extract::{
 };
 use super::list::{Listed, PageParams};
 use super::schema::{ExpiryText, RowId, ShortCodeText, TargetUrlText, TitleText};
-use super::views::{Event, Link, LinkStats};
-use shortener_domain::{DateRange, ShortCode, TargetUrl, Title, parse_future_expiry, timestamp};
+use super::views::{Event, Link};
+use shortener_domain::{ShortCode, TargetUrl, Title, parse_future_expiry, timestamp};
 use shortener_service::app::AppState;
 use shortener_service::links::{self, LinkChanges, NewLink};
 
@@ -224,47 +224,5 @@ pub async fn link_events(
     Ok(Listed::of(
         links::events(&state, &caller, id, page).await?,
         &uri,
-    ))
-}
-
-/// The range of a stats read.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct StatsRangeParams {
-    /// First day (UTC, `YYYY-MM-DD`); default: 29 days before `to`.
-    #[param(value_type = String, format = Date, required = false)]
-    pub from: Option<String>,
-    /// Last day (UTC, `YYYY-MM-DD`), included; default: today. At most 400 days in all.
-    #[param(value_type = String, format = Date, required = false)]
-    pub to: Option<String>,
-}
-
-impl StatsRangeParams {
-    /// The range asked for; a bad one is a 400 naming the parameter.
-    pub fn range(&self) -> Result<DateRange, ApiError> {
-        DateRange::parse(
-            self.from.as_deref(),
-            self.to.as_deref(),
-            Utc::now().date_naive(),
-        )
-        .map_err(|error| ApiError::invalid_field(error.field(), error.to_string()))
-    }
-}
-
-/// A link's clicks: all-time total and last click; over a range of days (default the
-/// last 30), the clicks of each traffic class, unique visitors and each day; the top
-/// referrers.
-#[utoipa::path(get, path = "/urls/{id}/stats", tag = "urls",
-    params(("id" = inline(RowId), Path), StatsRangeParams),
-    responses((status = 200, body = LinkStats), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn link_stats(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-    ApiId(id): ApiId,
-    ApiQuery(params): ApiQuery<StatsRangeParams>,
-) -> Result<axum::Json<LinkStats>, ApiError> {
-    let range = params.range()?;
-    Ok(axum::Json(
-        links::stats(&state, &caller, id, range).await?.into(),
     ))
 }

@@ -6,8 +6,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use shortener_domain::Dimension;
 use shortener_domain::timestamp;
-use shortener_service::{api_keys, events, imports, links, users};
+use shortener_service::{analytics, api_keys, events, imports, links, users};
 
 /// A short link as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -158,12 +159,55 @@ pub struct LinkStats {
     pub unique_visitors: i64,
     /// Each day of the range, oldest first, zero-filled.
     pub clicks_by_day: Vec<DayClicks>,
+    /// Over the range, the 10 keys with the most human clicks of each dimension.
+    pub top_countries: Vec<KeyClicks>,
+    pub top_browsers: Vec<KeyClicks>,
+    pub top_oses: Vec<KeyClicks>,
+    pub top_devices: Vec<KeyClicks>,
+    pub top_referrer_hosts: Vec<KeyClicks>,
+    /// All time: the referrers with the most clicks (full URLs).
     pub top_referrers: Vec<ReferrerClicks>,
 }
 
-impl From<links::LinkStats> for LinkStats {
-    fn from(stats: links::LinkStats) -> Self {
+/// Clicks of one key of a dimension (`null`: unknown), and its unique human visitors.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KeyClicks {
+    pub key: Option<String>,
+    pub clicks: i64,
+    pub unique_visitors: i64,
+}
+
+impl From<shortener_domain::KeyClicks> for KeyClicks {
+    fn from(row: shortener_domain::KeyClicks) -> Self {
+        Self {
+            key: row.key,
+            clicks: row.clicks,
+            unique_visitors: row.visitors,
+        }
+    }
+}
+
+impl From<analytics::LinkStats> for LinkStats {
+    fn from(mut stats: analytics::LinkStats) -> Self {
         let totals = stats.range_totals;
+        let mut top = |dimension: Dimension| -> Vec<KeyClicks> {
+            stats
+                .top_keys
+                .iter_mut()
+                .find(|(d, _)| *d == dimension)
+                .map(|(_, rows)| std::mem::take(rows))
+                .unwrap_or_default()
+                .into_iter()
+                .map(KeyClicks::from)
+                .collect()
+        };
+        let (top_countries, top_browsers, top_oses, top_devices, top_referrer_hosts) = (
+            top(Dimension::Country),
+            top(Dimension::Browser),
+            top(Dimension::Os),
+            top(Dimension::Device),
+            top(Dimension::Referrer),
+        );
         Self {
             url_id: stats.url_id,
             short_code: stats.short_code,
@@ -176,6 +220,11 @@ impl From<links::LinkStats> for LinkStats {
             previews: totals.previews,
             unique_visitors: totals.visitors,
             clicks_by_day: stats.days.into_iter().map(DayClicks::from).collect(),
+            top_countries,
+            top_browsers,
+            top_oses,
+            top_devices,
+            top_referrer_hosts,
             top_referrers: stats
                 .top_referrers
                 .into_iter()

@@ -4,6 +4,7 @@
 //! reverse. The replica's shared state ([`App`]) and its background upkeep live here too.
 
 mod access;
+pub mod analytics;
 pub mod api_keys;
 pub mod app;
 mod error;

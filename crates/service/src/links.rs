@@ -8,18 +8,14 @@ use serde_json::{Value, json};
 use super::access::{owner_of_new, reachable_link, user_filter};
 use super::{Listing, Resource, ServiceError};
 use crate::app::App;
-use shortener_domain::{
-    Caller, DateRange, DayClicks, Event, EventFilter, Page, TargetUrl, Title, timestamp,
-};
+use shortener_domain::{Caller, Event, EventFilter, Page, TargetUrl, Title, timestamp};
 use shortener_store::events::{self, NewEvent};
-use shortener_store::{stats, urls};
+use shortener_store::urls;
 
 pub use shortener_domain::{Link, LinkFilter as Filter, NewLink};
 
 /// How many random codes to try before giving up (collisions are rare at 7 base62 chars).
 const GENERATED_CODE_ATTEMPTS: usize = 8;
-/// How many referrers `top_referrers` lists.
-pub const TOP_REFERRERS: i64 = 10;
 
 /// A partial update: `None` leaves a field alone; `Some(None)` clears a nullable one.
 #[derive(Debug, Clone, Default)]
@@ -248,54 +244,6 @@ pub async fn events(
         page,
         events::list(&mut conn, &filter, page).await?,
     ))
-}
-
-/// A link's clicks: total and last from its counters, per day and by class over a range,
-/// and the top referrers.
-#[derive(Debug, Clone)]
-pub struct LinkStats {
-    pub url_id: i64,
-    pub short_code: String,
-    pub clicks: i64,
-    pub last_click_at: Option<DateTime<Utc>>,
-    pub range: DateRange,
-    /// Each day of the range, oldest first, zero-filled.
-    pub days: Vec<DayClicks>,
-    /// The range's sums of `days`: clicks, each class, and unique visitors (each day's
-    /// visitors: a visitor id lives one UTC day, so a person returning on another day of
-    /// the range counts again).
-    pub range_totals: DayClicks,
-    /// The top [`TOP_REFERRERS`] referrers (`None`: none sent), most clicks first.
-    pub top_referrers: Vec<(Option<String>, i64)>,
-}
-
-/// The click statistics of a live link over `range`.
-pub async fn stats(
-    app: &App,
-    caller: &Caller,
-    id: i64,
-    range: DateRange,
-) -> Result<LinkStats, ServiceError> {
-    let mut conn = app.db.connection("links.stats").await?;
-    let link = reachable_link(caller, urls::find(&mut conn, id).await?)?;
-    // Everything comes from the rollups the click writes keep: no scan of the events.
-    let counters = stats::click_counters(&mut conn, link.id).await?;
-    let days = stats::clicks_by_day(&mut conn, link.id, range.from(), range.to()).await?;
-    let top_referrers = stats::top_referrers(&mut conn, link.id, TOP_REFERRERS).await?;
-    let range_totals = DayClicks::total(range.to(), &days);
-    Ok(LinkStats {
-        url_id: link.id,
-        short_code: link.short_code,
-        clicks: counters.clicks,
-        last_click_at: counters.last_click_at,
-        range,
-        days,
-        range_totals,
-        top_referrers: top_referrers
-            .into_iter()
-            .map(|r| (r.referrer, r.clicks))
-            .collect(),
-    })
 }
 
 /// An audit event about `link`, attributed to its owner and caused by `caller`.

@@ -54,10 +54,11 @@ pub async fn write_batch(
 }
 
 /// Inserts the clicks as events (HEAD checks excepted), into the click partitions (the
-/// parent's counting trigger is not run), and in the same statement their pending deltas,
-/// one per link, owner, day and referrer of the batch, with the clicks of each class, and
-/// the distinct human visitors of each link and day, for `rollups::fold` to add to the
-/// rollups.
+/// parent's counting trigger is not run), and in the same statement their pending deltas
+/// for `rollups::fold` to add to the rollups: one per link, owner, day and referrer of
+/// the batch with the clicks of each class; one per link, hour and combination of
+/// dimensions; and each link and day's distinct human visitors, with the hour and
+/// dimensions of their first click.
 async fn insert_events(
     conn: &mut PgConnection,
     clicks: &[Click],
@@ -110,10 +111,25 @@ async fn insert_events(
                       count(*) FILTER (WHERE class = 'preview'),
                       max(ts) FILTER (WHERE is_event)
                FROM input GROUP BY 1, 2, 3, 4),
+           dimensions AS (
+               INSERT INTO dimension_deltas (url_id, hour, country, browser, os, device,
+                                             language, referrer_host, humans, bots, previews)
+               SELECT url_id, date_trunc('hour', ts, 'UTC'), coalesce(country, ''),
+                      coalesce(browser, ''), coalesce(os, ''), coalesce(device, ''),
+                      coalesce(language, ''), coalesce(referrer_host, ''),
+                      count(*) FILTER (WHERE class = 'human'),
+                      count(*) FILTER (WHERE class = 'bot'),
+                      count(*) FILTER (WHERE class = 'preview')
+               FROM input GROUP BY 1, 2, 3, 4, 5, 6, 7, 8),
            visitors AS (
-               INSERT INTO visitor_deltas (url_id, day, visitor)
-               SELECT DISTINCT url_id, day, visitor FROM input
-               WHERE class = 'human' AND visitor IS NOT NULL)
+               INSERT INTO visitor_deltas (url_id, day, visitor, hour, country, browser, os,
+                                           device, language, referrer_host)
+               SELECT DISTINCT ON (url_id, day, visitor)
+                      url_id, day, visitor, date_trunc('hour', ts, 'UTC'),
+                      coalesce(country, ''), coalesce(browser, ''), coalesce(os, ''),
+                      coalesce(device, ''), coalesce(language, ''), coalesce(referrer_host, '')
+               FROM input WHERE class = 'human' AND visitor IS NOT NULL
+               ORDER BY url_id, day, visitor, ts)
            SELECT (SELECT count(*) FROM stored) AS "stored!",
                   (SELECT count(*) FROM input WHERE NOT is_event) AS "checks!""#,
         &url_ids,

@@ -3,6 +3,7 @@
 //! uses only `shortener-domain` and `shortener-metrics`.
 
 pub mod api_keys;
+pub mod breakdowns;
 pub mod bulk;
 pub mod cache_state;
 pub mod clicks;

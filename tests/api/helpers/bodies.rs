@@ -78,7 +78,22 @@ pub struct LinkStats {
     pub previews: i64,
     pub unique_visitors: i64,
     pub clicks_by_day: Vec<DayClicks>,
+    pub top_countries: Vec<KeyClicks>,
+    pub top_browsers: Vec<KeyClicks>,
+    pub top_oses: Vec<KeyClicks>,
+    pub top_devices: Vec<KeyClicks>,
+    pub top_referrer_hosts: Vec<KeyClicks>,
     pub top_referrers: Vec<ReferrerClicks>,
+}
+
+/// One row of `GET /urls/{id}/stats/{dimension}`, or of a stats top list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyClicks {
+    #[serde(deserialize_with = "present")]
+    pub key: Option<String>,
+    pub clicks: i64,
+    pub unique_visitors: i64,
 }
 
 /// One day of [`LinkStats::clicks_by_day`].

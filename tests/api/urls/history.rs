@@ -83,6 +83,11 @@ async fn stats_count_clicks_by_day_and_referrer(pool: PgPool) {
             "previews",
             "unique_visitors",
             "clicks_by_day",
+            "top_countries",
+            "top_browsers",
+            "top_oses",
+            "top_devices",
+            "top_referrer_hosts",
             "top_referrers"
         ]),
         "{raw}"

@@ -1,0 +1,137 @@
+//! What a stats breakdown is asked for: the dimension, the traffic classes counted, how
+//! many rows.
+
+use crate::TrafficClass;
+
+/// A dimension of `GET /urls/{id}/stats/{dimension}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Day,
+    Hour,
+    Class,
+    Country,
+    Browser,
+    Os,
+    Device,
+    Language,
+    Referrer,
+}
+
+impl Dimension {
+    /// Every dimension, as the API names them.
+    pub const ALL: [Self; 9] = [
+        Self::Day,
+        Self::Hour,
+        Self::Class,
+        Self::Country,
+        Self::Browser,
+        Self::Os,
+        Self::Device,
+        Self::Language,
+        Self::Referrer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Hour => "hour",
+            Self::Class => "class",
+            Self::Country => "country",
+            Self::Browser => "browser",
+            Self::Os => "os",
+            Self::Device => "device",
+            Self::Language => "language",
+            Self::Referrer => "referrer",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == name)
+    }
+
+    /// Whether its rows are time slots, listed in time order and zero-filled.
+    pub fn is_time(self) -> bool {
+        matches!(self, Self::Day | Self::Hour)
+    }
+
+    /// The letter the dimension rollup stores it under (`link_dimension_clicks`), for the
+    /// dimensions kept there.
+    pub fn code(self) -> Option<u8> {
+        match self {
+            Self::Country => Some(b'c'),
+            Self::Browser => Some(b'b'),
+            Self::Os => Some(b'o'),
+            Self::Device => Some(b'd'),
+            Self::Language => Some(b'l'),
+            Self::Referrer => Some(b'r'),
+            Self::Day | Self::Hour | Self::Class => None,
+        }
+    }
+}
+
+/// The traffic counted in a breakdown: one class, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClassFilter {
+    #[default]
+    Human,
+    Bot,
+    Preview,
+    All,
+}
+
+impl ClassFilter {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "all" => Some(Self::All),
+            _ => TrafficClass::parse(name).map(|class| match class {
+                TrafficClass::Human => Self::Human,
+                TrafficClass::Bot => Self::Bot,
+                TrafficClass::Preview => Self::Preview,
+            }),
+        }
+    }
+
+    /// Whether it counts `class`.
+    pub fn counts(self, class: TrafficClass) -> bool {
+        match self {
+            Self::All => true,
+            Self::Human => class == TrafficClass::Human,
+            Self::Bot => class == TrafficClass::Bot,
+            Self::Preview => class == TrafficClass::Preview,
+        }
+    }
+
+    /// The clicks counted of (humans, bots, previews).
+    pub fn clicks(self, humans: i64, bots: i64, previews: i64) -> i64 {
+        [
+            (TrafficClass::Human, humans),
+            (TrafficClass::Bot, bots),
+            (TrafficClass::Preview, previews),
+        ]
+        .into_iter()
+        .filter(|(class, _)| self.counts(*class))
+        .map(|(_, clicks)| clicks)
+        .sum()
+    }
+
+    /// Unique visitors are people: counted when the filter counts people.
+    pub fn visitors(self, visitors: i64) -> i64 {
+        if self.counts(TrafficClass::Human) {
+            visitors
+        } else {
+            0
+        }
+    }
+}
+
+/// Most rows a breakdown lists by default, and at most.
+pub const DEFAULT_BREAKDOWN_LIMIT: u32 = 10;
+pub const MAX_BREAKDOWN_LIMIT: u32 = 1000;
+
+/// One row of a breakdown: a key (`None`: unknown) and its clicks and unique visitors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyClicks {
+    pub key: Option<String>,
+    pub clicks: i64,
+    pub visitors: i64,
+}
