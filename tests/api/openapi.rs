@@ -21,6 +21,7 @@ const CONTRACT: &[(&str, &[&str])] = &[
     ("/urls/{id}", &["get", "put", "delete"]),
     ("/urls/{id}/events", &["get"]),
     ("/urls/{id}/stats", &["get"]),
+    ("/urls/{id}/stats/{dimension}", &["get"]),
     ("/urls/{short_code}/redirect", &["get"]),
     ("/{short_code}", &["get"]),
     ("/events", &["get", "post"]),
@@ -198,7 +199,8 @@ async fn every_documented_operation_is_routed(pool: PgPool) {
     for (template, item) in document["paths"].as_object().unwrap() {
         let path = template
             .replace("{id}", "1")
-            .replace("{short_code}", "abc1234");
+            .replace("{short_code}", "abc1234")
+            .replace("{dimension}", "country");
         assert!(!path.contains('{'), "unknown placeholder in {template}");
         for method in methods_of(item) {
             let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();

@@ -158,7 +158,8 @@ pub async fn get(
 
 /// Change a link's destination, title, state or expiry; one `updated` event per changed field.
 #[utoipa::path(put, path = "/urls/{id}", tag = "urls", params(("id" = inline(RowId), Path)), request_body = UpdateLink,
-    responses((status = 200, body = Link), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Link), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+               (status = 409, description = "is_active: true for a link whose owner is deleted", body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
