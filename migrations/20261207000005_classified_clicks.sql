@@ -10,13 +10,13 @@
 --    (one row per distinct combination, the classes as columns); the fold spreads each
 --    row over `link_dimension_clicks` (per link, dimension, day and key) and
 --    `link_hourly_clicks`, so a stats read by any dimension sums a few rows per day;
---  * `visitor_deltas` holds the distinct human visitor ids of each batch (a keyed hash,
---    never an address) with the hour and dimensions of their first click there, and
---    `link_day_visitors` the ids a day has seen, so a fold counts a visitor once per link
---    and day however many replicas and batches saw it, in the rows of its first click.
---    A visitor id is only ever met again on its own UTC day, so the ids of a day are
---    dropped two days after it (a spill replayed later than that may count a visitor of
---    that day twice);
+--  * `link_day_visitors` holds the human visitor ids (a keyed hash, never an address)
+--    each link has seen each day: the writer inserts its batch's ids there, and those it
+--    inserted (new that day) are counted in its deltas, in the rows of their first click
+--    (`visitors`), so a visitor counts once per link and day however many replicas and
+--    batches saw it. A visitor id is only ever met again on its own UTC day, so the ids
+--    of a day are dropped two days after it (a spill replayed later than that may count
+--    a visitor of that day twice);
 --  * clicks recorded before this migration have no class: they count in `clicks` and in
 --    no class or dimension.
 
@@ -24,6 +24,7 @@ ALTER TABLE click_deltas
     ADD COLUMN humans INTEGER NOT NULL DEFAULT 0,
     ADD COLUMN bots INTEGER NOT NULL DEFAULT 0,
     ADD COLUMN previews INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN visitors INTEGER NOT NULL DEFAULT 0,
     ALTER COLUMN last_click_at DROP NOT NULL;
 
 ALTER TABLE link_daily_clicks
@@ -43,25 +44,11 @@ CREATE TABLE dimension_deltas (
     referrer_host TEXT NOT NULL,
     humans INTEGER NOT NULL,
     bots INTEGER NOT NULL,
-    previews INTEGER NOT NULL
+    previews INTEGER NOT NULL,
+    visitors INTEGER NOT NULL
 ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 50000,
         autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 50000);
 CREATE INDEX dimension_deltas_url_id_idx ON dimension_deltas (url_id);
-
-CREATE TABLE visitor_deltas (
-    url_id BIGINT NOT NULL,
-    day DATE NOT NULL,
-    visitor BIGINT NOT NULL,
-    hour TIMESTAMPTZ NOT NULL,
-    country TEXT NOT NULL,
-    browser TEXT NOT NULL,
-    os TEXT NOT NULL,
-    device TEXT NOT NULL,
-    language TEXT NOT NULL,
-    referrer_host TEXT NOT NULL
-) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 50000,
-        autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 50000);
-CREATE INDEX visitor_deltas_url_id_idx ON visitor_deltas (url_id);
 
 -- Day first: the fold drops whole old days by a range of the key.
 CREATE TABLE link_day_visitors (
@@ -112,14 +99,6 @@ FROM (SELECT url_id, referrer, clicks FROM link_referrers
       SELECT url_id, referrer, clicks FROM click_deltas WHERE clicks > 0) t
 GROUP BY url_id, referrer;
 
--- The pending visitors no fold has counted yet: the first-seen row of each.
-CREATE VIEW pending_visitors AS
-SELECT DISTINCT ON (v.day, v.url_id, v.visitor) v.*
-FROM visitor_deltas v
-WHERE NOT EXISTS (SELECT FROM link_day_visitors s
-                  WHERE s.day = v.day AND s.url_id = v.url_id AND s.visitor = v.visitor)
-ORDER BY v.day, v.url_id, v.visitor, v.hour;
-
 -- The days with their classes and unique visitors.
 CREATE OR REPLACE VIEW link_daily_clicks_now AS
 SELECT url_id, day, sum(clicks)::bigint AS clicks, sum(humans)::bigint AS humans,
@@ -127,9 +106,7 @@ SELECT url_id, day, sum(clicks)::bigint AS clicks, sum(humans)::bigint AS humans
        sum(visitors)::bigint AS visitors
 FROM (SELECT url_id, day, clicks, humans, bots, previews, visitors FROM link_daily_clicks
       UNION ALL
-      SELECT url_id, day, clicks, humans, bots, previews, 0 FROM click_deltas
-      UNION ALL
-      SELECT url_id, day, 0, 0, 0, 0, 1 FROM pending_visitors) t
+      SELECT url_id, day, clicks, humans, bots, previews, visitors FROM click_deltas) t
 GROUP BY url_id, day;
 
 CREATE VIEW link_dimension_clicks_now AS
@@ -139,15 +116,10 @@ FROM (SELECT url_id, dimension, day, key, humans, bots, previews, visitors
       FROM link_dimension_clicks
       UNION ALL
       SELECT d.url_id, k.dimension, (d.hour AT TIME ZONE 'UTC')::date, k.key,
-             d.humans, d.bots, d.previews, 0
+             d.humans, d.bots, d.previews, d.visitors
       FROM dimension_deltas d,
            click_dimension_keys(d.country, d.browser, d.os, d.device, d.language,
-                                d.referrer_host) k
-      UNION ALL
-      SELECT v.url_id, k.dimension, v.day, k.key, 0, 0, 0, 1
-      FROM pending_visitors v,
-           click_dimension_keys(v.country, v.browser, v.os, v.device, v.language,
-                                v.referrer_host) k) t
+                                d.referrer_host) k) t
 GROUP BY url_id, dimension, day, key;
 
 CREATE VIEW link_hourly_clicks_now AS
@@ -155,39 +127,24 @@ SELECT url_id, hour, sum(humans)::bigint AS humans, sum(bots)::bigint AS bots,
        sum(previews)::bigint AS previews, sum(visitors)::bigint AS visitors
 FROM (SELECT url_id, hour, humans, bots, previews, visitors FROM link_hourly_clicks
       UNION ALL
-      SELECT url_id, hour, humans, bots, previews, 0 FROM dimension_deltas
-      UNION ALL
-      SELECT url_id, hour, 0, 0, 0, 1 FROM pending_visitors) t
+      SELECT url_id, hour, humans, bots, previews, visitors FROM dimension_deltas) t
 GROUP BY url_id, hour;
 
--- As before, plus the classes, the dimensions, the hours, the visitors (each id counted
--- once per link and day, in the rows of its first click) and the pruning of old days'
--- ids, in the same transaction. `rows`: the most rows taken from one of the three delta
--- tables, so a caller folding until less than `max_rows` is taken empties all three.
+-- As before, plus the classes, the visitors, the dimensions and the hours, and the
+-- pruning of old days' visitor ids, in the same transaction. `rows`: the most rows taken
+-- from one of the two delta tables, so a caller folding until less than `max_rows` is
+-- taken empties both.
 CREATE OR REPLACE FUNCTION fold_click_deltas(max_rows INTEGER, OUT rows BIGINT, OUT clicks BIGINT)
 LANGUAGE sql AS $$
     WITH taken AS (
         DELETE FROM click_deltas
         WHERE ctid = ANY (ARRAY(SELECT ctid FROM click_deltas LIMIT max_rows))
-        RETURNING url_id, user_id, day, referrer, clicks, humans, bots, previews, last_click_at),
+        RETURNING url_id, user_id, day, referrer, clicks, humans, bots, previews, visitors,
+                  last_click_at),
     taken_dimensions AS (
         DELETE FROM dimension_deltas
         WHERE ctid = ANY (ARRAY(SELECT ctid FROM dimension_deltas LIMIT max_rows))
         RETURNING *),
-    taken_visitors AS (
-        DELETE FROM visitor_deltas
-        WHERE ctid = ANY (ARRAY(SELECT ctid FROM visitor_deltas LIMIT max_rows))
-        RETURNING *),
-    first_seen AS (
-        SELECT DISTINCT ON (day, url_id, visitor) * FROM taken_visitors
-        ORDER BY day, url_id, visitor, hour),
-    inserted AS (
-        INSERT INTO link_day_visitors (day, url_id, visitor)
-        SELECT day, url_id, visitor FROM first_seen ORDER BY 1, 2, 3
-        ON CONFLICT DO NOTHING
-        RETURNING day, url_id, visitor),
-    new_visitors AS (
-        SELECT f.* FROM first_seen f JOIN inserted i USING (day, url_id, visitor)),
     totals AS (
         INSERT INTO link_clicks AS c (url_id, clicks, retained, last_click_at)
         SELECT url_id, sum(clicks), sum(clicks), max(last_click_at) FROM taken
@@ -200,10 +157,7 @@ LANGUAGE sql AS $$
     days AS (
         INSERT INTO link_daily_clicks AS c (url_id, day, clicks, humans, bots, previews, visitors)
         SELECT url_id, day, sum(clicks), sum(humans), sum(bots), sum(previews), sum(visitors)
-        FROM (SELECT url_id, day, clicks, humans, bots, previews, 0 AS visitors FROM taken
-              UNION ALL
-              SELECT url_id, day, 0, 0, 0, 0, 1 FROM new_visitors) d
-        GROUP BY 1, 2 ORDER BY 1, 2
+        FROM taken GROUP BY 1, 2 ORDER BY 1, 2
         ON CONFLICT (url_id, day) DO UPDATE
             SET clicks = c.clicks + EXCLUDED.clicks,
                 humans = c.humans + EXCLUDED.humans,
@@ -217,15 +171,10 @@ LANGUAGE sql AS $$
         SELECT url_id, dimension, day, key, sum(humans), sum(bots), sum(previews),
                sum(visitors)
         FROM (SELECT d.url_id, k.dimension, (d.hour AT TIME ZONE 'UTC')::date AS day, k.key,
-                     d.humans, d.bots, d.previews, 0 AS visitors
+                     d.humans, d.bots, d.previews, d.visitors
               FROM taken_dimensions d,
                    click_dimension_keys(d.country, d.browser, d.os, d.device, d.language,
-                                        d.referrer_host) k
-              UNION ALL
-              SELECT v.url_id, k.dimension, v.day, k.key, 0, 0, 0, 1
-              FROM new_visitors v,
-                   click_dimension_keys(v.country, v.browser, v.os, v.device, v.language,
-                                        v.referrer_host) k) d
+                                        d.referrer_host) k) d
         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
         ON CONFLICT (url_id, dimension, day, key) DO UPDATE
             SET humans = c.humans + EXCLUDED.humans,
@@ -236,10 +185,7 @@ LANGUAGE sql AS $$
     hours AS (
         INSERT INTO link_hourly_clicks AS c (url_id, hour, humans, bots, previews, visitors)
         SELECT url_id, hour, sum(humans), sum(bots), sum(previews), sum(visitors)
-        FROM (SELECT url_id, hour, humans, bots, previews, 0 AS visitors FROM taken_dimensions
-              UNION ALL
-              SELECT url_id, hour, 0, 0, 0, 1 FROM new_visitors) h
-        GROUP BY 1, 2 ORDER BY 1, 2
+        FROM taken_dimensions GROUP BY 1, 2 ORDER BY 1, 2
         ON CONFLICT (url_id, hour) DO UPDATE
             SET humans = c.humans + EXCLUDED.humans,
                 bots = c.bots + EXCLUDED.bots,
@@ -266,15 +212,14 @@ LANGUAGE sql AS $$
                                 WHERE day < (now() AT TIME ZONE 'UTC')::date - 2
                                 LIMIT max_rows))
         RETURNING 1)
-    SELECT GREATEST(count(*), (SELECT count(*) FROM taken_dimensions),
-                    (SELECT count(*) FROM taken_visitors)),
+    SELECT GREATEST(count(*), (SELECT count(*) FROM taken_dimensions)),
            coalesce(sum(clicks), 0)::bigint
     FROM taken
 $$;
 
 -- Clicks inserted through `events` (the seed import, tests) have no class: as before.
--- A link removed by hand takes its pending dimensions and visitors, and its dimension
--- and hour rollups, too (its ids of the last days stay in `link_day_visitors` until
+-- A link removed by hand takes its pending dimensions, and its dimension and hour
+-- rollups, too (its ids of the last days stay in `link_day_visitors` until
 -- pruned: they name no link that can come back).
 CREATE OR REPLACE FUNCTION remove_link_clicks() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -287,7 +232,6 @@ BEGIN
          click_count_keys(r.user_id) k;
     PERFORM add_list_counts('clicks', keys, deltas);
     DELETE FROM dimension_deltas WHERE url_id = OLD.id;
-    DELETE FROM visitor_deltas WHERE url_id = OLD.id;
     DELETE FROM events WHERE url_id = OLD.id AND event_type = 'click';
     DELETE FROM link_clicks WHERE url_id = OLD.id;
     DELETE FROM link_daily_clicks WHERE url_id = OLD.id;

@@ -25,9 +25,11 @@ pub enum BatchWrite {
 /// `clicks`.
 ///
 /// Locks: none besides the rows it inserts. The writer only appends (events, deltas,
-/// visitors and the batch id), with no foreign key and no unique row shared with another
-/// batch but the batch id; the rollups are upserted by the fold alone (migration
-/// `20261207000004`). Writers on the same hot links therefore never wait for each other.
+/// visitor ids and the batch id), with no foreign key; the rollups are upserted by the
+/// fold alone (migration `20261207000004`). The unique rows it shares with other batches
+/// are the batch id and a visitor id: a batch that meets one another uncommitted batch
+/// inserted waits for that batch to end (then counts it only if that one rolled back).
+/// Writers on the same hot links otherwise never wait for each other.
 pub async fn write_batch(
     conn: &mut PgConnection,
     id: i64,
@@ -54,11 +56,12 @@ pub async fn write_batch(
 }
 
 /// Inserts the clicks as events (HEAD checks excepted), into the click partitions (the
-/// parent's counting trigger is not run), and in the same statement their pending deltas
-/// for `rollups::fold` to add to the rollups: one per link, owner, day and referrer of
-/// the batch with the clicks of each class; one per link, hour and combination of
-/// dimensions; and each link and day's distinct human visitors, with the hour and
-/// dimensions of their first click.
+/// parent's counting trigger is not run), and in the same statement: each link and day's
+/// human visitor ids into `link_day_visitors`, where those not seen before that day are
+/// new visitors; and the pending deltas for `rollups::fold` to add to the rollups, one per
+/// link, owner, day and referrer of the batch and one per link, hour and combination of
+/// dimensions, each with its clicks of each class and its new visitors (a visitor in the
+/// row of its first click of the batch).
 async fn insert_events(
     conn: &mut PgConnection,
     clicks: &[Click],
@@ -101,35 +104,43 @@ async fn insert_events(
                FROM input WHERE is_event
                ORDER BY position
                RETURNING 1),
+           firsts AS (
+               SELECT DISTINCT ON (url_id, day, visitor) url_id, day, visitor, position
+               FROM input WHERE class = 'human' AND visitor IS NOT NULL
+               ORDER BY url_id, day, visitor, position),
+           seen AS (
+               INSERT INTO link_day_visitors (day, url_id, visitor)
+               SELECT day, url_id, visitor FROM firsts ORDER BY 1, 2, 3
+               ON CONFLICT DO NOTHING
+               RETURNING day, url_id, visitor),
+           counted AS (
+               SELECT i.*, (n.visitor IS NOT NULL)::int AS new_visitor
+               FROM input i
+               LEFT JOIN (firsts f JOIN seen n USING (url_id, day, visitor))
+                      ON f.position = i.position),
            pending AS (
                INSERT INTO click_deltas (url_id, user_id, day, referrer, clicks, humans, bots,
-                                         previews, last_click_at)
+                                         previews, visitors, last_click_at)
                SELECT url_id, user_id, day, coalesce(referrer, ''),
                       count(*) FILTER (WHERE is_event),
                       count(*) FILTER (WHERE class = 'human'),
                       count(*) FILTER (WHERE class = 'bot'),
                       count(*) FILTER (WHERE class = 'preview'),
+                      sum(new_visitor),
                       max(ts) FILTER (WHERE is_event)
-               FROM input GROUP BY 1, 2, 3, 4),
+               FROM counted GROUP BY 1, 2, 3, 4),
            dimensions AS (
                INSERT INTO dimension_deltas (url_id, hour, country, browser, os, device,
-                                             language, referrer_host, humans, bots, previews)
+                                             language, referrer_host, humans, bots, previews,
+                                             visitors)
                SELECT url_id, date_trunc('hour', ts, 'UTC'), coalesce(country, ''),
                       coalesce(browser, ''), coalesce(os, ''), coalesce(device, ''),
                       coalesce(language, ''), coalesce(referrer_host, ''),
                       count(*) FILTER (WHERE class = 'human'),
                       count(*) FILTER (WHERE class = 'bot'),
-                      count(*) FILTER (WHERE class = 'preview')
-               FROM input GROUP BY 1, 2, 3, 4, 5, 6, 7, 8),
-           visitors AS (
-               INSERT INTO visitor_deltas (url_id, day, visitor, hour, country, browser, os,
-                                           device, language, referrer_host)
-               SELECT DISTINCT ON (url_id, day, visitor)
-                      url_id, day, visitor, date_trunc('hour', ts, 'UTC'),
-                      coalesce(country, ''), coalesce(browser, ''), coalesce(os, ''),
-                      coalesce(device, ''), coalesce(language, ''), coalesce(referrer_host, '')
-               FROM input WHERE class = 'human' AND visitor IS NOT NULL
-               ORDER BY url_id, day, visitor, ts)
+                      count(*) FILTER (WHERE class = 'preview'),
+                      sum(new_visitor)
+               FROM counted GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)
            SELECT (SELECT count(*) FROM stored) AS "stored!",
                   (SELECT count(*) FROM input WHERE NOT is_event) AS "checks!""#,
         &url_ids,
