@@ -10,6 +10,9 @@ use crate::helpers::TestApp;
 use crate::helpers::bodies::KeyClicks;
 
 const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1";
+/// A visit: the connection's address, the user agent, more headers.
+type Visit<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
 const KEYED: [&str; 6] = ["country", "browser", "os", "device", "language", "referrer"];
 
 async fn breakdown(app: &TestApp, id: i64, dimension: &str, query: &str) -> Vec<KeyClicks> {
@@ -32,7 +35,7 @@ async fn every_dimension_sums_to_the_class_totals_before_and_after_the_fold(pool
     let app = TestApp::with_settings(pool, shared_key_settings());
     let link = app.shorten("https://example.com/spring").await;
     let code = link.short_code.as_str();
-    let visits: [(&str, &str, &[(&str, &str)]); 6] = [
+    let visits: [Visit<'_>; 6] = [
         (
             "198.51.100.1",
             CHROME,
