@@ -22,6 +22,7 @@ const CONTRACT: &[(&str, &[&str])] = &[
     ("/urls/{id}/events", &["get"]),
     ("/urls/{id}/stats", &["get"]),
     ("/urls/{id}/stats/{dimension}", &["get"]),
+    ("/urls/{id}/clicks.csv", &["get"]),
     ("/urls/{short_code}/redirect", &["get"]),
     ("/{short_code}", &["get"]),
     ("/events", &["get", "post"]),

@@ -30,7 +30,7 @@ pub struct StatsRangeParams {
 
 impl StatsRangeParams {
     /// The range asked for; a bad one is a 400 naming the parameter.
-    fn range(&self) -> Result<DateRange, (String, String)> {
+    pub fn range(&self) -> Result<DateRange, (String, String)> {
         DateRange::parse(
             self.from.as_deref(),
             self.to.as_deref(),

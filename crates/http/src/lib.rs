@@ -6,6 +6,7 @@ mod analytics;
 mod api_keys;
 mod auth;
 mod bulk;
+mod click_export;
 pub mod error;
 mod events;
 pub mod extract;
@@ -124,6 +125,7 @@ fn guarded_router() -> OpenApiRouter<AppState> {
         .routes(routes!(urls::link_events))
         .routes(routes!(analytics::link_stats))
         .routes(routes!(analytics::link_breakdown))
+        .routes(routes!(click_export::export))
         .routes(routes!(events::create, events::list))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::revoke))

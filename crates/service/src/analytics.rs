@@ -1,7 +1,8 @@
 //! A link's click analytics: its stats over a range of days (totals, classes, unique
 //! visitors, each day, the top keys of each dimension and the top referrers), and its
 //! clicks broken down by any dimension. Every figure comes from the rollups the click
-//! fold keeps plus what is pending, never from a scan of the click events.
+//! fold keeps plus what is pending, never from a scan of the click events. And the raw
+//! clicks still retained, a page at a time, for the CSV export.
 
 use chrono::{DateTime, Utc};
 
@@ -9,9 +10,9 @@ use super::ServiceError;
 use super::access::reachable_link;
 use crate::app::App;
 use shortener_domain::{
-    Caller, ClassFilter, DateRange, DayClicks, Dimension, KeyClicks, TrafficClass, timestamp,
+    Caller, ClassFilter, DateRange, DayClicks, Dimension, Event, KeyClicks, TrafficClass, timestamp,
 };
-use shortener_store::{breakdowns, stats, urls};
+use shortener_store::{breakdowns, click_export, stats, urls};
 
 /// How many referrers `top_referrers` lists, and keys each top list.
 pub const TOP_KEYS: i64 = 10;
@@ -173,4 +174,37 @@ pub async fn breakdown(
             Ok(breakdowns::clicks_by_key(&mut conn, link.id, letter, days, class, limit).await?)
         }
     }
+}
+
+/// Raw clicks exported per page.
+pub const EXPORT_PAGE: i64 = 1000;
+
+/// The link `id` whose raw clicks `caller` may export: a live link it may read.
+pub async fn exportable_link(app: &App, caller: &Caller, id: i64) -> Result<i64, ServiceError> {
+    let mut conn = app.db.connection("links.export").await?;
+    Ok(reachable_link(caller, urls::find(&mut conn, id).await?)?.id)
+}
+
+/// The next page of the link's raw click events over `range` after event `after_id`, in
+/// id order (fewer than [`EXPORT_PAGE`]: the last page).
+pub async fn export_page(
+    app: &App,
+    url_id: i64,
+    range: DateRange,
+    after_id: i64,
+) -> Result<Vec<Event>, ServiceError> {
+    let start = |day: chrono::NaiveDate| day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let until = range
+        .to()
+        .succ_opt()
+        .map_or(DateTime::<Utc>::MAX_UTC, start);
+    let mut conn = app.db.connection("links.export").await?;
+    Ok(click_export::page(
+        &mut conn,
+        url_id,
+        (start(range.from()), until),
+        after_id,
+        EXPORT_PAGE,
+    )
+    .await?)
 }

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod breakdowns;
 pub mod bulk;
 pub mod cache_state;
+pub mod click_export;
 pub mod clicks;
 pub mod events;
 mod failure;

@@ -4,6 +4,7 @@
 
 mod breakdowns;
 mod classes;
+mod export;
 mod geoip;
 mod visitors;
 
