@@ -89,6 +89,7 @@ impl ClickArgs {
         UpkeepSettings {
             click_retention: (self.click_retention_days > 0)
                 .then(|| chrono::Duration::days(i64::from(self.click_retention_days))),
+            ..UpkeepSettings::default()
         }
     }
 }

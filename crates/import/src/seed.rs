@@ -68,7 +68,7 @@ pub async fn run(db: &Db, dir: &Path) -> Result<SeedReport, SeedError> {
         for table in [Table::Users, Table::Urls, Table::Events] {
             sequences::advance_past_max_id(&mut *conn, table).await?;
         }
-        upkeep::upkeep(&mut conn, None).await?;
+        upkeep::maintain_partitions(&mut conn).await?;
         for table in [Table::Users, Table::Urls, Table::Events] {
             upkeep::analyze(&mut conn, table).await?;
         }

@@ -1,7 +1,9 @@
 //! The data upkeep task of a replica: keeps the click partitions of `events` ahead of
 //! time, applies the click retention and forgets old click batch ids, once at start and
 //! then every hour. Every replica runs it; an advisory lock lets one at a time do the
-//! work.
+//! work. Each step is a short transaction of its own (retention goes in rounds of at most
+//! [`UpkeepSettings::retention_round`] clicks), and a replica that is stopping leaves the
+//! run between two of them: shutdown never waits for an upkeep run.
 
 use std::time::Duration;
 
@@ -15,17 +17,34 @@ use shortener_store::{Db, clicks, upkeep};
 pub const INTERVAL: Duration = Duration::from_secs(3600);
 
 /// What the upkeep applies.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpkeepSettings {
     /// Raw click events older than this are removed, whole months at a time; `None`
     /// keeps them for good (`CLICK_RETENTION_DAYS=0`). Rollups are always kept.
     pub click_retention: Option<chrono::Duration>,
+    /// Raw clicks one retention round removes at most: one statement well inside the
+    /// pool's statement timeout.
+    pub retention_round: i32,
 }
 
-/// Runs the upkeep now, then every [`INTERVAL`], until `stop` is cancelled.
+impl Default for UpkeepSettings {
+    fn default() -> Self {
+        Self {
+            click_retention: None,
+            retention_round: 10_000,
+        }
+    }
+}
+
+/// Runs the upkeep now, then every [`INTERVAL`], until `stop` is cancelled, which ends a
+/// run in progress at once: each of its steps is a transaction complete on its own, and
+/// one cut short rolls back.
 pub async fn run(db: Db, settings: UpkeepSettings, metrics: Metrics, stop: CancellationToken) {
     loop {
-        run_once(&db, settings, &metrics).await;
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = run_once(&db, settings, &metrics) => {}
+        }
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(INTERVAL) => {}
@@ -48,29 +67,48 @@ async fn forget_click_batches(conn: &mut sqlx::PgConnection) -> Result<(), sqlx:
     Ok(())
 }
 
-/// One upkeep run; failures are logged and counted, and the next run retries.
+/// What one upkeep run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Report {
+    partitions_created: i32,
+    clicks_expired: i64,
+}
+
+/// One upkeep run; failures are logged and counted (`shortener_upkeep_runs_total`,
+/// outcome `failed`, which alerts), and the next run retries.
 pub async fn run_once(db: &Db, settings: UpkeepSettings, metrics: &Metrics) {
-    let cutoff = settings.click_retention.map(|keep| Utc::now() - keep);
     let result = async {
         let mut conn = db.connection("upkeep.events").await?;
-        let report = upkeep::upkeep(&mut conn, cutoff).await?;
-        if report.is_some()
-            && let Err(error) = forget_click_batches(&mut conn).await
-        {
-            // The replica whose upkeep took this round's turn (its lock went with its
-            // commit) also forgets old batch ids: idempotent deletes, so a second replica
-            // doing the same would only repeat work. A failure leaves the round's report
-            // standing; the next round retries.
+        let Some(partitions_created) = upkeep::maintain_partitions(&mut conn).await? else {
+            return Ok(None);
+        };
+        let mut report = Report {
+            partitions_created,
+            clicks_expired: 0,
+        };
+        if let Some(keep) = settings.click_retention {
+            let cutoff = Utc::now() - keep;
+            while let Some((removed, more)) =
+                upkeep::expire_clicks_round(&mut conn, cutoff, settings.retention_round).await?
+            {
+                report.clicks_expired += removed;
+                metrics.clicks_expired.inc_by(removed.unsigned_abs());
+                if !more {
+                    break;
+                }
+            }
+        }
+        if let Err(error) = forget_click_batches(&mut conn).await {
+            // The replica whose upkeep took this round's turn also forgets old batch ids:
+            // idempotent deletes, so a second replica doing the same would only repeat
+            // work. A failure leaves the round's report standing; the next round retries.
             tracing::warn!(%error, "forgetting old click batch ids failed; retried at the next run");
         }
-        Ok::<_, sqlx::Error>(report)
+        Ok::<_, sqlx::Error>(Some(report))
     }
     .await;
     let outcome = match result {
         Ok(Some(report)) => {
-            metrics
-                .clicks_expired
-                .inc_by(report.clicks_expired.unsigned_abs());
             if report.partitions_created > 0 || report.clicks_expired > 0 {
                 tracing::info!(
                     partitions_created = report.partitions_created,

@@ -77,11 +77,31 @@ async fn old_clicks_get_their_month_and_retention_keeps_only_their_rollups(pool:
     assert_eq!(response.expect_body::<Vec<Event>>(StatusCode::OK).len(), 5);
     assert_eq!(response.header("x-total-count"), Some("5"));
 
+    // Rounds of 2 clicks: the 3 old ones take two rounds, and every count is exact.
     let retention = UpkeepSettings {
         click_retention: Some(chrono::Duration::days(400)),
+        retention_round: 2,
     };
     upkeep::run_once(app.db(), retention, app.state.metrics()).await;
     assert_eq!(app.state.metrics().clicks_expired.get(), 3);
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT count(*) FROM pg_class WHERE relname = 'events_clicks_' || \
+             to_char(now() AT TIME ZONE 'UTC' - interval '800 days', 'YYYYMM')"
+        )
+        .await,
+        0,
+        "the emptied month is dropped"
+    );
+    assert_eq!(
+        scalar(
+            &pool,
+            &format!("SELECT retained FROM link_clicks_now WHERE url_id = {id}")
+        )
+        .await,
+        2
+    );
     let response = app.get(&clicks_path).await;
     assert_eq!(response.expect_body::<Vec<Event>>(StatusCode::OK).len(), 2);
     assert_eq!(response.header("x-total-count"), Some("2"));
