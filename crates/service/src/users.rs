@@ -1,11 +1,13 @@
 //! Users: create, read, list, change, soft-delete and erase them.
 
+use chrono::NaiveDate;
+
 use super::access::{UsersInView, users_in_view};
 use super::{Listing, Resource, ServiceError};
 use crate::app::App;
 use shortener_domain::{Caller, Email, Page, Username};
 use shortener_store::stats::LinkTally;
-use shortener_store::{api_keys, events, stats, urls, users};
+use shortener_store::{api_keys, breakdowns, events, stats, urls, users};
 
 pub use shortener_domain::User;
 
@@ -98,6 +100,17 @@ pub async fn erase(app: &App, id: i64) -> Result<(), ServiceError> {
         let mut after = (0, String::new());
         loop {
             match stats::fold_referrers(&mut conn, &links, &after, ERASE_ROUND).await? {
+                (folded, Some(last)) if folded >= ERASE_ROUND => after = last,
+                _ => break,
+            }
+        }
+    }
+    // The referrer hosts of the analytics rollup, likewise (its other keys, countries,
+    // browsers and the like, say nothing of one visitor).
+    for links in rounds(&tallies, |tally| tally.clicks, ERASE_ROUND) {
+        let mut after = (0, NaiveDate::default(), String::new());
+        loop {
+            match breakdowns::fold_referrer_hosts(&mut conn, &links, &after, ERASE_ROUND).await? {
                 (folded, Some(last)) if folded >= ERASE_ROUND => after = last,
                 _ => break,
             }

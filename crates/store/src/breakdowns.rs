@@ -138,3 +138,60 @@ pub async fn clicks_by_hour(
     .fetch_all(conn)
     .await
 }
+
+/// Where a round of [`fold_referrer_hosts`] stopped: a link, a day and a host.
+pub type HostKey = (i64, NaiveDate, String);
+
+/// Folds the next `limit` referrer-host rows of the links `url_ids` after `after`, in
+/// key order, into their link and day's '' (none sent) rows, adding their counts there,
+/// so every total stays the same (the erasure, as `stats::fold_referrers` does for the
+/// full referrers); how many rows it folded and the last of them (fewer than `limit`:
+/// none are left). One statement. Start at link 0 (any day, key "").
+pub async fn fold_referrer_hosts(
+    conn: &mut PgConnection,
+    url_ids: &[i64],
+    after: &HostKey,
+    limit: i64,
+) -> Result<(i64, Option<HostKey>), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"WITH batch AS (
+               SELECT url_id, day, key FROM link_dimension_clicks
+               WHERE url_id = ANY($1) AND dimension = 'r' AND key <> ''
+                 AND (url_id, day, key) > ($2, $3, $4)
+               ORDER BY url_id, day, key LIMIT $5 FOR UPDATE),
+           folded AS (
+               DELETE FROM link_dimension_clicks r USING batch b
+               WHERE r.url_id = b.url_id AND r.dimension = 'r' AND r.day = b.day
+                 AND r.key = b.key
+               RETURNING r.url_id, r.day, r.humans, r.bots, r.previews, r.visitors),
+           kept AS (
+               INSERT INTO link_dimension_clicks AS c (url_id, dimension, day, key, humans,
+                                                       bots, previews, visitors)
+               SELECT url_id, 'r', day, '', sum(humans), sum(bots), sum(previews),
+                      sum(visitors)
+               FROM folded GROUP BY url_id, day ORDER BY url_id, day
+               ON CONFLICT (url_id, dimension, day, key) DO UPDATE
+                   SET humans = c.humans + EXCLUDED.humans, bots = c.bots + EXCLUDED.bots,
+                       previews = c.previews + EXCLUDED.previews,
+                       visitors = c.visitors + EXCLUDED.visitors
+               RETURNING 1),
+           last AS (SELECT url_id, day, key FROM batch
+                    ORDER BY url_id DESC, day DESC, key DESC LIMIT 1)
+           SELECT (SELECT count(*) FROM folded) AS "folded!",
+                  (SELECT url_id FROM last) AS last_url_id,
+                  (SELECT day FROM last) AS last_day,
+                  (SELECT key FROM last) AS last_key"#,
+        url_ids,
+        after.0,
+        after.1,
+        after.2,
+        limit,
+    )
+    .fetch_one(conn)
+    .await?;
+    let last = match (row.last_url_id, row.last_day, row.last_key) {
+        (Some(url_id), Some(day), Some(key)) => Some((url_id, day, key)),
+        _ => None,
+    };
+    Ok((row.folded, last))
+}

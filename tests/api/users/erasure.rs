@@ -16,7 +16,15 @@ const ADA_NAME: &str = "ada-lovelace-erasable";
 const ADA_EMAIL: &str = "ada.lovelace@erasable.example";
 const ADA_REFERRER: &str = "https://ada-referrer.example/private?q=1";
 const ADA_AGENT: &str = "AdaVisitorAgent/1.0";
-const ADA_SECRETS: [&str; 4] = [ADA_NAME, ADA_EMAIL, ADA_REFERRER, ADA_AGENT];
+/// The host of Ada's visitors' referrer, which the referrer-host rollup keeps.
+const ADA_REFERRER_HOST: &str = "ada-referrer.example";
+const ADA_SECRETS: [&str; 5] = [
+    ADA_NAME,
+    ADA_EMAIL,
+    ADA_REFERRER,
+    ADA_AGENT,
+    ADA_REFERRER_HOST,
+];
 
 const BOB_REFERRER: &str = "https://bob-referrer.example/";
 const BOB_AGENT: &str = "BobVisitorAgent/2.0";
