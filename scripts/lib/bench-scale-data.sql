@@ -21,6 +21,8 @@
 --     20 referrers plus "none sent" (JSON null, as the click writer stores it) on one
 --     click in six, picked by a hash so that the hot link's clicks get all of them; each
 --     click attributed to the link's owner.
+--   * with classified clicks, the rollups by class, dimension and hour those clicks would
+--     have made (below).
 -- The click months are created empty before the clicks arrive (events_create_click_month),
 -- so nothing is moved out of the default partition afterwards; events_maintain_partitions
 -- then runs as maintenance would and must find nothing to move.
@@ -126,6 +128,54 @@ SELECT format('SELECT rows FROM fold_click_deltas(%s)', :chunk)
 FROM generate_series(0, (SELECT count(*) FROM click_deltas) / :chunk) \gexec
 SELECT count(*) AS pending FROM click_deltas \gset
 \echo click deltas left unfolded: :pending
+
+-- With classified clicks (migration 20261207000005): the rollups by class, dimension and
+-- hour, as the writer and the fold would have kept them. The generated clicks carry no
+-- class, so each gets one from its user agent (curl: a bot; the rest people, each a
+-- visitor of their own), a country, browser, OS, device and language from its id, and
+-- its referrer's host; links in chunks of C/10.
+SELECT to_regclass('link_dimension_clicks') IS NOT NULL AS classified \gset
+\if :classified
+SELECT format($sql$
+    WITH c AS (
+        SELECT url_id, timestamp AS ts, (timestamp AT TIME ZONE 'UTC')::date AS day,
+               details->>'user_agent' LIKE 'curl%%' AS bot,
+               (ARRAY['US','GB','DE','FR','IN','BR','JP','NL','CA','ES','IT','PL','SE','MX',
+                      'AU','KR','TR','ID','NG','ZA'])[1 + id %% 20] AS country,
+               (ARRAY['Chrome','Safari','Firefox','Edge','Samsung Internet','Opera'])[1 + id %% 6] AS browser,
+               (ARRAY['Windows','macOS','iOS','Android','Linux'])[1 + id %% 5] AS os,
+               (ARRAY['desktop','mobile','tablet'])[1 + id %% 3] AS device,
+               (ARRAY['en','de','fr','es','pt','ja','it','nl','pl','tr'])[1 + id %% 10] AS language,
+               coalesce(substring(details->>'referrer' FROM '://([^/]+)'), '') AS host
+        FROM events_clicks WHERE url_id BETWEEN %1$s AND %2$s),
+    dimensions AS (
+        INSERT INTO link_dimension_clicks (url_id, dimension, day, key, humans, bots, previews, visitors)
+        SELECT url_id, k.dimension, day, k.key, count(*) FILTER (WHERE NOT bot),
+               count(*) FILTER (WHERE bot), 0, count(*) FILTER (WHERE NOT bot)
+        FROM c, click_dimension_keys(c.country,
+                                     CASE WHEN bot THEN '' ELSE c.browser END,
+                                     CASE WHEN bot THEN '' ELSE c.os END,
+                                     CASE WHEN bot THEN 'bot' ELSE c.device END,
+                                     CASE WHEN bot THEN '' ELSE c.language END, c.host) k
+        GROUP BY 1, 2, 3, 4),
+    hours AS (
+        INSERT INTO link_hourly_clicks (url_id, hour, humans, bots, previews, visitors)
+        SELECT url_id, date_trunc('hour', ts, 'UTC'), count(*) FILTER (WHERE NOT bot),
+               count(*) FILTER (WHERE bot), 0, count(*) FILTER (WHERE NOT bot)
+        FROM c GROUP BY 1, 2)
+    UPDATE link_daily_clicks d SET humans = s.humans, bots = s.bots, visitors = s.humans
+    FROM (SELECT url_id, day, count(*) FILTER (WHERE NOT bot) AS humans,
+                 count(*) FILTER (WHERE bot) AS bots
+          FROM c GROUP BY 1, 2) s
+    WHERE d.url_id = s.url_id AND d.day = s.day
+    $sql$, lo, hi)
+FROM generate_series(0, (:links - 1) / greatest(:chunk / 10, 1)) AS c,
+     LATERAL (SELECT c * greatest(:chunk / 10, 1) + 1 AS lo,
+                     least((c + 1) * greatest(:chunk / 10, 1), :links) AS hi) AS b
+ORDER BY c \gexec
+SELECT round(extract(epoch FROM clock_timestamp() - :'started'::timestamptz), 1) AS secs \gset
+\echo class, dimension and hour rollups done in :secs s
+\endif
 
 SELECT events_maintain_partitions(2) AS created_partitions \gset
 SELECT count(*) AS left_in_default FROM events_clicks_default \gset
