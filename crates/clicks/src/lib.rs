@@ -1,8 +1,10 @@
 //! Click recording off the request path. Redirects enqueue into a bounded queue; the
-//! intake cuts it into batches, each with an id of its own, and hands them to the writer,
-//! or, when the writer is behind or Postgres away, to the on-disk spill; the writer
-//! commits each batch exactly once (its id goes in with its clicks) and replays the spill
-//! in order. A full queue drops the click, counted and logged; so does a full spill.
+//! intake places each click (its client's address becomes a country and a visitor id,
+//! and is dropped: [`origin`]) and cuts them into batches, each with an id of its own, and
+//! hands them to the writer, or, when the writer is behind or Postgres away, to the
+//! on-disk spill; the writer classifies each batch ([`classify`]), commits it exactly once
+//! (its id goes in with its clicks) and replays the spill in order. A full queue drops the
+//! click, counted and logged; so does a full spill.
 
 mod batch;
 pub mod classify;

@@ -3,7 +3,7 @@
 //! agent, its language from `Accept-Language`, and its referrer's host.
 //!
 //! The order of the rules: what the request says about itself first (a HEAD, a
-//! prefetch), then the link unfurlers ([`unfurlers`], this project's list, since they
+//! prefetch), then the link unfurlers (`unfurlers.rs`, this project's list, since they
 //! are neither people nor crawlers), then the crawler list of the `isbot` crate and
 //! `woothee`'s crawler category; a request with no user agent is a bot; the rest are
 //! people.
