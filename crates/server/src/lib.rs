@@ -165,6 +165,8 @@ pub async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
         }
         None => vec![(listener, app.router())],
     };
+    // Before the first request can be answered (see `shutdown_signal`).
+    let signalled = shutdown_signal();
     let (closed_tx, closed_rx) = watch::channel(false);
     let servers: Vec<_> = listeners
         .into_iter()
@@ -185,7 +187,7 @@ pub async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
         "listening"
     );
 
-    shutdown_signal().await;
+    signalled.await;
     tracing::info!("shutdown signal received; draining");
     app.state.lifecycle().start_draining();
     tokio::time::sleep(settings.shutdown_delay).await;
@@ -217,17 +219,26 @@ pub fn drain_reserve(grace: Duration) -> Duration {
     (grace / 4).min(Duration::from_secs(2))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not
+/// when it is first awaited: called before the replica serves, a SIGTERM that arrives
+/// the moment it answers `/ready` is a drain, never the default action's instant exit.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler cannot fail on unix");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term =
+            signal(SignalKind::terminate()).expect("installing a SIGTERM handler cannot fail");
+        let mut interrupt =
+            signal(SignalKind::interrupt()).expect("installing a SIGINT handler cannot fail");
+        async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
