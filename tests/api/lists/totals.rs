@@ -3,6 +3,7 @@
 //! and clicks: each total is compared with a `count(*)` of the same rows.
 
 use super::*;
+use sqlx::Connection;
 
 /// `X-Total-Count` of `path`.
 async fn total_of(app: &TestApp, path: &str) -> i64 {
@@ -132,4 +133,59 @@ async fn every_total_matches_a_count_of_its_rows_after_every_kind_of_change(pool
     }
     // The data really covers what the filters tell apart.
     assert!(count(&pool, "SELECT count(DISTINCT event_type) FROM events").await >= 5);
+}
+
+/// A link's totals keep one row per key however many backends write its events: the
+/// shards that spread the shared totals would multiply a link's rows by up to 16, for
+/// every link that ever had an event (issue 23).
+#[sqlx::test]
+async fn a_links_totals_keep_one_row_per_key_whatever_backend_writes_them(pool: PgPool) {
+    const BACKENDS: usize = 8;
+    let app = TestApp::new(pool.clone());
+    let ada = app.create_user("ada", "ada@example.com").await;
+    let link = app
+        .create_link(json!({"original_url": "https://e.example/a", "user_id": ada.id}))
+        .await;
+    let mut conns = Vec::new();
+    for _ in 0..BACKENDS {
+        let options = pool.connect_options();
+        conns.push(sqlx::PgConnection::connect_with(&options).await.unwrap());
+    }
+    let mut shards = std::collections::BTreeSet::new();
+    for conn in &mut conns {
+        let shard: i16 = sqlx::query_scalar("SELECT list_count_shard()")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        shards.insert(shard);
+        sqlx::query("INSERT INTO events (url_id, user_id, event_type) VALUES ($1, $2, 'shared')")
+            .bind(link.id)
+            .bind(ada.id)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    for conn in conns {
+        conn.close().await.unwrap();
+    }
+    assert!(
+        shards.len() > 1,
+        "the backends wrote from one shard only: {shards:?}"
+    );
+
+    let (rows, keys): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT filter) FROM list_counts \
+         WHERE filter = 'url=' || $1 OR filter LIKE 'url=' || $1 || '&%'",
+    )
+    .bind(link.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    // The link alone, with its owner, with each of its two types, with both.
+    assert_eq!(keys, 6);
+    assert_eq!(rows, keys, "one row per key");
+    let path = format!("/events?url_id={}&event_type=shared", link.id);
+    assert_eq!(total_of(&app, &path).await, BACKENDS as i64);
+    let path = format!("/urls/{}/events", link.id);
+    assert_eq!(total_of(&app, &path).await, BACKENDS as i64 + 1);
 }
