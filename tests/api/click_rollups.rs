@@ -48,7 +48,7 @@ async fn totals_and_events(pool: &PgPool) -> (i64, i64, i64, i64, i64) {
     sqlx::query_as(
         "SELECT (SELECT coalesce(sum(clicks), 0)::bigint FROM link_clicks_now), \
                 (SELECT coalesce(sum(clicks), 0)::bigint FROM link_daily_clicks_now), \
-                (SELECT coalesce(sum(clicks), 0)::bigint FROM link_referrers_now), \
+                (SELECT coalesce(sum(clicks), 0)::bigint FROM link_referrer_hosts_now), \
                 ((SELECT coalesce(sum(n), 0) FROM list_counts WHERE list = 'clicks' AND filter = '') \
                  + (SELECT coalesce(sum(clicks), 0) FROM click_deltas))::bigint, \
                 (SELECT count(*) FROM events WHERE event_type = 'click')",
@@ -167,7 +167,7 @@ async fn an_updated_click_counts_nothing_and_a_removed_one_leaves_the_retained_c
         sqlx::query_as::<_, (i64, i64, i64, i64)>(
             "SELECT c.clicks, c.retained, \
                     (SELECT sum(clicks)::bigint FROM link_daily_clicks_now WHERE url_id = $1), \
-                    (SELECT sum(clicks)::bigint FROM link_referrers_now WHERE url_id = $1) \
+                    (SELECT sum(clicks)::bigint FROM link_referrer_hosts_now WHERE url_id = $1) \
              FROM link_clicks_now c WHERE c.url_id = $1",
         )
         .bind(first)

@@ -149,7 +149,7 @@ async fn two_replicas_on_one_hot_link_store_and_count_each_redirect_exactly_once
         "SELECT (SELECT count(*) FROM events WHERE url_id = $1 AND event_type = 'click'), \
                 (SELECT clicks FROM link_clicks_now WHERE url_id = $1), \
                 (SELECT sum(clicks)::bigint FROM link_daily_clicks_now WHERE url_id = $1), \
-                (SELECT sum(clicks)::bigint FROM link_referrers_now WHERE url_id = $1)",
+                (SELECT sum(clicks)::bigint FROM link_referrer_hosts_now WHERE url_id = $1)",
     )
     .bind(id)
     .fetch_one(&pool)
@@ -471,7 +471,7 @@ async fn a_link_removed_by_hand_takes_its_clicks_and_their_totals_with_it(pool: 
     let rollups: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM link_clicks WHERE url_id = $1) \
               + (SELECT count(*) FROM link_daily_clicks WHERE url_id = $1) \
-              + (SELECT count(*) FROM link_referrers WHERE url_id = $1) \
+              + (SELECT count(*) FROM link_referrer_hosts WHERE url_id = $1) \
               + (SELECT count(*) FROM click_deltas WHERE url_id = $1)",
     )
     .bind(removed.id)

@@ -59,7 +59,7 @@ pub async fn write_batch(
 /// parent's counting trigger is not run), and in the same statement: each link and day's
 /// human visitor ids into `link_day_visitors`, where those not seen before that day are
 /// new visitors; and the pending deltas for `rollups::fold` to add to the rollups, one per
-/// link, owner, day and referrer of the batch and one per link, hour and combination of
+/// link, owner, day and referrer host of the batch and one per link, hour and combination of
 /// dimensions, each with its clicks of each class and its new visitors (a visitor in the
 /// row of its first click of the batch).
 async fn insert_events(
@@ -119,9 +119,9 @@ async fn insert_events(
                LEFT JOIN (firsts f JOIN seen n USING (url_id, day, visitor))
                       ON f.position = i.position),
            pending AS (
-               INSERT INTO click_deltas (url_id, user_id, day, referrer, clicks, humans, bots,
-                                         previews, visitors, last_click_at)
-               SELECT url_id, user_id, day, coalesce(referrer, ''),
+               INSERT INTO click_deltas (url_id, user_id, day, referrer_host, clicks, humans,
+                                         bots, previews, visitors, last_click_at)
+               SELECT url_id, user_id, day, coalesce(referrer_host, ''),
                       count(*) FILTER (WHERE is_event),
                       count(*) FILTER (WHERE class = 'human'),
                       count(*) FILTER (WHERE class = 'bot'),

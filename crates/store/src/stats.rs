@@ -2,7 +2,7 @@
 //! link's pending deltas not yet folded into them (migration `20261207000004`), in one
 //! statement each, so every figure is exact: the cost is the window's length and the
 //! deltas of one fold interval, never the number of clicks. Also the erasure's fold of
-//! the referrer rollup, which keeps the counts and drops the text.
+//! the referring-host rollup, which keeps the counts and drops the hosts.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
@@ -16,7 +16,7 @@ pub struct ClickCounters {
     pub last_click_at: Option<DateTime<Utc>>,
 }
 
-/// Click counts of one referrer (`None`: none sent).
+/// Click counts of one referring host (`None`: none sent).
 #[derive(Debug, Clone)]
 pub struct ReferrerClicksRow {
     pub referrer: Option<String>,
@@ -69,9 +69,10 @@ pub async fn clicks_by_day(
     .await
 }
 
-/// The `limit` referrers with the most clicks on the link; ties in name order, with
-/// "none sent" last. The candidates are the rollup's top `limit` and every referrer with
-/// pending clicks: a referrer outside both has at most the rollup's `limit`-th count.
+/// The `limit` referring hosts with the most clicks on the link, of all time; ties in
+/// name order, with "none sent" last. The candidates are the rollup's top `limit` and
+/// every host with pending clicks: a host outside both has at most the rollup's
+/// `limit`-th count.
 pub async fn top_referrers(
     conn: &mut PgConnection,
     url_id: i64,
@@ -80,19 +81,19 @@ pub async fn top_referrers(
     sqlx::query_as!(
         ReferrerClicksRow,
         r#"WITH pending AS (
-               SELECT referrer, sum(clicks)::bigint AS clicks FROM click_deltas
-               WHERE url_id = $1 AND clicks > 0 GROUP BY referrer),
+               SELECT referrer_host AS host, sum(clicks)::bigint AS clicks FROM click_deltas
+               WHERE url_id = $1 AND clicks > 0 GROUP BY referrer_host),
            candidates AS (
-               (SELECT referrer FROM link_referrers WHERE url_id = $1
-                ORDER BY clicks DESC, referrer = '', referrer LIMIT $2)
-               UNION SELECT referrer FROM pending),
+               (SELECT host FROM link_referrer_hosts WHERE url_id = $1
+                ORDER BY clicks DESC, host = '', host LIMIT $2)
+               UNION SELECT host FROM pending),
            counted AS (
-               SELECT c.referrer, coalesce(r.clicks, 0) + coalesce(p.clicks, 0) AS clicks
+               SELECT c.host, coalesce(r.clicks, 0) + coalesce(p.clicks, 0) AS clicks
                FROM candidates c
-               LEFT JOIN link_referrers r ON r.url_id = $1 AND r.referrer = c.referrer
-               LEFT JOIN pending p ON p.referrer = c.referrer)
-           SELECT NULLIF(referrer, '') AS referrer, clicks AS "clicks!" FROM counted
-           ORDER BY clicks DESC, referrer = '', referrer LIMIT $2"#,
+               LEFT JOIN link_referrer_hosts r ON r.url_id = $1 AND r.host = c.host
+               LEFT JOIN pending p ON p.host = c.host)
+           SELECT NULLIF(host, '') AS referrer, clicks AS "clicks!" FROM counted
+           ORDER BY clicks DESC, host = '', host LIMIT $2"#,
         url_id,
         limit,
     )
@@ -128,19 +129,19 @@ pub async fn owned_link_tallies(
     .await
 }
 
-/// Where a round of [`fold_referrers`] stopped: a link and a referrer.
+/// Where a round of [`fold_referrers`] stopped: a link and a referring host.
 pub type ReferrerKey = (i64, String);
 
-/// Folds the next `limit` referrer rows of the links `url_ids` after `after`, in key
-/// order, into their links' '' (none sent) rows, adding their clicks there, so each
+/// Folds the next `limit` referring-host rows of the links `url_ids` after `after`, in
+/// key order, into their links' '' (none sent) rows, adding their clicks there, so each
 /// link's total stays the same; how many rows it folded and the last of them (fewer than
 /// `limit`: none are left). One statement, so an interruption leaves every total whole,
 /// and calling it again goes on where it stopped. Start at `(0, "")`.
 ///
-/// Locks: the rows to fold in key order, then each link's '' row, which the click
-/// writer's trigger takes first; the two meet only over clicks recorded before the links
-/// were deactivated, and a deadlock there fails one of the two (a transient failure:
-/// both are safe to run again).
+/// Locks: the rows to fold in key order, then each link's '' row, which the fold of
+/// pending deltas takes in key order too; the two meet only over clicks recorded before
+/// the links were deactivated, and a deadlock there fails one of the two (a transient
+/// failure: both are safe to run again).
 pub async fn fold_referrers(
     conn: &mut PgConnection,
     url_ids: &[i64],
@@ -149,23 +150,23 @@ pub async fn fold_referrers(
 ) -> Result<(i64, Option<ReferrerKey>), sqlx::Error> {
     let row = sqlx::query!(
         r#"WITH batch AS (
-               SELECT url_id, referrer FROM link_referrers
-               WHERE url_id = ANY($1) AND referrer <> '' AND (url_id, referrer) > ($2, $3)
-               ORDER BY url_id, referrer LIMIT $4 FOR UPDATE),
+               SELECT url_id, host FROM link_referrer_hosts
+               WHERE url_id = ANY($1) AND host <> '' AND (url_id, host) > ($2, $3)
+               ORDER BY url_id, host LIMIT $4 FOR UPDATE),
            folded AS (
-               DELETE FROM link_referrers r USING batch b
-               WHERE r.url_id = b.url_id AND r.referrer = b.referrer
+               DELETE FROM link_referrer_hosts r USING batch b
+               WHERE r.url_id = b.url_id AND r.host = b.host
                RETURNING r.url_id, r.clicks),
            kept AS (
-               INSERT INTO link_referrers AS c (url_id, referrer, clicks)
+               INSERT INTO link_referrer_hosts AS c (url_id, host, clicks)
                SELECT url_id, '', sum(clicks)::bigint FROM folded
                GROUP BY url_id ORDER BY url_id
-               ON CONFLICT (url_id, referrer) DO UPDATE SET clicks = c.clicks + EXCLUDED.clicks
+               ON CONFLICT (url_id, host) DO UPDATE SET clicks = c.clicks + EXCLUDED.clicks
                RETURNING 1),
-           last AS (SELECT url_id, referrer FROM batch ORDER BY url_id DESC, referrer DESC LIMIT 1)
+           last AS (SELECT url_id, host FROM batch ORDER BY url_id DESC, host DESC LIMIT 1)
            SELECT (SELECT count(*) FROM folded) AS "folded!",
                   (SELECT url_id FROM last) AS last_url_id,
-                  (SELECT referrer FROM last) AS last_referrer"#,
+                  (SELECT host FROM last) AS last_host"#,
         url_ids,
         after.0,
         after.1,
@@ -173,5 +174,5 @@ pub async fn fold_referrers(
     )
     .fetch_one(conn)
     .await?;
-    Ok((row.folded, row.last_url_id.zip(row.last_referrer)))
+    Ok((row.folded, row.last_url_id.zip(row.last_host)))
 }

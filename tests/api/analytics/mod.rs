@@ -6,6 +6,7 @@ mod breakdowns;
 mod classes;
 mod export;
 mod geoip;
+mod referrers;
 mod visitors;
 
 use std::net::SocketAddr;

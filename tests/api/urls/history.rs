@@ -157,11 +157,11 @@ async fn stats_count_clicks_by_day_and_referrer(pool: PgPool) {
         named,
         [
             ReferrerClicks {
-                referrer: Some("https://a.example/".to_owned()),
+                referrer: Some("a.example".to_owned()),
                 clicks: 3
             },
             ReferrerClicks {
-                referrer: Some("https://b.example/".to_owned()),
+                referrer: Some("b.example".to_owned()),
                 clicks: 1
             }
         ],

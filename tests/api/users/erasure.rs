@@ -108,7 +108,7 @@ async fn counts(pool: &PgPool) -> Vec<String> {
                        last_click_at) FROM link_clicks \
          UNION ALL SELECT format('link %s on %s: %s', url_id, day, clicks) FROM link_daily_clicks \
          UNION ALL SELECT format('link %s: %s by referrer', url_id, sum(clicks)) \
-                   FROM link_referrers GROUP BY url_id \
+                   FROM link_referrer_hosts GROUP BY url_id \
          UNION ALL SELECT format('link %s: %s click events', url_id, count(*)) \
                    FROM events WHERE event_type = 'click' GROUP BY url_id \
          UNION ALL SELECT format('list %s %s: %s', list, filter, sum(n)) \
@@ -120,9 +120,9 @@ async fn counts(pool: &PgPool) -> Vec<String> {
     .unwrap()
 }
 
-/// The referrer rows of a link, `(referrer, clicks)` in referrer order.
+/// The referring-host rows of a link, `(host, clicks)` in host order.
 async fn referrers(pool: &PgPool, url_id: i64) -> Vec<(String, i64)> {
-    sqlx::query_as("SELECT referrer, clicks FROM link_referrers_now WHERE url_id = $1 ORDER BY 1")
+    sqlx::query_as("SELECT host, clicks FROM link_referrer_hosts_now WHERE url_id = $1 ORDER BY 1")
         .bind(url_id)
         .fetch_all(pool)
         .await
