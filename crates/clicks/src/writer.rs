@@ -164,7 +164,12 @@ impl Writer {
         let mut parts = VecDeque::from([Part::whole(batch)]);
         let mut delay = Duration::from_millis(50);
         // Classified once, however many attempts and parts the batch takes.
+        let classifying = std::time::Instant::now();
         let traits = self.classifier.classify_all(&batch.clicks);
+        self.parts
+            .metrics
+            .click_classify_seconds
+            .observe(classifying.elapsed().as_secs_f64());
         while let Some(part) = parts.pop_front() {
             let range = part.start..part.start + part.len;
             let clicks = &batch.clicks[range.clone()];

@@ -87,6 +87,9 @@ pub struct MetricSet {
     pub click_batch_size: Histogram,
     /// Time to write one batch (successful attempts).
     pub click_flush_seconds: Histogram,
+    /// Time to classify one batch, off the request path (once per batch, however many
+    /// attempts its write takes).
+    pub click_classify_seconds: Histogram,
     /// Failed batch writes (each is retried).
     pub click_flush_failures: IntCounter,
     /// For each stored click, the time from its redirect to its row's commit.
@@ -250,6 +253,11 @@ impl MetricSet {
             click_flush_seconds: histogram(
                 "shortener_click_flush_seconds",
                 "Time to write one batch of clicks",
+                FAST_BUCKETS.to_vec(),
+            ),
+            click_classify_seconds: histogram(
+                "shortener_click_classify_seconds",
+                "Time to classify one batch of clicks (class, browser, OS, device, language)",
                 FAST_BUCKETS.to_vec(),
             ),
             click_flush_failures: counter(
