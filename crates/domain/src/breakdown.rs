@@ -3,7 +3,8 @@
 
 use crate::TrafficClass;
 
-/// A dimension of `GET /urls/{id}/stats/{dimension}`.
+/// A dimension of `GET /urls/{id}/stats/{dimension}` and `GET /stats/{dimension}`
+/// (`link` only there: a link's clicks by link are itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dimension {
     Day,
@@ -15,11 +16,26 @@ pub enum Dimension {
     Device,
     Language,
     Referrer,
+    Link,
 }
 
 impl Dimension {
-    /// Every dimension, as the API names them.
-    pub const ALL: [Self; 9] = [
+    /// Every dimension of the clicks across links: one link's, and `link`.
+    pub const ACROSS_LINKS: [Self; 10] = [
+        Self::Day,
+        Self::Hour,
+        Self::Class,
+        Self::Country,
+        Self::Browser,
+        Self::Os,
+        Self::Device,
+        Self::Language,
+        Self::Referrer,
+        Self::Link,
+    ];
+
+    /// Every dimension of one link, as the API names them.
+    pub const OF_A_LINK: [Self; 9] = [
         Self::Day,
         Self::Hour,
         Self::Class,
@@ -42,11 +58,13 @@ impl Dimension {
             Self::Device => "device",
             Self::Language => "language",
             Self::Referrer => "referrer",
+            Self::Link => "link",
         }
     }
 
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.as_str() == name)
+    /// The dimension of `among` named `name`.
+    pub fn named(name: &str, among: &[Self]) -> Option<Self> {
+        among.iter().copied().find(|d| d.as_str() == name)
     }
 
     /// Whether its rows are time slots, listed in time order and zero-filled.
@@ -64,7 +82,7 @@ impl Dimension {
             Self::Device => Some(b'd'),
             Self::Language => Some(b'l'),
             Self::Referrer => Some(b'r'),
-            Self::Day | Self::Hour | Self::Class => None,
+            Self::Day | Self::Hour | Self::Class | Self::Link => None,
         }
     }
 }

@@ -9,6 +9,7 @@ pub const RESERVED_CODES: &[&str] = &[
     "users",
     "urls",
     "events",
+    "stats",
     "openapi.json",
     "docs",
     "api",
@@ -172,6 +173,7 @@ mod tests {
             "health",
             "USERS",
             "openapi.json",
+            "Stats",
         ] {
             assert!(ShortCode::parse(bad).is_err(), "{bad:?}");
         }

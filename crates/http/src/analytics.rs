@@ -1,7 +1,8 @@
 //! `/urls/{id}/stats` and `/urls/{id}/stats/{dimension}`: a link's click analytics over a
-//! range of days. The use cases live in `service::analytics`.
+//! range of days; `/stats` and `/stats/{dimension}`: every link the key may read,
+//! together. The use cases live in `service::analytics`.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use chrono::Utc;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -9,11 +10,11 @@ use utoipa::IntoParams;
 use super::error::{ApiError, ErrorBody, FieldErrors};
 use super::extract::{ApiCaller, ApiId, ApiIdAndName, ApiQuery};
 use super::schema::RowId;
-use super::views::{KeyClicks, LinkStats};
+use super::views::{KeyClicks, LinkStats, ScopeStats};
 use shortener_domain::{
     ClassFilter, DEFAULT_BREAKDOWN_LIMIT, DateRange, Dimension, MAX_BREAKDOWN_LIMIT,
 };
-use shortener_service::analytics::{self, BreakdownQuery};
+use shortener_service::analytics::{self, BreakdownQuery, across_links};
 use shortener_service::app::AppState;
 
 /// The range of a stats read.
@@ -89,13 +90,63 @@ pub async fn link_breakdown(
     ApiQuery(range): ApiQuery<StatsRangeParams>,
     ApiQuery(params): ApiQuery<BreakdownParams>,
 ) -> Result<axum::Json<Vec<KeyClicks>>, ApiError> {
+    let query = breakdown_query(&dimension, &Dimension::OF_A_LINK, &range, &params)?;
+    let rows = analytics::breakdown(&state, &caller, id, query).await?;
+    Ok(axum::Json(rows.into_iter().map(KeyClicks::from).collect()))
+}
+
+/// The clicks of every link the key may read (an owner key: its own; a key without
+/// owner: every link): over a range of days (default the last 30), the clicks of each
+/// traffic class, unique visitors, each day, the top 10 countries, browsers, OSes,
+/// devices and referrer hosts, and the top 10 links (people's clicks).
+#[utoipa::path(get, path = "/stats", tag = "stats", params(StatsRangeParams),
+    responses((status = 200, body = ScopeStats), (status = 400, body = ErrorBody)))]
+pub async fn scope_stats(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiQuery(params): ApiQuery<StatsRangeParams>,
+) -> Result<axum::Json<ScopeStats>, ApiError> {
+    let range = params
+        .range()
+        .map_err(|(field, problem)| ApiError::invalid_field(&field, problem))?;
+    Ok(axum::Json(
+        across_links::stats(&state, &caller, range).await?.into(),
+    ))
+}
+
+/// The clicks of every link the key may read over a range of days by one dimension: a
+/// link's dimensions, or `link` (the key: the link's id), most clicks first.
+#[utoipa::path(get, path = "/stats/{dimension}", tag = "stats",
+    params(("dimension" = String, Path, pattern = "^(day|hour|class|country|browser|os|device|language|referrer|link)$"),
+           StatsRangeParams, BreakdownParams),
+    responses((status = 200, body = Vec<KeyClicks>), (status = 400, body = ErrorBody)))]
+pub async fn scope_breakdown(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(dimension): Path<String>,
+    ApiQuery(range): ApiQuery<StatsRangeParams>,
+    ApiQuery(params): ApiQuery<BreakdownParams>,
+) -> Result<axum::Json<Vec<KeyClicks>>, ApiError> {
+    let query = breakdown_query(&dimension, &Dimension::ACROSS_LINKS, &range, &params)?;
+    let rows = across_links::breakdown(&state, &caller, query).await?;
+    Ok(axum::Json(rows.into_iter().map(KeyClicks::from).collect()))
+}
+
+/// The breakdown asked for: the dimension `name` (one of `among`), the range, the class
+/// and the limit; every bad one is named in one 400.
+fn breakdown_query(
+    name: &str,
+    among: &[Dimension],
+    range: &StatsRangeParams,
+    params: &BreakdownParams,
+) -> Result<BreakdownQuery, ApiError> {
     let mut errors = FieldErrors::new();
-    let dimension = Dimension::parse(&dimension);
+    let dimension = Dimension::named(name, among);
     if dimension.is_none() {
+        let names: Vec<&str> = among.iter().map(|d| d.as_str()).collect();
         errors.insert(
             "dimension".to_owned(),
-            "must be one of day, hour, class, country, browser, os, device, language, referrer"
-                .to_owned(),
+            format!("must be one of {}", names.join(", ")),
         );
     }
     let range = range
@@ -128,12 +179,10 @@ pub async fn link_breakdown(
     else {
         return Err(ApiError::invalid_fields(errors));
     };
-    let query = BreakdownQuery {
+    Ok(BreakdownQuery {
         dimension,
         range,
         class,
         limit,
-    };
-    let rows = analytics::breakdown(&state, &caller, id, query).await?;
-    Ok(axum::Json(rows.into_iter().map(KeyClicks::from).collect()))
+    })
 }

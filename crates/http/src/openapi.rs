@@ -21,6 +21,7 @@ use shortener_service::app::AppState;
         (name = "redirect", description = "Following short links"),
         (name = "users", description = "Users and bulk import"),
         (name = "events", description = "The audit trail"),
+        (name = "stats", description = "Click analytics across every link a key may read"),
         (name = "api-keys", description = "API keys made, listed and revoked by an admin key; a key with a user_id acts only as that user"),
         (name = "probes", description = "Health, liveness and readiness"),
     ),

@@ -165,7 +165,7 @@ pub struct LinkStats {
     pub top_oses: Vec<KeyClicks>,
     pub top_devices: Vec<KeyClicks>,
     pub top_referrer_hosts: Vec<KeyClicks>,
-    /// All time: the referrers with the most clicks (full URLs).
+    /// All time: the referring hosts with the most clicks.
     pub top_referrers: Vec<ReferrerClicks>,
 }
 
@@ -187,27 +187,31 @@ impl From<shortener_domain::KeyClicks> for KeyClicks {
     }
 }
 
+/// The top lists of the stats, in [`analytics::TOP_DIMENSIONS`] order: countries,
+/// browsers, OSes, devices, referrer hosts.
+fn top_lists(top_keys: Vec<(Dimension, Vec<shortener_domain::KeyClicks>)>) -> [Vec<KeyClicks>; 5] {
+    let mut lists: [Vec<KeyClicks>; 5] = Default::default();
+    for (dimension, rows) in top_keys {
+        if let Some(i) = analytics::TOP_DIMENSIONS
+            .iter()
+            .position(|d| *d == dimension)
+        {
+            lists[i] = rows.into_iter().map(KeyClicks::from).collect();
+        }
+    }
+    lists
+}
+
 impl From<analytics::LinkStats> for LinkStats {
-    fn from(mut stats: analytics::LinkStats) -> Self {
+    fn from(stats: analytics::LinkStats) -> Self {
         let totals = stats.range_totals;
-        let mut top = |dimension: Dimension| -> Vec<KeyClicks> {
-            stats
-                .top_keys
-                .iter_mut()
-                .find(|(d, _)| *d == dimension)
-                .map(|(_, rows)| std::mem::take(rows))
-                .unwrap_or_default()
-                .into_iter()
-                .map(KeyClicks::from)
-                .collect()
-        };
-        let (top_countries, top_browsers, top_oses, top_devices, top_referrer_hosts) = (
-            top(Dimension::Country),
-            top(Dimension::Browser),
-            top(Dimension::Os),
-            top(Dimension::Device),
-            top(Dimension::Referrer),
-        );
+        let [
+            top_countries,
+            top_browsers,
+            top_oses,
+            top_devices,
+            top_referrer_hosts,
+        ] = top_lists(stats.top_keys);
         Self {
             url_id: stats.url_id,
             short_code: stats.short_code,
@@ -230,6 +234,67 @@ impl From<analytics::LinkStats> for LinkStats {
                 .into_iter()
                 .map(|(referrer, clicks)| ReferrerClicks { referrer, clicks })
                 .collect(),
+        }
+    }
+}
+
+/// The clicks of every link a key may read (its owner's links, or every link) over the
+/// range `from`..`to` (UTC days, both included): the clicks of each class, the unique
+/// visitors, each day, the top keys of each dimension and the top links.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScopeStats {
+    /// Whose links: the key's owner, or `null` for every link.
+    pub user_id: Option<i64>,
+    #[schema(value_type = String, example = "2026-01-01")]
+    pub from: NaiveDate,
+    #[schema(value_type = String, example = "2026-01-30")]
+    pub to: NaiveDate,
+    /// Over the range: click events (a HEAD is none).
+    pub clicks: i64,
+    /// Over the range: clicks by people, bots and previews (a HEAD counts as a preview).
+    pub humans: i64,
+    pub bots: i64,
+    pub previews: i64,
+    /// Over the range: the sum of each link's and day's distinct human visitors.
+    pub unique_visitors: i64,
+    /// Each day of the range, oldest first, zero-filled.
+    pub clicks_by_day: Vec<DayClicks>,
+    /// Over the range, the 10 keys with the most human clicks of each dimension.
+    pub top_countries: Vec<KeyClicks>,
+    pub top_browsers: Vec<KeyClicks>,
+    pub top_oses: Vec<KeyClicks>,
+    pub top_devices: Vec<KeyClicks>,
+    pub top_referrer_hosts: Vec<KeyClicks>,
+    /// Over the range, the 10 links with the most human clicks (`key`: the link's id).
+    pub top_links: Vec<KeyClicks>,
+}
+
+impl From<analytics::across_links::ScopeStats> for ScopeStats {
+    fn from(stats: analytics::across_links::ScopeStats) -> Self {
+        let totals = stats.range_totals;
+        let [
+            top_countries,
+            top_browsers,
+            top_oses,
+            top_devices,
+            top_referrer_hosts,
+        ] = top_lists(stats.top_keys);
+        Self {
+            user_id: stats.owner,
+            from: stats.range.from(),
+            to: stats.range.to(),
+            clicks: totals.clicks,
+            humans: totals.humans,
+            bots: totals.bots,
+            previews: totals.previews,
+            unique_visitors: totals.visitors,
+            clicks_by_day: stats.days.into_iter().map(DayClicks::from).collect(),
+            top_countries,
+            top_browsers,
+            top_oses,
+            top_devices,
+            top_referrer_hosts,
+            top_links: stats.top_links.into_iter().map(KeyClicks::from).collect(),
         }
     }
 }

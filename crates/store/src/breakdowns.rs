@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use shortener_domain::{ClassFilter, KeyClicks};
 
 /// The weights of (humans, bots, previews, visitors) that count what `class` counts.
-fn weights(class: ClassFilter) -> [i64; 4] {
+pub(crate) fn weights(class: ClassFilter) -> [i64; 4] {
     [
         class.clicks(1, 0, 0),
         class.clicks(0, 1, 0),
@@ -145,8 +145,10 @@ pub type HostKey = (i64, NaiveDate, String);
 /// Folds the next `limit` referrer-host rows of the links `url_ids` after `after`, in
 /// key order, into their link and day's '' (none sent) rows, adding their counts there,
 /// so every total stays the same (the erasure, as `stats::fold_referrers` does for the
-/// full referrers); how many rows it folded and the last of them (fewer than `limit`:
-/// none are left). One statement. Start at link 0 (any day, key "").
+/// all-time referrer counts); the same counts move likewise in the rollups of the links'
+/// scopes (their owner's and every link's), where a host row left with nothing goes.
+/// How many rows it folded and the last of them (fewer than `limit`: none are left). One
+/// statement. Start at link 0 (any day, key "").
 pub async fn fold_referrer_hosts(
     conn: &mut PgConnection,
     url_ids: &[i64],
@@ -163,7 +165,39 @@ pub async fn fold_referrer_hosts(
                DELETE FROM link_dimension_clicks r USING batch b
                WHERE r.url_id = b.url_id AND r.dimension = 'r' AND r.day = b.day
                  AND r.key = b.key
-               RETURNING r.url_id, r.day, r.humans, r.bots, r.previews, r.visitors),
+               RETURNING r.url_id, r.day, r.key, r.humans, r.bots, r.previews, r.visitors),
+           moved AS (
+               SELECT s.scope, f.day, f.key, sum(f.humans) AS humans, sum(f.bots) AS bots,
+                      sum(f.previews) AS previews, sum(f.visitors) AS visitors
+               FROM folded f JOIN urls u ON u.id = f.url_id,
+                    click_scopes(u.user_id) AS s(scope)
+               GROUP BY 1, 2, 3),
+           scope_emptied AS (
+               DELETE FROM scope_dimension_clicks c USING moved m
+               WHERE c.scope = m.scope AND c.dimension = 'r' AND c.day = m.day
+                 AND c.key = m.key AND (c.humans, c.bots, c.previews, c.visitors)
+                     = (m.humans, m.bots, m.previews, m.visitors)
+               RETURNING 1),
+           scope_lowered AS (
+               UPDATE scope_dimension_clicks c
+               SET humans = c.humans - m.humans, bots = c.bots - m.bots,
+                   previews = c.previews - m.previews, visitors = c.visitors - m.visitors
+               FROM moved m
+               WHERE c.scope = m.scope AND c.dimension = 'r' AND c.day = m.day
+                 AND c.key = m.key AND (c.humans, c.bots, c.previews, c.visitors)
+                     <> (m.humans, m.bots, m.previews, m.visitors)
+               RETURNING 1),
+           scope_kept AS (
+               INSERT INTO scope_dimension_clicks AS c (scope, dimension, day, key, humans,
+                                                        bots, previews, visitors)
+               SELECT scope, 'r', day, '', sum(humans), sum(bots), sum(previews),
+                      sum(visitors)
+               FROM moved GROUP BY scope, day ORDER BY scope, day
+               ON CONFLICT (scope, dimension, day, key) DO UPDATE
+                   SET humans = c.humans + EXCLUDED.humans, bots = c.bots + EXCLUDED.bots,
+                       previews = c.previews + EXCLUDED.previews,
+                       visitors = c.visitors + EXCLUDED.visitors
+               RETURNING 1),
            kept AS (
                INSERT INTO link_dimension_clicks AS c (url_id, dimension, day, key, humans,
                                                        bots, previews, visitors)

@@ -130,17 +130,17 @@ async fn insert_events(
                       max(ts) FILTER (WHERE is_event)
                FROM counted GROUP BY 1, 2, 3, 4),
            dimensions AS (
-               INSERT INTO dimension_deltas (url_id, hour, country, browser, os, device,
-                                             language, referrer_host, humans, bots, previews,
-                                             visitors)
-               SELECT url_id, date_trunc('hour', ts, 'UTC'), coalesce(country, ''),
+               INSERT INTO dimension_deltas (url_id, user_id, hour, country, browser, os,
+                                             device, language, referrer_host, humans, bots,
+                                             previews, visitors)
+               SELECT url_id, user_id, date_trunc('hour', ts, 'UTC'), coalesce(country, ''),
                       coalesce(browser, ''), coalesce(os, ''), coalesce(device, ''),
                       coalesce(language, ''), coalesce(referrer_host, ''),
                       count(*) FILTER (WHERE class = 'human'),
                       count(*) FILTER (WHERE class = 'bot'),
                       count(*) FILTER (WHERE class = 'preview'),
                       sum(new_visitor)
-               FROM counted GROUP BY 1, 2, 3, 4, 5, 6, 7, 8)
+               FROM counted GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9)
            SELECT (SELECT count(*) FROM stored) AS "stored!",
                   (SELECT count(*) FROM input WHERE NOT is_event) AS "checks!""#,
         &url_ids,

@@ -16,6 +16,7 @@ mod migrations;
 mod pool;
 pub mod reports;
 pub mod rollups;
+pub mod scope_stats;
 pub mod sequences;
 pub mod stats;
 pub mod upkeep;

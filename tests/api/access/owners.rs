@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use super::{ADMIN, app_with_keys, as_key, make_user};
 use crate::helpers::TestApp;
-use crate::helpers::bodies::{ErrorBody, Event, Link, LinkStats, User};
+use crate::helpers::bodies::{ErrorBody, Event, KeyClicks, Link, LinkStats, ScopeStats, User};
 
 /// `POST /api-keys`'s answer: the key's fields and its secret.
 #[derive(Debug, Deserialize)]
@@ -484,4 +484,43 @@ async fn an_expired_key_is_refused(pool: PgPool) {
     )
     .await;
     assert!(chrono::Utc::now() >= expiry - chrono::Duration::seconds(1));
+}
+
+#[sqlx::test]
+async fn stats_across_links_hold_an_owner_keys_own_links_and_every_link_for_the_rest(pool: PgPool) {
+    let app = app_with_keys(pool);
+    let o = owners(&app).await;
+    for (link, clicks) in [(&o.ada_link, 3), (&o.bob_link, 2)] {
+        for _ in 0..clicks {
+            app.get(&format!("/{}", link.short_code)).await;
+        }
+    }
+    app.clicks().flush().await;
+    // (key, whose links it reads, their clicks, the links by clicks)
+    let cases = [
+        (&o.ada_key, Some(o.ada.id), 3, vec![(o.ada_link.id, 3)]),
+        (&o.bob_key, Some(o.bob.id), 2, vec![(o.bob_link.id, 2)]),
+        (
+            &ADMIN.to_owned(),
+            None,
+            5,
+            vec![(o.ada_link.id, 3), (o.bob_link.id, 2)],
+        ),
+    ];
+    for (key, owner, clicks, by_link) in cases {
+        let stats: ScopeStats = as_key(&app, key, Method::GET, "/stats", None)
+            .await
+            .expect_body(StatusCode::OK);
+        assert_eq!(stats.user_id, owner);
+        // The test client sends no user agent: every click is a bot's.
+        assert_eq!((stats.clicks, stats.bots), (clicks, clicks), "{owner:?}");
+        let rows: Vec<KeyClicks> = as_key(&app, key, Method::GET, "/stats/link?class=all", None)
+            .await
+            .expect_body(StatusCode::OK);
+        let listed: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| (r.key.as_deref().unwrap().parse().unwrap(), r.clicks))
+            .collect();
+        assert_eq!(listed, by_link, "{owner:?}");
+    }
 }

@@ -2,6 +2,7 @@
 //! counted across replicas without storing an address, and the country read through
 //! TRUSTED_PROXIES from a real country database.
 
+mod across_links;
 mod breakdowns;
 mod classes;
 mod export;

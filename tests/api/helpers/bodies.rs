@@ -86,6 +86,28 @@ pub struct LinkStats {
     pub top_referrers: Vec<ReferrerClicks>,
 }
 
+/// `GET /stats`: every link the key may read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeStats {
+    #[serde(deserialize_with = "present")]
+    pub user_id: Option<i64>,
+    pub from: String,
+    pub to: String,
+    pub clicks: i64,
+    pub humans: i64,
+    pub bots: i64,
+    pub previews: i64,
+    pub unique_visitors: i64,
+    pub clicks_by_day: Vec<DayClicks>,
+    pub top_countries: Vec<KeyClicks>,
+    pub top_browsers: Vec<KeyClicks>,
+    pub top_oses: Vec<KeyClicks>,
+    pub top_devices: Vec<KeyClicks>,
+    pub top_referrer_hosts: Vec<KeyClicks>,
+    pub top_links: Vec<KeyClicks>,
+}
+
 /// One row of `GET /urls/{id}/stats/{dimension}`, or of a stats top list.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

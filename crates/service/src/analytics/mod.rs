@@ -9,10 +9,12 @@ use chrono::{DateTime, Utc};
 use super::ServiceError;
 use super::access::reachable_link;
 use crate::app::App;
-use shortener_domain::{
-    Caller, ClassFilter, DateRange, DayClicks, Dimension, Event, KeyClicks, TrafficClass, timestamp,
-};
-use shortener_store::{breakdowns, click_export, stats, urls};
+use counted::{Counted, RangeFigures};
+use shortener_domain::{Caller, ClassFilter, DateRange, DayClicks, Dimension, Event, KeyClicks};
+use shortener_store::{click_export, stats, urls};
+
+pub mod across_links;
+mod counted;
 
 /// How many referrers `top_referrers` lists, and keys each top list.
 pub const TOP_KEYS: i64 = 10;
@@ -57,32 +59,18 @@ pub async fn stats(
 ) -> Result<LinkStats, ServiceError> {
     let mut conn = app.db.connection("links.stats").await?;
     let link = reachable_link(caller, urls::find(&mut conn, id).await?)?;
-    let days = (range.from(), range.to());
     let counters = stats::click_counters(&mut conn, link.id).await?;
-    let by_day = stats::clicks_by_day(&mut conn, link.id, range.from(), range.to()).await?;
-    let letters: Vec<u8> = TOP_DIMENSIONS.iter().filter_map(|d| d.code()).collect();
-    let top_rows = breakdowns::top_keys(&mut conn, link.id, &letters, days, TOP_KEYS).await?;
+    let figures = RangeFigures::read(&mut conn, Counted::Link(link.id), range).await?;
     let top_referrers = stats::top_referrers(&mut conn, link.id, TOP_KEYS).await?;
-    let top_keys = TOP_DIMENSIONS
-        .iter()
-        .map(|&dimension| {
-            let rows = top_rows
-                .iter()
-                .filter(|(letter, _)| Some(*letter) == dimension.code())
-                .map(|(_, row)| row.clone())
-                .collect();
-            (dimension, rows)
-        })
-        .collect();
     Ok(LinkStats {
         url_id: link.id,
         short_code: link.short_code,
         clicks: counters.clicks,
         last_click_at: counters.last_click_at,
         range,
-        range_totals: DayClicks::total(range.to(), &by_day),
-        days: by_day,
-        top_keys,
+        range_totals: figures.totals,
+        days: figures.days,
+        top_keys: figures.top_keys,
         top_referrers: top_referrers
             .into_iter()
             .map(|r| (r.referrer, r.clicks))
@@ -111,69 +99,7 @@ pub async fn breakdown(
 ) -> Result<Vec<KeyClicks>, ServiceError> {
     let mut conn = app.db.connection("links.breakdown").await?;
     let link = reachable_link(caller, urls::find(&mut conn, id).await?)?;
-    let range = query.range;
-    let days = (range.from(), range.to());
-    let row = |key: String, class: ClassFilter, h, b, p, v| KeyClicks {
-        key: Some(key),
-        clicks: class.clicks(h, b, p),
-        visitors: class.visitors(v),
-    };
-    match query.dimension {
-        Dimension::Day => {
-            let class = query.class.unwrap_or_default();
-            let by_day = stats::clicks_by_day(&mut conn, link.id, days.0, days.1).await?;
-            Ok(by_day
-                .into_iter()
-                .map(|d| {
-                    row(
-                        d.date.to_string(),
-                        class,
-                        d.humans,
-                        d.bots,
-                        d.previews,
-                        d.visitors,
-                    )
-                })
-                .collect())
-        }
-        Dimension::Hour => {
-            let class = query.class.unwrap_or_default();
-            let by_hour = breakdowns::clicks_by_hour(&mut conn, link.id, days).await?;
-            Ok(by_hour
-                .into_iter()
-                .map(|h| {
-                    let key = timestamp::format(&h.hour);
-                    row(key, class, h.humans, h.bots, h.previews, h.visitors)
-                })
-                .collect())
-        }
-        Dimension::Class => {
-            let class = query.class.unwrap_or(ClassFilter::All);
-            let by_day = stats::clicks_by_day(&mut conn, link.id, days.0, days.1).await?;
-            let total = DayClicks::total(range.to(), &by_day);
-            let mut rows: Vec<KeyClicks> = [
-                (TrafficClass::Human, total.humans, total.visitors),
-                (TrafficClass::Bot, total.bots, 0),
-                (TrafficClass::Preview, total.previews, 0),
-            ]
-            .into_iter()
-            .filter(|(name, clicks, _)| class.counts(*name) && *clicks > 0)
-            .map(|(name, clicks, visitors)| KeyClicks {
-                key: Some(name.as_str().to_owned()),
-                clicks,
-                visitors,
-            })
-            .collect();
-            rows.sort_by(|a, b| b.clicks.cmp(&a.clicks).then(a.key.cmp(&b.key)));
-            Ok(rows)
-        }
-        keyed => {
-            let letter = keyed.code().expect("every other dimension is kept by key");
-            let class = query.class.unwrap_or_default();
-            let limit = i64::from(query.limit);
-            Ok(breakdowns::clicks_by_key(&mut conn, link.id, letter, days, class, limit).await?)
-        }
-    }
+    Ok(counted::breakdown(&mut conn, Counted::Link(link.id), query).await?)
 }
 
 /// Raw clicks exported per page.
