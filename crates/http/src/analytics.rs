@@ -97,8 +97,8 @@ pub async fn link_breakdown(
 
 /// The clicks of every link the key may read (an owner key: its own; a key without
 /// owner: every link): over a range of days (default the last 30), the clicks of each
-/// traffic class, unique visitors, each day, the top 10 countries, browsers, OSes,
-/// devices and referrer hosts, and the top 10 links (people's clicks).
+/// traffic class, unique visitors, each day, and the top 10 countries, browsers, OSes,
+/// devices and referrer hosts (people's clicks). The links ranked: `/stats/link`.
 #[utoipa::path(get, path = "/stats", tag = "stats", params(StatsRangeParams),
     responses((status = 200, body = ScopeStats), (status = 400, body = ErrorBody)))]
 pub async fn scope_stats(

@@ -240,7 +240,8 @@ impl From<analytics::LinkStats> for LinkStats {
 
 /// The clicks of every link a key may read (its owner's links, or every link) over the
 /// range `from`..`to` (UTC days, both included): the clicks of each class, the unique
-/// visitors, each day, the top keys of each dimension and the top links.
+/// visitors, each day and the top keys of each dimension (the links ranked:
+/// `GET /stats/link`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ScopeStats {
     /// Whose links: the key's owner, or `null` for every link.
@@ -265,8 +266,6 @@ pub struct ScopeStats {
     pub top_oses: Vec<KeyClicks>,
     pub top_devices: Vec<KeyClicks>,
     pub top_referrer_hosts: Vec<KeyClicks>,
-    /// Over the range, the 10 links with the most human clicks (`key`: the link's id).
-    pub top_links: Vec<KeyClicks>,
 }
 
 impl From<analytics::across_links::ScopeStats> for ScopeStats {
@@ -294,7 +293,6 @@ impl From<analytics::across_links::ScopeStats> for ScopeStats {
             top_oses,
             top_devices,
             top_referrer_hosts,
-            top_links: stats.top_links.into_iter().map(KeyClicks::from).collect(),
         }
     }
 }

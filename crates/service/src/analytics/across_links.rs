@@ -2,15 +2,16 @@
 //! an owner key's own links or, for a key without owner, every link; from the rollups
 //! the fold keeps per scope, never a sum over the links' own.
 
+use super::BreakdownQuery;
 use super::counted::{self, Counted, RangeFigures};
-use super::{BreakdownQuery, TOP_KEYS};
 use crate::ServiceError;
 use crate::app::App;
-use shortener_domain::{Caller, ClassFilter, DateRange, DayClicks, Dimension, KeyClicks};
-use shortener_store::scope_stats::{self, EVERY_LINK};
+use shortener_domain::{Caller, DateRange, DayClicks, Dimension, KeyClicks};
+use shortener_store::scope_stats::EVERY_LINK;
 
-/// The clicks of the links a caller may read over a range: the days, the range's sums,
-/// the top keys of each dimension and the top links (people's clicks).
+/// The clicks of the links a caller may read over a range: the days, the range's sums and
+/// the top keys of each dimension (people's clicks). The links ranked are
+/// [`breakdown`]'s `link` dimension: that one reads every link's days in the range.
 #[derive(Debug, Clone)]
 pub struct ScopeStats {
     /// Whose links: a user's (an owner key), or `None` for every link.
@@ -19,7 +20,6 @@ pub struct ScopeStats {
     pub days: Vec<DayClicks>,
     pub range_totals: DayClicks,
     pub top_keys: Vec<(Dimension, Vec<KeyClicks>)>,
-    pub top_links: Vec<KeyClicks>,
 }
 
 /// The scope the caller reads: its owner's links, or every link.
@@ -27,7 +27,8 @@ fn scope_of(caller: &Caller) -> i64 {
     caller.owner().unwrap_or(EVERY_LINK)
 }
 
-/// The stats of every link the caller may read, over `range`.
+/// The stats of every link the caller may read, over `range`: a few rows per day of the
+/// range, however many links.
 pub async fn stats(
     app: &App,
     caller: &Caller,
@@ -36,16 +37,12 @@ pub async fn stats(
     let scope = scope_of(caller);
     let mut conn = app.db.connection("stats.scope").await?;
     let figures = RangeFigures::read(&mut conn, Counted::Scope(scope), range).await?;
-    let days = (range.from(), range.to());
-    let top_links =
-        scope_stats::top_links(&mut conn, scope, days, ClassFilter::Human, TOP_KEYS).await?;
     Ok(ScopeStats {
         owner: caller.owner(),
         range,
         days: figures.days,
         range_totals: figures.totals,
         top_keys: figures.top_keys,
-        top_links,
     })
 }
 
