@@ -89,7 +89,7 @@ SELECT format($sql$
     SELECT %2$s + c.i, 1, 1, 'click',
            %1$L::timestamptz - interval '60 days' + (c.i::float8 / %3$s) * interval '60 days',
            jsonb_build_object(
-               'referrer', CASE WHEN r.k < 20 THEN 'https://ref' || r.k || '.example.org/' END,
+               'referrer', CASE WHEN r.k < 20 THEN 'https://ref' || r.k || '.example.org/post/' || c.i %% 50 END,
                'user_agent', CASE WHEN c.i %% 3 = 0 THEN 'curl/8.5.0' ELSE 'Mozilla/5.0 (bench-scale)' END)
     FROM generate_series(%5$s::bigint, %6$s::bigint) AS k,
          LATERAL (SELECT (k * %3$s + %4$s - 1) / %4$s AS i) AS c,
@@ -108,7 +108,7 @@ SELECT format($sql$
     SELECT %2$s + c.i, l, 1 + (l - 1) %% %5$s, 'click',
            %1$L::timestamptz - interval '60 days' + (c.i::float8 / %3$s) * interval '60 days',
            jsonb_build_object(
-               'referrer', CASE WHEN r.k < 20 THEN 'https://ref' || r.k || '.example.org/' END,
+               'referrer', CASE WHEN r.k < 20 THEN 'https://ref' || r.k || '.example.org/post/' || c.i %% 50 END,
                'user_agent', CASE WHEN c.i %% 3 = 0 THEN 'curl/8.5.0' ELSE 'Mozilla/5.0 (bench-scale)' END)
     FROM generate_series(%7$s::bigint, %8$s::bigint) AS l,
          LATERAL generate_series(0::bigint, (%4$s - 1 - (l - 2)) / (%6$s - 1)) AS t,
@@ -175,6 +175,28 @@ FROM generate_series(0, (:links - 1) / greatest(:chunk / 10, 1)) AS c,
 ORDER BY c \gexec
 SELECT round(extract(epoch FROM clock_timestamp() - :'started'::timestamptz), 1) AS secs \gset
 \echo class, dimension and hour rollups done in :secs s
+\endif
+
+-- With scopes (migration 20261207000009): the same rollups per owner and for every link,
+-- summed from the links' as that migration does (the fold above made the days' without
+-- the classes the links' were given since: they are made again).
+SELECT to_regclass('scope_daily_clicks') IS NOT NULL AS scoped \gset
+\if :scoped
+TRUNCATE scope_daily_clicks, scope_dimension_clicks, scope_hourly_clicks;
+INSERT INTO scope_daily_clicks (scope, day, clicks, humans, bots, previews, visitors)
+SELECT s.scope, d.day, sum(d.clicks), sum(d.humans), sum(d.bots), sum(d.previews), sum(d.visitors)
+FROM link_daily_clicks d JOIN urls u ON u.id = d.url_id, click_scopes(u.user_id) AS s(scope)
+GROUP BY 1, 2;
+INSERT INTO scope_dimension_clicks (scope, dimension, day, key, humans, bots, previews, visitors)
+SELECT s.scope, d.dimension, d.day, d.key, sum(d.humans), sum(d.bots), sum(d.previews), sum(d.visitors)
+FROM link_dimension_clicks d JOIN urls u ON u.id = d.url_id, click_scopes(u.user_id) AS s(scope)
+GROUP BY 1, 2, 3, 4;
+INSERT INTO scope_hourly_clicks (scope, hour, humans, bots, previews, visitors)
+SELECT s.scope, d.hour, sum(d.humans), sum(d.bots), sum(d.previews), sum(d.visitors)
+FROM link_hourly_clicks d JOIN urls u ON u.id = d.url_id, click_scopes(u.user_id) AS s(scope)
+GROUP BY 1, 2;
+SELECT round(extract(epoch FROM clock_timestamp() - :'started'::timestamptz), 1) AS secs \gset
+\echo scope rollups done in :secs s
 \endif
 
 SELECT events_maintain_partitions(2) AS created_partitions \gset
