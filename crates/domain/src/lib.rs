@@ -60,6 +60,6 @@ pub use short_code::{
 };
 pub use stored_keys::StoredKeys;
 pub use target_url::{MAX_URL_CHARS, TARGET_URL_PATTERN, TargetUrl, TargetUrlError};
-pub use traffic::{ClickTraits, DayClicks, Intent, TrafficClass};
+pub use traffic::{ClassCounts, ClickTraits, DayClicks, Intent, TrafficClass};
 pub use trusted_proxies::{TrustedProxies, TrustedProxiesError};
 pub use username::{MAX_USERNAME_CHARS, Username, UsernameError};

@@ -82,22 +82,27 @@ pub struct DayClicks {
     pub visitors: i64,
 }
 
-impl DayClicks {
-    /// The sums of `days`, dated `date`.
-    pub fn total(date: chrono::NaiveDate, days: &[Self]) -> Self {
-        days.iter().fold(
-            Self {
-                date,
-                ..Self::default()
-            },
-            |sum, day| Self {
-                date,
-                clicks: sum.clicks + day.clicks,
-                humans: sum.humans + day.humans,
-                bots: sum.bots + day.bots,
-                previews: sum.previews + day.previews,
-                visitors: sum.visitors + day.visitors,
-            },
-        )
+/// The sums of days' [`DayClicks`]: click events, the clicks of each class, and the
+/// days' distinct human visitors added up (a person returning on another day counts
+/// again).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassCounts {
+    pub clicks: i64,
+    pub humans: i64,
+    pub bots: i64,
+    pub previews: i64,
+    pub visitors: i64,
+}
+
+impl ClassCounts {
+    /// The sums of `days`.
+    pub fn of_days(days: &[DayClicks]) -> Self {
+        days.iter().fold(Self::default(), |sum, day| Self {
+            clicks: sum.clicks + day.clicks,
+            humans: sum.humans + day.humans,
+            bots: sum.bots + day.bots,
+            previews: sum.previews + day.previews,
+            visitors: sum.visitors + day.visitors,
+        })
     }
 }

@@ -6,7 +6,7 @@ use super::BreakdownQuery;
 use super::counted::{self, Counted, RangeFigures};
 use crate::ServiceError;
 use crate::app::App;
-use shortener_domain::{Caller, DateRange, DayClicks, Dimension, KeyClicks};
+use shortener_domain::{Caller, ClassCounts, DateRange, DayClicks, Dimension, KeyClicks};
 use shortener_store::scope_stats::EVERY_LINK;
 
 /// The clicks of the links a caller may read over a range: the days, the range's sums and
@@ -18,7 +18,7 @@ pub struct ScopeStats {
     pub owner: Option<i64>,
     pub range: DateRange,
     pub days: Vec<DayClicks>,
-    pub range_totals: DayClicks,
+    pub range_totals: ClassCounts,
     pub top_keys: Vec<(Dimension, Vec<KeyClicks>)>,
 }
 

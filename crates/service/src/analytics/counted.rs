@@ -3,7 +3,7 @@
 //! dimension. The link's rollups or the scope's, chosen here once.
 
 use shortener_domain::{
-    ClassFilter, DateRange, DayClicks, Dimension, KeyClicks, TrafficClass, timestamp,
+    ClassCounts, ClassFilter, DateRange, DayClicks, Dimension, KeyClicks, TrafficClass, timestamp,
 };
 use shortener_store::breakdowns::{self, HourClicks};
 use shortener_store::{scope_stats, stats};
@@ -81,7 +81,7 @@ impl Counted {
     ) -> Result<Vec<KeyClicks>, sqlx::Error> {
         match self {
             Self::Link(id) => {
-                let total = DayClicks::total(days.1, &self.days(conn, days).await?);
+                let total = ClassCounts::of_days(&self.days(conn, days).await?);
                 let clicks = class.clicks(total.humans, total.bots, total.previews);
                 Ok((clicks > 0)
                     .then(|| KeyClicks {
@@ -101,7 +101,7 @@ impl Counted {
 /// [`TOP_DIMENSIONS`] (people's clicks).
 pub(crate) struct RangeFigures {
     pub days: Vec<DayClicks>,
-    pub totals: DayClicks,
+    pub totals: ClassCounts,
     pub top_keys: Vec<(Dimension, Vec<KeyClicks>)>,
 }
 
@@ -127,7 +127,7 @@ impl RangeFigures {
             })
             .collect();
         Ok(Self {
-            totals: DayClicks::total(range.to(), &by_day),
+            totals: ClassCounts::of_days(&by_day),
             days: by_day,
             top_keys,
         })
@@ -174,7 +174,7 @@ pub(crate) async fn breakdown(
         }
         Dimension::Class => {
             let class = query.class.unwrap_or(ClassFilter::All);
-            let total = DayClicks::total(range.to(), &counted.days(conn, days).await?);
+            let total = ClassCounts::of_days(&counted.days(conn, days).await?);
             let mut rows: Vec<KeyClicks> = [
                 (TrafficClass::Human, total.humans, total.visitors),
                 (TrafficClass::Bot, total.bots, 0),

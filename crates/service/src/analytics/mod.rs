@@ -10,7 +10,9 @@ use super::ServiceError;
 use super::access::reachable_link;
 use crate::app::App;
 use counted::{Counted, RangeFigures};
-use shortener_domain::{Caller, ClassFilter, DateRange, DayClicks, Dimension, Event, KeyClicks};
+use shortener_domain::{
+    Caller, ClassCounts, ClassFilter, DateRange, DayClicks, Dimension, Event, KeyClicks,
+};
 use shortener_store::{click_export, stats, urls};
 
 pub mod across_links;
@@ -42,7 +44,7 @@ pub struct LinkStats {
     /// The range's sums of `days`: clicks, each class, and unique visitors (each day's
     /// visitors: a visitor id lives one UTC day, so a person returning on another day of
     /// the range counts again).
-    pub range_totals: DayClicks,
+    pub range_totals: ClassCounts,
     /// The top [`TOP_KEYS`] keys by human clicks of each of [`TOP_DIMENSIONS`], in that
     /// order.
     pub top_keys: Vec<(Dimension, Vec<KeyClicks>)>,
