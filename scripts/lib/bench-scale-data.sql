@@ -199,6 +199,15 @@ SELECT round(extract(epoch FROM clock_timestamp() - :'started'::timestamptz), 1)
 \echo scope rollups done in :secs s
 \endif
 
+-- With each scope day's first links listed (migration 20261207000010): listed again from
+-- the links' days, as that migration does.
+SELECT to_regprocedure('relist_scope_top_links()') IS NOT NULL AS listed \gset
+\if :listed
+SELECT relist_scope_top_links();
+SELECT round(extract(epoch FROM clock_timestamp() - :'started'::timestamptz), 1) AS secs \gset
+\echo scope day lists done in :secs s
+\endif
+
 SELECT events_maintain_partitions(2) AS created_partitions \gset
 SELECT count(*) AS left_in_default FROM events_clicks_default \gset
 \echo click partitions created by maintenance: :created_partitions, clicks left in the default partition: :left_in_default

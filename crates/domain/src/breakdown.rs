@@ -3,8 +3,8 @@
 
 use crate::TrafficClass;
 
-/// A dimension of `GET /urls/{id}/stats/{dimension}` and `GET /stats/{dimension}`
-/// (`link` only there: a link's clicks by link are itself).
+/// A dimension of `GET /urls/{id}/stats/{dimension}` and `GET /stats/{dimension}`, or
+/// `link` (`GET /stats/link`: a link's clicks by link are itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dimension {
     Day,
@@ -20,21 +20,7 @@ pub enum Dimension {
 }
 
 impl Dimension {
-    /// Every dimension of the clicks across links: one link's, and `link`.
-    pub const ACROSS_LINKS: [Self; 10] = [
-        Self::Day,
-        Self::Hour,
-        Self::Class,
-        Self::Country,
-        Self::Browser,
-        Self::Os,
-        Self::Device,
-        Self::Language,
-        Self::Referrer,
-        Self::Link,
-    ];
-
-    /// Every dimension of one link, as the API names them.
+    /// Every dimension of one link, as the API names them (across links: these and `link`).
     pub const OF_A_LINK: [Self; 9] = [
         Self::Day,
         Self::Hour,
@@ -65,6 +51,15 @@ impl Dimension {
     /// The dimension of `among` named `name`.
     pub fn named(name: &str, among: &[Self]) -> Option<Self> {
         among.iter().copied().find(|d| d.as_str() == name)
+    }
+
+    /// Most rows a breakdown by it lists: links across links are ranked among each day's
+    /// first [`LISTED_LINKS_A_DAY`] (migration `20261207000010`), so at most that many.
+    pub fn max_limit(self) -> u32 {
+        match self {
+            Self::Link => LISTED_LINKS_A_DAY,
+            _ => MAX_BREAKDOWN_LIMIT,
+        }
     }
 
     /// Whether its rows are time slots, listed in time order and zero-filled.
@@ -145,6 +140,9 @@ impl ClassFilter {
 /// Most rows a breakdown lists by default, and at most.
 pub const DEFAULT_BREAKDOWN_LIMIT: u32 = 10;
 pub const MAX_BREAKDOWN_LIMIT: u32 = 1000;
+
+/// The links of a scope the fold lists for each day, the first by each class.
+pub const LISTED_LINKS_A_DAY: u32 = 100;
 
 /// One row of a breakdown: a key (`None`: unknown) and its clicks and unique visitors.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -54,6 +54,27 @@ pub struct BreakdownParams {
     pub limit: Option<String>,
 }
 
+/// The parameters of `GET /stats/link`: a breakdown's, with at most 100 links.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LinkBreakdownParams {
+    /// The traffic counted: `human` (default), `bot`, `preview` or `all`.
+    #[param(value_type = String, required = false, pattern = "^(human|bot|preview|all)$")]
+    pub class: Option<String>,
+    /// Most links, 1 to 100 (default 10).
+    #[param(value_type = u32, required = false, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+}
+
+impl From<LinkBreakdownParams> for BreakdownParams {
+    fn from(params: LinkBreakdownParams) -> Self {
+        Self {
+            class: params.class,
+            limit: params.limit,
+        }
+    }
+}
+
 /// A link's clicks: all-time total and last click; over a range of days (default the
 /// last 30), the clicks of each traffic class, unique visitors, each day, and the top 10
 /// countries, browsers, OSes, devices and referrer hosts (people's clicks); the top
@@ -114,10 +135,10 @@ pub async fn scope_stats(
     ))
 }
 
-/// The clicks of every link the key may read over a range of days by one dimension: a
-/// link's dimensions, or `link` (the key: the link's id), most clicks first.
+/// The clicks of every link the key may read over a range of days by one of a link's
+/// dimensions (`link` has its own route).
 #[utoipa::path(get, path = "/stats/{dimension}", tag = "stats",
-    params(("dimension" = String, Path, pattern = "^(day|hour|class|country|browser|os|device|language|referrer|link)$"),
+    params(("dimension" = String, Path, pattern = "^(day|hour|class|country|browser|os|device|language|referrer)$"),
            StatsRangeParams, BreakdownParams),
     responses((status = 200, body = Vec<KeyClicks>), (status = 400, body = ErrorBody)))]
 pub async fn scope_breakdown(
@@ -127,7 +148,25 @@ pub async fn scope_breakdown(
     ApiQuery(range): ApiQuery<StatsRangeParams>,
     ApiQuery(params): ApiQuery<BreakdownParams>,
 ) -> Result<axum::Json<Vec<KeyClicks>>, ApiError> {
-    let query = breakdown_query(&dimension, &Dimension::ACROSS_LINKS, &range, &params)?;
+    let query = breakdown_query(&dimension, &Dimension::OF_A_LINK, &range, &params)?;
+    let rows = across_links::breakdown(&state, &caller, query).await?;
+    Ok(axum::Json(rows.into_iter().map(KeyClicks::from).collect()))
+}
+
+/// The links the key may read with the most clicks of the class over a range of days
+/// (the key: the link's id), most first, ranked among each day's first 100 links of the
+/// scope (docs/api.md).
+#[utoipa::path(get, path = "/stats/link", tag = "stats",
+    params(StatsRangeParams, LinkBreakdownParams),
+    responses((status = 200, body = Vec<KeyClicks>), (status = 400, body = ErrorBody)))]
+pub async fn scope_link_breakdown(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiQuery(range): ApiQuery<StatsRangeParams>,
+    ApiQuery(params): ApiQuery<LinkBreakdownParams>,
+) -> Result<axum::Json<Vec<KeyClicks>>, ApiError> {
+    let link = Dimension::Link;
+    let query = breakdown_query(link.as_str(), &[link], &range, &params.into())?;
     let rows = across_links::breakdown(&state, &caller, query).await?;
     Ok(axum::Json(rows.into_iter().map(KeyClicks::from).collect()))
 }
@@ -163,16 +202,18 @@ fn breakdown_query(
             "must be human, bot, preview or all".to_owned(),
         );
     }
+    let max_limit = dimension.map_or(MAX_BREAKDOWN_LIMIT, Dimension::max_limit);
     let limit = match params.limit.as_deref() {
         None => Some(DEFAULT_BREAKDOWN_LIMIT),
-        Some(raw) => raw.parse::<u32>().ok().filter(|n| {
-            (1..=MAX_BREAKDOWN_LIMIT).contains(n) && raw.bytes().all(|b| b.is_ascii_digit())
-        }),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max_limit).contains(n) && raw.bytes().all(|b| b.is_ascii_digit())),
     };
     if limit.is_none() {
         errors.insert(
             "limit".to_owned(),
-            format!("must be an integer from 1 to {MAX_BREAKDOWN_LIMIT}"),
+            format!("must be an integer from 1 to {max_limit}"),
         );
     }
     let (Some(dimension), Some(range), Some(class), Some(limit)) = (dimension, range, class, limit)

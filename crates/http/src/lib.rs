@@ -127,6 +127,7 @@ fn guarded_router() -> OpenApiRouter<AppState> {
         .routes(routes!(analytics::link_breakdown))
         .routes(routes!(analytics::scope_stats))
         .routes(routes!(analytics::scope_breakdown))
+        .routes(routes!(analytics::scope_link_breakdown))
         .routes(routes!(click_export::export))
         .routes(routes!(events::create, events::list))
         .routes(routes!(api_keys::create, api_keys::list))

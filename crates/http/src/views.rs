@@ -266,6 +266,9 @@ pub struct ScopeStats {
     pub top_oses: Vec<KeyClicks>,
     pub top_devices: Vec<KeyClicks>,
     pub top_referrer_hosts: Vec<KeyClicks>,
+    /// Over the range, the 10 links with the most human clicks (`key`: the link's id), as
+    /// `GET /stats/link` ranks them.
+    pub top_links: Vec<KeyClicks>,
 }
 
 impl From<analytics::across_links::ScopeStats> for ScopeStats {
@@ -293,6 +296,7 @@ impl From<analytics::across_links::ScopeStats> for ScopeStats {
             top_oses,
             top_devices,
             top_referrer_hosts,
+            top_links: stats.top_links.into_iter().map(KeyClicks::from).collect(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! user's id, that user's links), read from the rollups the fold keeps per scope
 //! (migration `20261207000009`) plus what is pending, in one statement each, as a link's
 //! are in `stats` and `breakdowns`; and a scope's links ranked by their clicks over a
-//! range, from the links' daily rollups.
+//! range, from the links the fold lists as each day's first.
 
 use chrono::NaiveDate;
 use sqlx::PgConnection;
@@ -146,9 +146,12 @@ pub async fn top_keys(
 }
 
 /// The scope's `limit` links with the most clicks of `class` over the range (the key: the
-/// link's id), most first, ties by id; read from each link's days in the range (folded
-/// and pending, summed in one pass), so the cost is the scope's links that had clicks in
-/// it, not their clicks: for every link at a million links, a scan of their days.
+/// link's id), most first, ties by id. The candidates are the links the fold listed among
+/// a day's 100 first of the scope (`scope_top_links`, migration `20261207000010`), ranked
+/// by those days, and the links with pending clicks, by all their days in the range; the
+/// first `2 × limit` are then summed exactly from their own days. The cost is at most 400 rows a day of the range and
+/// `2 × limit` links, however many links the scope has; a link never among a day's 100
+/// first is not ranked.
 pub async fn top_links(
     conn: &mut PgConnection,
     scope: i64,
@@ -159,18 +162,34 @@ pub async fn top_links(
     let [humans, bots, previews, visitors] = weights(class);
     sqlx::query_as!(
         KeyClicks,
-        r#"SELECT url_id::text AS key,
+        r#"WITH pending AS (
+               SELECT url_id, humans, bots, previews, visitors FROM click_deltas
+               WHERE day BETWEEN $2 AND $3 AND ($1::bigint = 0 OR user_id = $1)),
+           listed AS (
+               SELECT url_id, humans, bots, previews FROM scope_top_links
+               WHERE scope = $1 AND day BETWEEN $2 AND $3
+                 AND url_id NOT IN (SELECT url_id FROM pending)
+               UNION ALL
+               SELECT url_id, humans, bots, previews FROM link_daily_clicks
+               WHERE url_id IN (SELECT url_id FROM pending) AND day BETWEEN $2 AND $3
+               UNION ALL
+               SELECT url_id, humans, bots, previews FROM pending),
+           candidates AS (
+               SELECT url_id FROM listed
+               GROUP BY url_id
+               HAVING sum(humans * $5 + bots * $6 + previews * $7) > 0
+               ORDER BY sum(humans * $5 + bots * $6 + previews * $7) DESC, url_id
+               LIMIT 2 * $4::bigint)
+           SELECT url_id::text AS key,
                   sum(humans * $5::bigint + bots * $6::bigint + previews * $7::bigint)::bigint
                       AS "clicks!",
                   sum(visitors * $8::bigint)::bigint AS "visitors!"
            FROM (SELECT url_id, humans, bots, previews, visitors FROM link_daily_clicks
-                 WHERE day BETWEEN $2 AND $3
+                 WHERE url_id IN (SELECT url_id FROM candidates) AND day BETWEEN $2 AND $3
                  UNION ALL
-                 SELECT url_id, humans, bots, previews, visitors FROM click_deltas
-                 WHERE day BETWEEN $2 AND $3) d
-           WHERE $1::bigint = 0 OR url_id IN (SELECT id FROM urls WHERE user_id = $1)
+                 SELECT url_id, humans, bots, previews, visitors FROM pending
+                 WHERE url_id IN (SELECT url_id FROM candidates)) d
            GROUP BY url_id
-           HAVING sum(humans * $5 + bots * $6 + previews * $7) > 0
            ORDER BY 2 DESC, url_id
            LIMIT $4"#,
         scope,

@@ -107,10 +107,17 @@ async fn every_figure_across_links_is_the_sum_of_the_links_own(pool: PgPool) {
             Some(links[0].id.to_string()),
             "{top_link:?}"
         );
+        let people_by_link = scope_breakdown(&app, "link", "").await;
+        assert_eq!(all.top_links, people_by_link);
+        assert_eq!(
+            all.top_links.iter().map(|r| r.clicks).collect::<Vec<_>>(),
+            [3, 1, 1]
+        );
 
         for (class, expected) in [("human", 5), ("bot", 1), ("preview", 2), ("all", 8)] {
             for dimension in DIMENSIONS {
-                let query = format!("?class={class}&limit=1000");
+                let limit = if dimension == "link" { 100 } else { 1000 };
+                let query = format!("?class={class}&limit={limit}");
                 let rows = scope_breakdown(&app, dimension, &query).await;
                 let sum: i64 = rows.iter().map(|r| r.clicks).sum();
                 assert_eq!(

@@ -8,6 +8,7 @@ mod classes;
 mod export;
 mod geoip;
 mod referrers;
+mod top_links;
 mod visitors;
 
 use std::net::SocketAddr;

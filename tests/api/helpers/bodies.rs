@@ -105,6 +105,7 @@ pub struct ScopeStats {
     pub top_oses: Vec<KeyClicks>,
     pub top_devices: Vec<KeyClicks>,
     pub top_referrer_hosts: Vec<KeyClicks>,
+    pub top_links: Vec<KeyClicks>,
 }
 
 /// One row of `GET /urls/{id}/stats/{dimension}`, or of a stats top list.

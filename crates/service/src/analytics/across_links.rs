@@ -2,16 +2,17 @@
 //! an owner key's own links or, for a key without owner, every link; from the rollups
 //! the fold keeps per scope, never a sum over the links' own.
 
-use super::BreakdownQuery;
 use super::counted::{self, Counted, RangeFigures};
+use super::{BreakdownQuery, TOP_KEYS};
 use crate::ServiceError;
 use crate::app::App;
-use shortener_domain::{Caller, ClassCounts, DateRange, DayClicks, Dimension, KeyClicks};
-use shortener_store::scope_stats::EVERY_LINK;
+use shortener_domain::{
+    Caller, ClassCounts, ClassFilter, DateRange, DayClicks, Dimension, KeyClicks,
+};
+use shortener_store::scope_stats::{self, EVERY_LINK};
 
-/// The clicks of the links a caller may read over a range: the days, the range's sums and
-/// the top keys of each dimension (people's clicks). The links ranked are
-/// [`breakdown`]'s `link` dimension: that one reads every link's days in the range.
+/// The clicks of the links a caller may read over a range: the days, the range's sums,
+/// the top keys of each dimension and the top links (people's clicks).
 #[derive(Debug, Clone)]
 pub struct ScopeStats {
     /// Whose links: a user's (an owner key), or `None` for every link.
@@ -20,6 +21,9 @@ pub struct ScopeStats {
     pub days: Vec<DayClicks>,
     pub range_totals: ClassCounts,
     pub top_keys: Vec<(Dimension, Vec<KeyClicks>)>,
+    /// The [`TOP_KEYS`] links with the most human clicks (the key: the link's id), as the
+    /// `link` breakdown ranks them.
+    pub top_links: Vec<KeyClicks>,
 }
 
 /// The scope the caller reads: its owner's links, or every link.
@@ -37,12 +41,21 @@ pub async fn stats(
     let scope = scope_of(caller);
     let mut conn = app.db.connection("stats.scope").await?;
     let figures = RangeFigures::read(&mut conn, Counted::Scope(scope), range).await?;
+    let top_links = scope_stats::top_links(
+        &mut conn,
+        scope,
+        (range.from(), range.to()),
+        ClassFilter::Human,
+        TOP_KEYS,
+    )
+    .await?;
     Ok(ScopeStats {
         owner: caller.owner(),
         range,
         days: figures.days,
         range_totals: figures.totals,
         top_keys: figures.top_keys,
+        top_links,
     })
 }
 
