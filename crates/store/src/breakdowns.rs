@@ -4,7 +4,7 @@
 //! days times the dimension's keys, never the number of clicks.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use shortener_domain::{ClassFilter, KeyClicks};
 
@@ -148,13 +148,16 @@ pub type HostKey = (i64, NaiveDate, String);
 /// all-time referrer counts); the same counts move likewise in the rollups of the links'
 /// scopes (their owner's and every link's), where a host row left with nothing goes.
 /// How many rows it folded and the last of them (fewer than `limit`: none are left). One
-/// statement. Start at link 0 (any day, key "").
+/// statement, in turn with the fold (it moves counts in the rows the fold writes). Start
+/// at link 0 (any day, key "").
 pub async fn fold_referrer_hosts(
     conn: &mut PgConnection,
     url_ids: &[i64],
     after: &HostKey,
     limit: i64,
 ) -> Result<(i64, Option<HostKey>), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    crate::rollups::wait_for_fold_turn(&mut tx).await?;
     let row = sqlx::query!(
         r#"WITH batch AS (
                SELECT url_id, day, key FROM link_dimension_clicks
@@ -221,8 +224,9 @@ pub async fn fold_referrer_hosts(
         after.2,
         limit,
     )
-    .fetch_one(conn)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     let last = match (row.last_url_id, row.last_day, row.last_key) {
         (Some(url_id), Some(day), Some(key)) => Some((url_id, day, key)),
         _ => None,

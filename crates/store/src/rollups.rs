@@ -39,9 +39,7 @@ pub async fn fold(
             .fetch_one(&mut *tx)
             .await?,
             Turn::Wait => {
-                sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('shortener.click_fold'))")
-                    .execute(&mut *tx)
-                    .await?;
+                wait_for_fold_turn(&mut tx).await?;
                 true
             }
         };
@@ -57,4 +55,14 @@ pub async fn fold(
     .await?;
     tx.commit().await?;
     Ok(Some(folded))
+}
+
+/// Waits until no fold runs, and keeps the next one waiting until the transaction ends:
+/// for a statement that moves counts in the rollups the fold writes, so the two never
+/// lock the same rows in different orders.
+pub(crate) async fn wait_for_fold_turn(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('shortener.click_fold'))")
+        .execute(conn)
+        .await?;
+    Ok(())
 }
