@@ -138,6 +138,19 @@ async fn each_days_list_holds_its_first_links_of_every_class_and_reads_are_exact
         }
     }
 
+    // Listing every scope day again from the links' days (what the migration and an
+    // operator's repair do) gives the lists the folds kept.
+    let lists = "SELECT scope, day, url_id, humans, bots, previews FROM scope_top_links \
+                 ORDER BY scope, day, url_id";
+    type Listed = (i64, NaiveDate, i64, i64, i64, i64);
+    let folded: Vec<Listed> = sqlx::query_as(lists).fetch_all(&pool).await.unwrap();
+    sqlx::query("SELECT relist_scope_top_links()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let relisted: Vec<Listed> = sqlx::query_as(lists).fetch_all(&pool).await.unwrap();
+    assert_eq!(relisted, folded);
+
     // A round left pending: a read ranks by the folded and the pending clicks.
     add_round(&pool, &links, &days, ROUNDS).await;
     let want = expected(&links, &days, ROUNDS + 1);
