@@ -5,7 +5,7 @@
 //! the referring-host rollup, which keeps the counts and drops the hosts.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use shortener_domain::DayClicks;
 
@@ -138,16 +138,16 @@ pub type ReferrerKey = (i64, String);
 /// `limit`: none are left). One statement, so an interruption leaves every total whole,
 /// and calling it again goes on where it stopped. Start at `(0, "")`.
 ///
-/// Locks: the rows to fold in key order, then each link's '' row, which the fold of
-/// pending deltas takes in key order too; the two meet only over clicks recorded before
-/// the links were deactivated, and a deadlock there fails one of the two (a transient
-/// failure: both are safe to run again).
+/// Runs in turn with the fold of pending deltas (`rollups::wait_for_fold_turn`), which
+/// upserts the same rows: the two never hold locks on them at once.
 pub async fn fold_referrers(
     conn: &mut PgConnection,
     url_ids: &[i64],
     after: &ReferrerKey,
     limit: i64,
 ) -> Result<(i64, Option<ReferrerKey>), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    crate::rollups::wait_for_fold_turn(&mut tx).await?;
     let row = sqlx::query!(
         r#"WITH batch AS (
                SELECT url_id, host FROM link_referrer_hosts
@@ -172,7 +172,8 @@ pub async fn fold_referrers(
         after.1,
         limit,
     )
-    .fetch_one(conn)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok((row.folded, row.last_url_id.zip(row.last_host)))
 }
