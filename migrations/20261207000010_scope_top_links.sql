@@ -28,7 +28,7 @@ CREATE TABLE scope_top_links (
 CREATE INDEX scope_top_links_url_idx ON scope_top_links (url_id);
 
 -- Every scope day's list made again from the links' days: here, and after links are
--- removed by hand (`SELECT relist_scope_top_links()`; minutes at ten million clicks),
+-- removed by hand (`SELECT relist_scope_top_links()`; about 80 s at ten million clicks),
 -- between two folds (their advisory lock).
 CREATE FUNCTION relist_scope_top_links() RETURNS void LANGUAGE sql AS $$
     SELECT pg_advisory_xact_lock(hashtext('shortener.click_fold'));

@@ -149,9 +149,9 @@ pub async fn top_keys(
 /// link's id), most first, ties by id. The candidates are the links the fold listed among
 /// a day's 100 first of the scope (`scope_top_links`, migration `20261207000010`), ranked
 /// by those days, and the links with pending clicks, by all their days in the range; the
-/// first `2 × limit` are then summed exactly from their own days. The cost is at most 400 rows a day of the range and
-/// `2 × limit` links, however many links the scope has; a link never among a day's 100
-/// first is not ranked.
+/// first `2 × limit` are then summed exactly from their own days. The cost is at most 400
+/// rows a day of the range and `2 × limit` links, however many links the scope has; a
+/// link never among a day's 100 first is not ranked.
 pub async fn top_links(
     conn: &mut PgConnection,
     scope: i64,
