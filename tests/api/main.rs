@@ -8,6 +8,7 @@ mod helpers;
 
 mod access;
 mod analytics;
+mod behaviour;
 mod cache;
 mod cli;
 mod click_rollups;

@@ -123,6 +123,11 @@ async fn resource_schemas_have_exactly_the_contract_fields(pool: PgPool) {
         "expires_at",
         "created_at",
         "updated_at",
+        "max_visits",
+        "visits_left",
+        "expired_url",
+        "redirect_status",
+        "forward_query",
     ];
     assert_eq!(properties_of(&document, "Link"), names(&link));
     assert_eq!(

@@ -14,7 +14,7 @@ fn redirect_paths(code: &str) -> [String; 2] {
 }
 
 /// A request to `path` with the given headers.
-async fn send_with(
+pub(crate) async fn send_with(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -29,7 +29,7 @@ async fn send_with(
 
 /// Asserts a redirect to `location` with the contract's caching header.
 #[track_caller]
-fn assert_redirects_to(response: &TestResponse, location: &str) {
+pub(crate) fn assert_redirects_to(response: &TestResponse, location: &str) {
     assert_eq!(
         response.status,
         StatusCode::FOUND,

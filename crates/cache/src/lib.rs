@@ -54,6 +54,11 @@ pub(crate) fn link_entry(version: i64, url: &str) -> CacheEntry {
         is_active: true,
         expires_at: None,
         version,
+        max_visits: None,
+        visits_used_up: false,
+        expired_url: None,
+        redirect_status: shortener_domain::RedirectStatus::Found,
+        forward_query: false,
     })
 }
 

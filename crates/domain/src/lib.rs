@@ -10,8 +10,10 @@ mod date_range;
 mod email;
 mod event;
 mod filters;
+mod forwarded_query;
 mod ip_range;
 mod link;
+mod link_behaviour;
 mod link_policy;
 mod page;
 pub mod random;
@@ -44,13 +46,20 @@ pub use event::{
     MAX_EVENT_TYPE_CHARS, SERVICE_EVENT_TYPES,
 };
 pub use filters::{EventFilter, LinkFilter};
+pub use forwarded_query::forward_query;
 pub use link::{
     ExpiryError, FUTURE_EXPIRY_PATTERN, MAX_TITLE_CHARS, TITLE_PATTERN, Title, TitleError,
     parse_future_expiry,
 };
+pub use link_behaviour::{
+    MAX_VISITS_LIMIT, MaxVisitsError, REDIRECT_STATUS_CODES, RedirectStatus, RedirectStatusError,
+    parse_max_visits,
+};
 pub use link_policy::{LinkPolicy, LinkPolicyError, LinkPolicySettingError};
 pub use page::{DEFAULT_PER_PAGE, MAX_OFFSET, MAX_PAGE, MAX_PER_PAGE, Page, PageError};
-pub use records::{ApiKeyRecord, CodeLookup, Event, Link, NewLink, RedirectTarget, User};
+pub use records::{
+    ApiKeyRecord, CodeLookup, Event, Link, LinkBehaviour, NewLink, RedirectTarget, User,
+};
 pub use report::{
     MAX_LOCK_REASON_CHARS, MAX_REPORT_COMMENT_CHARS, ReportReason, ReportTextError, parse_note,
 };

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{ShortCode, TargetUrl, Title};
+use crate::{RedirectStatus, ShortCode, TargetUrl, Title};
 
 /// A live (not deleted) short link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,24 @@ pub struct Link {
     /// Moves on every change of what the link redirects to (from one sequence, so it only
     /// grows); the redirect cache's entries carry it.
     pub version: i64,
+    /// The cap on human visits; `None`: no cap.
+    pub max_visits: Option<i32>,
+    /// The human visits used since the link got its cap (0 without one).
+    pub visits_used: i32,
+    /// Where an ended link (expired or out of visits) sends visitors instead of a 410.
+    pub expired_url: Option<String>,
+    /// The redirect's status code (301, 302, 307 or 308).
+    pub redirect_status: i16,
+    /// Whether the visitor's query string is added to the target's.
+    pub forward_query: bool,
+}
+
+impl Link {
+    /// The visits left under the cap (never below 0); `None` without a cap.
+    pub fn visits_left(&self) -> Option<i32> {
+        self.max_visits
+            .map(|cap| cap.saturating_sub(self.visits_used).max(0))
+    }
 }
 
 /// A link to create, its fields parsed.
@@ -35,6 +53,16 @@ pub struct NewLink {
     pub expires_at: Option<DateTime<Utc>>,
     /// The client's code (taken: a conflict), or `None` for a generated one.
     pub code: Option<ShortCode>,
+    pub behaviour: LinkBehaviour,
+}
+
+/// How a link redirects, besides where to: what the owner sets with the link.
+#[derive(Debug, Clone, Default)]
+pub struct LinkBehaviour {
+    pub max_visits: Option<i32>,
+    pub expired_url: Option<TargetUrl>,
+    pub redirect_status: RedirectStatus,
+    pub forward_query: bool,
 }
 
 /// What a redirect needs of a live link: the part of it the redirect cache carries, with
@@ -47,6 +75,14 @@ pub struct RedirectTarget {
     pub is_active: bool,
     pub expires_at: Option<DateTime<Utc>>,
     pub version: i64,
+    /// The cap on human visits; `None`: no cap.
+    pub max_visits: Option<i32>,
+    /// Whether the cap's visits are used up (as of `version`: the visit that uses up the
+    /// last one moves the version).
+    pub visits_used_up: bool,
+    pub expired_url: Option<String>,
+    pub redirect_status: RedirectStatus,
+    pub forward_query: bool,
 }
 
 /// What a short code leads to, as the store finds it.

@@ -177,8 +177,8 @@ impl From<ServiceError> for ApiError {
                 message: message.to_owned(),
                 details: FieldErrors::from([(field.to_owned(), message.to_owned())]),
             },
-            ServiceError::Destination(refused) => {
-                Self::invalid_field("original_url", refused.to_string())
+            ServiceError::Destination { field, refused } => {
+                Self::invalid_field(field, refused.to_string())
             }
             ServiceError::Unstorable => Self::bad_request(error.to_string()),
             ServiceError::NoFreeShortCode { .. } => Self::Busy(error.to_string()),

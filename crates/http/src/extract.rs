@@ -207,6 +207,37 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// [`nullable`] for an integer field: absent is `None`, `null` is `Some(None)`, and a
+/// number that is not an integer is refused as [`json_integer`] refuses it.
+pub fn nullable_integer<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<i64>>, D::Error> {
+    json_integer_or_null(deserializer).map(Some)
+}
+
+/// A partial update's field that may be absent but not `null` (a field error).
+pub fn not_null<T>(value: Option<Option<T>>, field: &str, errors: &mut FieldErrors) -> Option<T> {
+    match value? {
+        None => {
+            errors.insert(field.to_owned(), "must not be null".to_owned());
+            None
+        }
+        Some(value) => Some(value),
+    }
+}
+
+/// Parses a non-text field's value, noting a field error when it breaks the rule.
+pub fn parse_value<R, T, E: std::fmt::Display>(
+    raw: R,
+    field: &str,
+    errors: &mut FieldErrors,
+    parse: impl Fn(R) -> Result<T, E>,
+) -> Option<T> {
+    parse(raw)
+        .map_err(|e| errors.insert(field.to_owned(), e.to_string()))
+        .ok()
+}
+
 /// Parses a field of a partial update: absent stays `None`, null or invalid is a field error.
 pub fn parse_present<T, E: std::fmt::Display>(
     value: Option<Option<String>>,

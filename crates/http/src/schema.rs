@@ -267,3 +267,39 @@ schema!(
         .item(Ref::from_schema_name("EventDetails"))
         .into()
 );
+
+schema!(
+    /// A link's redirect status ([`shortener_domain::RedirectStatus::from_code`]).
+    RedirectStatusCode,
+    "RedirectStatus",
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .enum_values(Some(shortener_domain::REDIRECT_STATUS_CODES))
+        .description(Some(
+            "The redirect's status code: 302 (the default) or 307, temporary; 301 or 308, \
+             permanent. A permanent redirect of a link with no expiry and no cap may be kept \
+             by browsers for a day (`Cache-Control: public, max-age=86400`), and a browser \
+             that keeps it goes to the target without asking the service: it cannot be \
+             taken back from that browser, and its visits are not counted.",
+        ))
+        .examples([302])
+        .into()
+);
+
+schema!(
+    /// A cap on a link's human visits ([`shortener_domain::parse_max_visits`]).
+    MaxVisitsCount,
+    "MaxVisits",
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+        .minimum(Some(1))
+        .maximum(Some(shortener_domain::MAX_VISITS_LIMIT))
+        .description(Some(
+            "After this many visits by people the link answers as an expired one (410, or \
+             a redirect to its `expired_url`). Bots, link previews, prefetches and HEAD \
+             requests never use up a visit. Exact across replicas.",
+        ))
+        .examples([100])
+        .into()
+);

@@ -10,13 +10,18 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, FieldErrors};
 use super::extract::{
-    ApiCaller, ApiId, ApiJson, ApiQuery, RequestHost, json_integer_or_null, nullable, parse_field,
-    parse_param, parse_present,
+    ApiCaller, ApiId, ApiJson, ApiQuery, RequestHost, json_integer_or_null, not_null, nullable,
+    nullable_integer, parse_field, parse_param, parse_present, parse_value,
 };
 use super::list::{Listed, PageParams};
-use super::schema::{ExpiryText, RowId, ShortCodeText, TargetUrlText, TitleText};
+use super::schema::{
+    ExpiryText, MaxVisitsCount, RedirectStatusCode, RowId, ShortCodeText, TargetUrlText, TitleText,
+};
 use super::views::{Event, Link};
-use shortener_domain::{ShortCode, TargetUrl, Title, parse_future_expiry, timestamp};
+use shortener_domain::{
+    LinkBehaviour, RedirectStatus, ShortCode, TargetUrl, Title, parse_future_expiry,
+    parse_max_visits, timestamp,
+};
 use shortener_service::app::AppState;
 use shortener_service::links::{self, LinkChanges, NewLink};
 
@@ -38,6 +43,21 @@ pub struct CreateLink {
     /// When the link stops redirecting; never when absent.
     #[schema(value_type = Option<ExpiryText>)]
     pub expires_at: Option<String>,
+    /// A cap on human visits; none when absent.
+    #[serde(default, deserialize_with = "json_integer_or_null")]
+    #[schema(value_type = Option<MaxVisitsCount>)]
+    pub max_visits: Option<i64>,
+    /// Where visitors go once the link has expired or used up its visits, instead of a
+    /// 410; the same rules as `original_url`.
+    #[schema(value_type = Option<TargetUrlText>)]
+    pub expired_url: Option<String>,
+    /// 302 when absent.
+    #[serde(default, deserialize_with = "json_integer_or_null")]
+    #[schema(value_type = Option<RedirectStatusCode>)]
+    pub redirect_status: Option<i64>,
+    /// Whether the visitor's query string is added to the target's (the target's
+    /// parameters win a clash of names); `false` when absent.
+    pub forward_query: Option<bool>,
 }
 
 /// Body of `PUT /urls/{id}`: only the fields present change; `null` clears title or expiry.
@@ -58,6 +78,23 @@ pub struct UpdateLink {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<ExpiryText>, required = false)]
     pub expires_at: Option<Option<String>>,
+    /// A new cap on human visits; `null` removes it. A cap set where there was none counts
+    /// visits from zero; a changed cap goes on counting.
+    #[serde(default, deserialize_with = "nullable_integer")]
+    #[schema(value_type = Option<MaxVisitsCount>, required = false)]
+    pub max_visits: Option<Option<i64>>,
+    /// A new fallback for an ended link; `null` removes it (an ended link answers 410).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<TargetUrlText>, required = false)]
+    pub expired_url: Option<Option<String>>,
+    /// A new redirect status (not `null`).
+    #[serde(default, deserialize_with = "nullable_integer")]
+    #[schema(value_type = RedirectStatusCode, required = false)]
+    pub redirect_status: Option<Option<i64>>,
+    /// Whether the visitor's query string is forwarded (not `null`).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool, required = false)]
+    pub forward_query: Option<Option<bool>>,
 }
 
 /// Filters of `GET /urls`.
@@ -101,6 +138,27 @@ pub async fn create(
             parse_future_expiry(raw, now)
         })
     });
+    let behaviour = LinkBehaviour {
+        max_visits: body
+            .max_visits
+            .and_then(|raw| parse_value(raw, "max_visits", &mut errors, parse_max_visits)),
+        expired_url: body
+            .expired_url
+            .as_deref()
+            .and_then(|raw| parse_field(raw, "expired_url", &mut errors, TargetUrl::parse)),
+        redirect_status: body
+            .redirect_status
+            .and_then(|raw| {
+                parse_value(
+                    raw,
+                    "redirect_status",
+                    &mut errors,
+                    RedirectStatus::from_code,
+                )
+            })
+            .unwrap_or_default(),
+        forward_query: body.forward_query.unwrap_or(false),
+    };
     let (Some(original_url), true) = (original_url, errors.is_empty()) else {
         return Err(ApiError::invalid_fields(errors));
     };
@@ -110,6 +168,7 @@ pub async fn create(
         title: title.flatten(),
         expires_at: expires_at.flatten(),
         code: code.flatten(),
+        behaviour,
     };
     let link = Link::from(links::create(&state, &caller, new, via.as_deref()).await?);
     let location = format!("/urls/{}", link.id);
@@ -178,16 +237,27 @@ pub async fn update(
         title: body.title.map(|title| {
             title.and_then(|raw| parse_field(&raw, "title", &mut errors, Title::parse).flatten())
         }),
-        is_active: match body.is_active {
-            Some(None) => {
-                errors.insert("is_active".into(), "must not be null".into());
-                None
-            }
-            other => other.flatten(),
-        },
+        is_active: not_null(body.is_active, "is_active", &mut errors),
         expires_at: body.expires_at.map(|expiry| {
             expiry.and_then(|raw| parse_field(&raw, "expires_at", &mut errors, timestamp::parse))
         }),
+        max_visits: body.max_visits.map(|cap| {
+            cap.and_then(|raw| parse_value(raw, "max_visits", &mut errors, parse_max_visits))
+        }),
+        expired_url: body.expired_url.map(|fallback| {
+            fallback.and_then(|raw| parse_field(&raw, "expired_url", &mut errors, TargetUrl::parse))
+        }),
+        redirect_status: not_null(body.redirect_status, "redirect_status", &mut errors).and_then(
+            |raw| {
+                parse_value(
+                    raw,
+                    "redirect_status",
+                    &mut errors,
+                    RedirectStatus::from_code,
+                )
+            },
+        ),
+        forward_query: not_null(body.forward_query, "forward_query", &mut errors),
     };
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));

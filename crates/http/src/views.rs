@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::schema::{MaxVisitsCount, RedirectStatusCode};
 use shortener_domain::Dimension;
 use shortener_domain::timestamp;
 use shortener_service::{analytics, api_keys, events, imports, links, users};
@@ -28,10 +29,22 @@ pub struct Link {
     #[serde(serialize_with = "timestamp::serialize")]
     #[schema(value_type = String, example = "2026-01-31T23:59:59")]
     pub updated_at: DateTime<Utc>,
+    /// The cap on human visits; null: none.
+    #[schema(value_type = Option<MaxVisitsCount>)]
+    pub max_visits: Option<i32>,
+    /// The visits left under the cap (0 once it is used up); null without a cap.
+    pub visits_left: Option<i32>,
+    /// Where visitors go once the link has ended; null: it answers 410.
+    pub expired_url: Option<String>,
+    #[schema(value_type = RedirectStatusCode)]
+    pub redirect_status: u16,
+    /// Whether the visitor's query string is added to the target's.
+    pub forward_query: bool,
 }
 
 impl From<links::Link> for Link {
     fn from(row: links::Link) -> Self {
+        let visits_left = row.visits_left();
         Self {
             id: row.id,
             user_id: row.user_id,
@@ -42,6 +55,11 @@ impl From<links::Link> for Link {
             expires_at: row.expires_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            max_visits: row.max_visits,
+            visits_left,
+            expired_url: row.expired_url,
+            redirect_status: u16::try_from(row.redirect_status).unwrap_or(302),
+            forward_query: row.forward_query,
         }
     }
 }

@@ -6,12 +6,13 @@
 
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use chrono::Utc;
 use shortener_cache::LinkCache;
 use shortener_clicks::ClickQueue;
+use shortener_clicks::classify::Classifier;
 use shortener_domain::{ApiKey, ApiKeys, LinkPolicy, ShortCodeGenerator, TrustedProxies};
 use shortener_metrics::Metrics;
 use shortener_store::Db;
@@ -43,6 +44,9 @@ pub struct App {
     request_timeout: Duration,
     replica: String,
     trusted_proxies: TrustedProxies,
+    /// Made on the first visit to a capped link (its crawler patterns take a while to
+    /// compile, and most replicas' tests never need them).
+    classifier: OnceLock<Classifier>,
 }
 
 /// What an [`App`] is made of; the replica that starts it keeps its own handles to the
@@ -88,7 +92,13 @@ impl App {
             request_timeout: parts.request_timeout,
             replica: parts.replica,
             trusted_proxies: parts.trusted_proxies,
+            classifier: OnceLock::new(),
         }
+    }
+
+    /// Classes a request as the click writer will (a person, a bot, a preview).
+    pub(crate) fn classifier(&self) -> &Classifier {
+        self.classifier.get_or_init(Classifier::default)
     }
 
     /// The proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).

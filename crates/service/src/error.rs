@@ -64,9 +64,14 @@ pub enum ServiceError {
         field: &'static str,
         message: &'static str,
     },
-    /// The destination is blocked, is the service itself, or is an internal address.
-    #[error(transparent)]
-    Destination(#[from] LinkPolicyError),
+    /// A destination (`field`: the target or the fallback) is blocked, is the service
+    /// itself, or is an internal address.
+    #[error("{refused}")]
+    Destination {
+        field: &'static str,
+        #[source]
+        refused: LinkPolicyError,
+    },
     /// A value cannot be stored (SQLSTATE class 22: NUL bytes, out of range).
     #[error("a value in the request cannot be stored (invalid characters or out of range)")]
     Unstorable,

@@ -8,11 +8,13 @@ use serde_json::{Value, json};
 use super::access::{owner_of_new, reachable_link, user_filter};
 use super::{Listing, Resource, ServiceError};
 use crate::app::App;
-use shortener_domain::{Caller, Event, EventFilter, Page, TargetUrl, Title, timestamp};
+use shortener_domain::{
+    Caller, Event, EventFilter, Page, RedirectStatus, TargetUrl, Title, timestamp,
+};
 use shortener_store::events::{self, NewEvent};
-use shortener_store::urls;
+use shortener_store::{urls, visits};
 
-pub use shortener_domain::{Link, LinkFilter as Filter, NewLink};
+pub use shortener_domain::{Link, LinkBehaviour, LinkFilter as Filter, NewLink};
 
 /// How many random codes to try before giving up (collisions are rare at 7 base62 chars).
 const GENERATED_CODE_ATTEMPTS: usize = 8;
@@ -24,6 +26,10 @@ pub struct LinkChanges {
     pub title: Option<Option<Title>>,
     pub is_active: Option<bool>,
     pub expires_at: Option<Option<DateTime<Utc>>>,
+    pub max_visits: Option<Option<i32>>,
+    pub expired_url: Option<Option<TargetUrl>>,
+    pub redirect_status: Option<RedirectStatus>,
+    pub forward_query: Option<bool>,
 }
 
 /// Creates a link and its `created` event in one transaction. `via` is the host the
@@ -36,7 +42,10 @@ pub async fn create(
     via: Option<&str>,
 ) -> Result<Link, ServiceError> {
     new.user_id = owner_of_new(caller, new.user_id)?;
-    app.link_policy().check(&new.original_url, via)?;
+    allowed(app, "original_url", &new.original_url, via)?;
+    if let Some(fallback) = &new.behaviour.expired_url {
+        allowed(app, "expired_url", fallback, via)?;
+    }
     let mut tx = app.db.begin("links.create").await?;
     if let Some(user_id) = new.user_id
         && !urls::lock_live_owner(&mut tx, user_id).await?
@@ -59,6 +68,9 @@ pub async fn create(
             })?
         }
     };
+    if link.max_visits.is_some() {
+        visits::start_counting(&mut tx, link.id).await?;
+    }
     let details = json!({"short_code": link.short_code, "original_url": link.original_url});
     events::insert(&mut tx, event(&link, "created", details, caller)).await?;
     tx.commit().await?;
@@ -71,6 +83,18 @@ pub async fn create(
         .changed(&app.db, &[(link.short_code.as_str(), link.version)])
         .await;
     Ok(link)
+}
+
+/// Checks a destination the link's `field` names against the link policy in force.
+fn allowed(
+    app: &App,
+    field: &'static str,
+    url: &TargetUrl,
+    via: Option<&str>,
+) -> Result<(), ServiceError> {
+    app.link_policy()
+        .check(url, via)
+        .map_err(|refused| ServiceError::Destination { field, refused })
 }
 
 /// One live link the caller may reach.
@@ -107,7 +131,10 @@ pub async fn update(
     via: Option<&str>,
 ) -> Result<Link, ServiceError> {
     if let Some(url) = &changes.original_url {
-        app.link_policy().check(url, via)?;
+        allowed(app, "original_url", url, via)?;
+    }
+    if let Some(Some(fallback)) = &changes.expired_url {
+        allowed(app, "expired_url", fallback, via)?;
     }
     let mut tx = app.db.begin("links.update").await?;
     let mut link = reachable_link(caller, urls::find_for_update(&mut tx, id).await?)?;
@@ -126,9 +153,16 @@ pub async fn update(
             });
         }
     }
+    let was_capped = link.max_visits.is_some();
     let changed = apply_changes(&mut link, changes);
     if changed.is_empty() {
         return Ok(link);
+    }
+    // A new cap counts visits from zero; a changed one goes on counting.
+    match (was_capped, link.max_visits.is_some()) {
+        (false, true) => visits::start_counting(&mut tx, id).await?,
+        (true, false) => visits::stop_counting(&mut tx, id).await?,
+        _ => {}
     }
     let updated = urls::store_fields(&mut tx, &link).await?;
     for (field, new_value) in changed {
@@ -201,6 +235,31 @@ fn apply_changes(link: &mut Link, changes: LinkChanges) -> Vec<(&'static str, Va
             "expires_at",
             json!(expires_at.as_ref().map(timestamp::format)),
         ));
+    }
+    if let Some(max_visits) = changes.max_visits
+        && max_visits != link.max_visits
+    {
+        link.max_visits = max_visits;
+        changed.push(("max_visits", json!(max_visits)));
+    }
+    if let Some(fallback) = changes.expired_url {
+        let fallback = fallback.map(|url| url.as_str().to_owned());
+        if fallback != link.expired_url {
+            link.expired_url = fallback;
+            changed.push(("expired_url", json!(link.expired_url)));
+        }
+    }
+    if let Some(status) = changes.redirect_status
+        && i32::from(status.code()) != i32::from(link.redirect_status)
+    {
+        link.redirect_status = i16::try_from(status.code()).unwrap_or(302);
+        changed.push(("redirect_status", json!(status.code())));
+    }
+    if let Some(forward_query) = changes.forward_query
+        && forward_query != link.forward_query
+    {
+        link.forward_query = forward_query;
+        changed.push(("forward_query", json!(forward_query)));
     }
     changed
 }

@@ -1,6 +1,7 @@
 //! Following a short link: the product's hot path. Answers from the cache tiers and
-//! queues the click; never waits on a database write. A link whose destination is now
-//! blocked answers 410 and records nothing.
+//! queues the click; never waits on a database write, but for a person's visit to a
+//! capped link, which uses up one of its visits in Postgres. A link whose destination is
+//! now blocked answers 410 and records nothing.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -10,7 +11,10 @@ use chrono::Utc;
 use super::{Resource, ServiceError};
 use crate::app::App;
 use shortener_cache::CacheEntry;
-use shortener_domain::{Click, Intent, ShortCode};
+use shortener_domain::{
+    Click, Intent, RedirectStatus, RedirectTarget, ShortCode, TrafficClass, forward_query,
+};
+use shortener_store::visits;
 
 /// Who followed the link, for the click record.
 #[derive(Debug, Clone, Default)]
@@ -23,24 +27,62 @@ pub struct Visit {
     /// The client's address: the click pipeline turns it into a country and a visitor id
     /// and keeps neither it nor any trace of it.
     pub client: Option<IpAddr>,
+    /// The request's raw query string (without `?`), for a link that forwards it.
+    pub query: Option<String>,
 }
 
-/// A live, active, unexpired link's destination.
+/// Where a redirect sends the visitor, and how.
 #[derive(Debug, Clone)]
-pub struct Destination(Arc<CacheEntry>);
+pub struct Destination {
+    entry: Arc<CacheEntry>,
+    /// The target with the visitor's query added (a link that forwards it).
+    forwarded: Option<String>,
+    /// The link has ended (expired or out of visits) and sends visitors to its
+    /// `expired_url`.
+    ended: bool,
+}
 
 impl Destination {
-    /// The stored destination URL.
-    pub fn url(&self) -> &str {
-        match self.0.as_ref() {
-            CacheEntry::Link(link) => &link.original_url,
+    fn link(&self) -> &RedirectTarget {
+        match self.entry.as_ref() {
+            CacheEntry::Link(link) => link,
             CacheEntry::Missing { .. } => unreachable!("a destination is always a link"),
         }
+    }
+
+    /// The URL to send the visitor to, as stored (or with the visitor's query added).
+    pub fn url(&self) -> &str {
+        let link = self.link();
+        if self.ended {
+            return link.expired_url.as_deref().unwrap_or(&link.original_url);
+        }
+        self.forwarded.as_deref().unwrap_or(&link.original_url)
+    }
+
+    /// The status to answer with: the link's own, or 302 to an ended link's fallback.
+    pub fn status(&self) -> RedirectStatus {
+        if self.ended {
+            RedirectStatus::Found
+        } else {
+            self.link().redirect_status
+        }
+    }
+
+    /// Whether clients may keep the answer: a permanent redirect of a link that can never
+    /// end by itself (no expiry, no cap). Anything else is asked again every time.
+    pub fn may_be_kept(&self) -> bool {
+        let link = self.link();
+        !self.ended
+            && link.redirect_status.is_permanent()
+            && link.expires_at.is_none()
+            && link.max_visits.is_none()
     }
 }
 
 /// Where `code` leads. The visit is recorded for the click writer to classify: a GET as a
-/// click event, a HEAD as a preview counted in the rollups only.
+/// click event, a HEAD as a preview counted in the rollups only. A link that has ended
+/// (expired, or its visits used up) answers 410, or sends visitors to its `expired_url`;
+/// a person's visit to a capped link uses up one of its visits first, in Postgres.
 pub async fn follow(app: &App, code: &str, visit: Visit) -> Result<Destination, ServiceError> {
     let counters = &app.metrics().hot;
     // A code that could never have been issued needs no lookup at all.
@@ -57,9 +99,8 @@ pub async fn follow(app: &App, code: &str, visit: Visit) -> Result<Destination, 
         }
     };
     let now = Utc::now();
-    if link.expires_at.is_some_and(|at| at <= now) {
-        counters.gone.inc();
-        return Err(ServiceError::Expired);
+    if link.expires_at.is_some_and(|at| at <= now) || link.visits_used_up {
+        return ended(app, entry.clone());
     }
     // The blocklist may have grown since the link was made (BLOCKED_DOMAINS_FILE is
     // reloaded): with a blocklist, a read lock and one parse of the stored URL; without
@@ -68,6 +109,19 @@ pub async fn follow(app: &App, code: &str, visit: Visit) -> Result<Destination, 
         counters.gone.inc();
         return Err(ServiceError::DestinationBlocked);
     }
+    if link.max_visits.is_some()
+        && app
+            .classifier()
+            .class_of(visit.intent, visit.user_agent.as_deref().unwrap_or(""))
+            == TrafficClass::Human
+        && !use_a_visit(app, link.url_id).await?
+    {
+        return ended(app, entry.clone());
+    }
+    let forwarded = match &visit.query {
+        Some(query) if link.forward_query => Some(forward_query(&link.original_url, query)),
+        _ => None,
+    };
     app.clicks.enqueue(
         Click {
             url_id: link.url_id,
@@ -82,5 +136,44 @@ pub async fn follow(app: &App, code: &str, visit: Visit) -> Result<Destination, 
         visit.client,
     );
     counters.found.inc();
-    Ok(Destination(entry))
+    Ok(Destination {
+        entry,
+        forwarded,
+        ended: false,
+    })
+}
+
+/// The answer of a link that has ended: to its `expired_url` when it has one (and that is
+/// not blocked since), else 410. No click is recorded.
+fn ended(app: &App, entry: Arc<CacheEntry>) -> Result<Destination, ServiceError> {
+    app.metrics().hot.gone.inc();
+    let destination = Destination {
+        entry,
+        forwarded: None,
+        ended: true,
+    };
+    match &destination.link().expired_url {
+        Some(fallback) if !(app.blocklist_in_force() && app.link_policy().blocks(fallback)) => {
+            Ok(destination)
+        }
+        _ => Err(ServiceError::Expired),
+    }
+}
+
+/// Uses one of a capped link's visits in Postgres; `false` when none was left. The visit
+/// that uses up the last one moves the link's version, which tells every replica.
+async fn use_a_visit(app: &App, url_id: i64) -> Result<bool, ServiceError> {
+    let mut conn = app.db.connection("redirects.use_visit").await?;
+    let Some(left) = visits::use_one(&mut conn, url_id).await? else {
+        return Ok(false);
+    };
+    if left == 0
+        && let Some(changed) = visits::announce_used_up(&mut conn, url_id).await?
+    {
+        drop(conn);
+        app.cache
+            .changed(&app.db, &[(changed.short_code.as_str(), changed.version)])
+            .await;
+    }
+    Ok(true)
 }

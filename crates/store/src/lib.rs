@@ -22,6 +22,7 @@ pub mod stats;
 pub mod upkeep;
 pub mod urls;
 pub mod users;
+pub mod visits;
 
 pub use failure::DbFailure;
 pub use handle::{Db, Timed};

@@ -54,6 +54,11 @@ impl FromRow<'_, PgRow> for Listed<Link> {
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             version: row.try_get("version")?,
+            max_visits: row.try_get("max_visits")?,
+            visits_used: row.try_get("visits_used")?,
+            expired_url: row.try_get("expired_url")?,
+            redirect_status: row.try_get("redirect_status")?,
+            forward_query: row.try_get("forward_query")?,
         }))
     }
 }

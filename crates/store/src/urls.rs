@@ -3,7 +3,9 @@
 
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use shortener_domain::{CodeLookup, Link, LinkFilter, NewLink, Page, RedirectTarget, Title};
+use shortener_domain::{
+    CodeLookup, Link, LinkFilter, NewLink, Page, RedirectStatus, RedirectTarget, TargetUrl, Title,
+};
 
 /// Whether the user is live, locked `FOR SHARE` so that a concurrent delete of the owner
 /// waits until the caller's transaction (creating a link for them) ends.
@@ -25,15 +27,22 @@ pub async fn insert(
 ) -> Result<Link, sqlx::Error> {
     sqlx::query_as!(
         Link,
-        "INSERT INTO urls (user_id, short_code, original_url, title, expires_at) \
-         VALUES ($1, $2, $3, $4, $5) \
+        "INSERT INTO urls (user_id, short_code, original_url, title, expires_at, max_visits, \
+                           expired_url, redirect_status, forward_query) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
-                   created_at, updated_at, version",
+                   created_at, updated_at, version, max_visits, expired_url, redirect_status, \
+                   forward_query, coalesce((SELECT v.used FROM link_visits v \
+                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         new.user_id,
         code,
         new.original_url.as_str(),
         new.title.as_ref().map(Title::as_str),
         new.expires_at,
+        new.behaviour.max_visits,
+        new.behaviour.expired_url.as_ref().map(TargetUrl::as_str),
+        status_column(new.behaviour.redirect_status),
+        new.behaviour.forward_query,
     )
     .fetch_one(conn)
     .await
@@ -47,18 +56,30 @@ pub async fn insert_if_code_free(
 ) -> Result<Option<Link>, sqlx::Error> {
     sqlx::query_as!(
         Link,
-        "INSERT INTO urls (user_id, short_code, original_url, title, expires_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (short_code) DO NOTHING \
+        "INSERT INTO urls (user_id, short_code, original_url, title, expires_at, max_visits, \
+                           expired_url, redirect_status, forward_query) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (short_code) DO NOTHING \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
-                   created_at, updated_at, version",
+                   created_at, updated_at, version, max_visits, expired_url, redirect_status, \
+                   forward_query, coalesce((SELECT v.used FROM link_visits v \
+                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         new.user_id,
         code,
         new.original_url.as_str(),
         new.title.as_ref().map(Title::as_str),
         new.expires_at,
+        new.behaviour.max_visits,
+        new.behaviour.expired_url.as_ref().map(TargetUrl::as_str),
+        status_column(new.behaviour.redirect_status),
+        new.behaviour.forward_query,
     )
     .fetch_optional(conn)
     .await
+}
+
+/// A redirect status as the `redirect_status` column holds it.
+fn status_column(status: RedirectStatus) -> i16 {
+    i16::try_from(status.code()).unwrap_or(302)
 }
 
 /// A live link by id.
@@ -66,7 +87,9 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sqlx
     sqlx::query_as!(
         Link,
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
-                created_at, updated_at, version \
+                created_at, updated_at, version, max_visits, expired_url, redirect_status, \
+                forward_query, coalesce((SELECT v.used FROM link_visits v \
+                                         WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
          FROM urls WHERE id = $1 AND deleted_at IS NULL",
         id
     )
@@ -83,7 +106,9 @@ pub async fn find_for_update(
     sqlx::query_as!(
         Link,
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
-                created_at, updated_at, version \
+                created_at, updated_at, version, max_visits, expired_url, redirect_status, \
+                forward_query, coalesce((SELECT v.used FROM link_visits v \
+                                         WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
          FROM urls WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE",
         id
     )
@@ -96,15 +121,22 @@ pub async fn store_fields(conn: &mut PgConnection, link: &Link) -> Result<Link, 
     sqlx::query_as!(
         Link,
         "UPDATE urls SET original_url = $2, title = $3, is_active = $4, expires_at = $5, \
-                         updated_at = now() \
+                         max_visits = $6, expired_url = $7, redirect_status = $8, \
+                         forward_query = $9, updated_at = now() \
          WHERE id = $1 \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
-                   created_at, updated_at, version",
+                   created_at, updated_at, version, max_visits, expired_url, redirect_status, \
+                   forward_query, coalesce((SELECT v.used FROM link_visits v \
+                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         link.id,
         link.original_url,
         link.title,
         link.is_active,
         link.expires_at,
+        link.max_visits,
+        link.expired_url,
+        link.redirect_status,
+        link.forward_query,
     )
     .fetch_one(conn)
     .await
@@ -163,7 +195,9 @@ pub async fn find_target(conn: &mut PgConnection, code: &str) -> Result<CodeLook
     let row = sqlx::query!(
         r#"SELECT url_id AS "url_id!", original_url AS "original_url!",
                   is_active AS "is_active!", expires_at, version AS "version!",
-                  deleted AS "deleted!"
+                  deleted AS "deleted!", max_visits, visits_used_up AS "visits_used_up!",
+                  expired_url, redirect_status AS "redirect_status!",
+                  forward_query AS "forward_query!"
            FROM redirect_targets WHERE short_code = $1"#,
         code
     )
@@ -180,6 +214,13 @@ pub async fn find_target(conn: &mut PgConnection, code: &str) -> Result<CodeLook
             is_active: row.is_active,
             expires_at: row.expires_at,
             version: row.version,
+            max_visits: row.max_visits,
+            visits_used_up: row.visits_used_up,
+            expired_url: row.expired_url,
+            // The column's check admits the four codes only.
+            redirect_status: RedirectStatus::from_code(row.redirect_status.into())
+                .unwrap_or_default(),
+            forward_query: row.forward_query,
         }),
     })
 }
@@ -192,7 +233,10 @@ pub async fn list(
 ) -> Result<(Vec<Link>, i64), sqlx::Error> {
     let mut query = QueryBuilder::<Postgres>::new(
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
-                created_at, updated_at, version FROM urls WHERE deleted_at IS NULL",
+                created_at, updated_at, version, max_visits, expired_url, redirect_status, \
+                forward_query, coalesce((SELECT v.used FROM link_visits v \
+                                         WHERE v.url_id = urls.id), 0) AS visits_used \
+         FROM urls WHERE deleted_at IS NULL",
     );
     if let Some(user_id) = filter.user_id {
         query.push(" AND user_id = ").push_bind(user_id);
@@ -229,7 +273,9 @@ pub async fn lock(
                          updated_at = now() \
          WHERE id = $1 AND deleted_at IS NULL \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
-                   created_at, updated_at, version",
+                   created_at, updated_at, version, max_visits, expired_url, redirect_status, \
+                   forward_query, coalesce((SELECT v.used FROM link_visits v \
+                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         id,
         reason,
     )
@@ -245,7 +291,9 @@ pub async fn unlock(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sq
         "UPDATE urls SET locked_reason = NULL, locked_at = NULL, updated_at = now() \
          WHERE id = $1 AND deleted_at IS NULL \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
-                   created_at, updated_at, version",
+                   created_at, updated_at, version, max_visits, expired_url, redirect_status, \
+                   forward_query, coalesce((SELECT v.used FROM link_visits v \
+                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         id,
     )
     .fetch_optional(conn)

@@ -85,7 +85,11 @@ async fn a_trigger_that_leaves_out_a_carried_column_is_caught(pool: PgPool) {
             OR OLD.original_url IS DISTINCT FROM NEW.original_url \
             OR OLD.is_active IS DISTINCT FROM NEW.is_active \
             OR OLD.deleted_at IS DISTINCT FROM NEW.deleted_at \
-            OR OLD.short_code IS DISTINCT FROM NEW.short_code) \
+            OR OLD.short_code IS DISTINCT FROM NEW.short_code \
+            OR OLD.max_visits IS DISTINCT FROM NEW.max_visits \
+            OR OLD.expired_url IS DISTINCT FROM NEW.expired_url \
+            OR OLD.redirect_status IS DISTINCT FROM NEW.redirect_status \
+            OR OLD.forward_query IS DISTINCT FROM NEW.forward_query) \
          EXECUTE FUNCTION bump_link_version();",
     )
     .execute(&mut *conn)

@@ -33,6 +33,14 @@ pub struct Link {
     pub expires_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    #[serde(deserialize_with = "present")]
+    pub max_visits: Option<i64>,
+    #[serde(deserialize_with = "present")]
+    pub visits_left: Option<i64>,
+    #[serde(deserialize_with = "present")]
+    pub expired_url: Option<String>,
+    pub redirect_status: u16,
+    pub forward_query: bool,
 }
 
 /// A user (`POST /users`, `GET /users/{id}`, the items of `GET /users`).

@@ -91,6 +91,11 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
             expires_at: None,
             created_at: api_time(&url["created_at"]),
             updated_at: api_time(&url["updated_at"]),
+            max_visits: None,
+            visits_left: None,
+            expired_url: None,
+            redirect_status: 302,
+            forward_query: false,
         }
     );
 

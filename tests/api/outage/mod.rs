@@ -174,8 +174,13 @@ async fn warm(app: &TestApp, code: &str) {
 
 /// Creates a link through `app` and caches it there.
 async fn cached_link(app: &TestApp, url: &str) -> Link {
+    cached_link_of(app, json!({"original_url": url})).await
+}
+
+/// [`cached_link`] of a link created with `body`.
+async fn cached_link_of(app: &TestApp, body: Value) -> Link {
     let before = l1_invalidations(app);
-    let link = app.shorten(url).await;
+    let link = app.create_link(body).await;
     // The app's own eviction, then the insert trigger's notification.
     wait_for_invalidations(app, before + 2).await;
     warm(app, &link.short_code).await;

@@ -248,3 +248,40 @@ async fn invalidations_reach_a_second_instance_after_a_postgres_restart() {
     .await;
     eprintln!("the second instance followed the PUT after {took:?}");
 }
+
+/// A cached capped link still redirects bots with Postgres stopped, but a person's visit
+/// cannot be counted there, so it is a fast 503: never let through uncounted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_postgres_stopped_a_capped_link_lets_no_person_through_uncounted() {
+    let (pg, pool) = private_database().await;
+    let app = start_app(pool, AppSettings::default()).await;
+    let link = cached_link_of(
+        &app,
+        json!({"original_url": "https://example.com/capped", "max_visits": 5}),
+    )
+    .await;
+    stop(&pg);
+    let visit = |agent: &'static str| {
+        Request::builder()
+            .uri(format!("/{}", link.short_code))
+            .header("user-agent", agent)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let bot = app
+        .send_now(visit("Googlebot/2.1 (+http://www.google.com/bot.html)"))
+        .await;
+    assert_eq!(bot.status, StatusCode::FOUND);
+    assert_eq!(bot.header("location"), Some("https://example.com/capped"));
+    let started = Instant::now();
+    let person = app
+        .send_now(visit(
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0",
+        ))
+        .await;
+    assert_fast_error(
+        "a person's visit to a capped link",
+        &(person, started.elapsed()),
+        StatusCode::SERVICE_UNAVAILABLE,
+    );
+}

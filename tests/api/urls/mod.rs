@@ -14,7 +14,7 @@ mod history;
 mod read;
 mod update;
 
-const URL_FIELDS: [&str; 9] = [
+const URL_FIELDS: [&str; 14] = [
     "id",
     "user_id",
     "short_code",
@@ -24,6 +24,11 @@ const URL_FIELDS: [&str; 9] = [
     "expires_at",
     "created_at",
     "updated_at",
+    "max_visits",
+    "visits_left",
+    "expired_url",
+    "redirect_status",
+    "forward_query",
 ];
 
 /// Asserts `text` is a timestamp in the API format, `YYYY-MM-DDTHH:MM:SS`.

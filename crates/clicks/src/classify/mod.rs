@@ -57,6 +57,15 @@ impl Classifier {
         )
     }
 
+    /// The class of a request, as the writer will class its click: what the redirect of a
+    /// capped link asks before it uses up a visit (only a person's does).
+    pub fn class_of(&self, intent: Intent, user_agent: &str) -> TrafficClass {
+        match intent {
+            Intent::Check | Intent::Prefetch => TrafficClass::Preview,
+            Intent::Visit => self.agent(user_agent).class,
+        }
+    }
+
     /// What a user agent says, whatever the request.
     pub fn agent(&self, user_agent: &str) -> Agent {
         Agent::parse(user_agent, &self.bots, &self.parser)
