@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
+use shortener_domain::PublicBaseUrl;
 use shortener_server::ServeSettings;
 use shortener_server::replica::AppSettings;
 
@@ -51,6 +52,10 @@ pub struct ServeArgs {
     /// timeout (Nginx's proxy_read_timeout, 30 s), so the client gets this JSON answer.
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
+    /// The address the public reaches the service at, e.g. `https://sho.rt`: short URLs
+    /// (a link's QR code) are made of it. Unset: each request's `Host`, over plain http.
+    #[arg(long, env = "PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
     /// This replica's name in log lines and `shortener_build_info` (default: the host name).
     #[arg(long, env = "REPLICA_NAME", value_parser = parse_label)]
     pub replica_name: Option<String>,
@@ -84,6 +89,13 @@ impl ServeArgs {
                 create_quota: self.access.create_quota(),
                 request_timeout: Duration::from_millis(self.request_timeout_ms),
                 trusted_proxies: self.visitors.trusted_proxies()?,
+                public_base_url: self
+                    .public_base_url
+                    .as_deref()
+                    .filter(|raw| !raw.is_empty())
+                    .map(PublicBaseUrl::parse)
+                    .transpose()
+                    .map_err(|error| error.to_string())?,
             },
         })
     }

@@ -16,6 +16,7 @@ mod link;
 mod link_behaviour;
 mod link_policy;
 mod page;
+mod public_base_url;
 pub mod random;
 mod records;
 mod report;
@@ -57,6 +58,7 @@ pub use link_behaviour::{
 };
 pub use link_policy::{LinkPolicy, LinkPolicyError, LinkPolicySettingError};
 pub use page::{DEFAULT_PER_PAGE, MAX_OFFSET, MAX_PAGE, MAX_PER_PAGE, Page, PageError};
+pub use public_base_url::{PublicBaseUrl, PublicBaseUrlError};
 pub use records::{
     ApiKeyRecord, CodeLookup, Event, Link, LinkBehaviour, NewLink, RedirectTarget, User,
 };

@@ -33,13 +33,21 @@ pub fn required_scope(method: &Method, route: &str) -> Scope {
 /// here; the redirects and probes never pay for it. A request let through carries its
 /// [`Caller`] (anonymous when open) for the handlers' [`super::extract::ApiCaller`].
 /// Every answer of a guarded route says `Cache-Control: no-store`: it is one key's view,
-/// which no shared cache between the client and the API may keep.
+/// which no shared cache between the client and the API may keep. A handler may allow the
+/// client alone to keep its answer (`private`, as the QR image does); nothing else.
 pub async fn guard(state: State<AppState>, request: Request, next: Next) -> Response {
     let mut response = check_key(state, request, next).await;
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
+    let private = response
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("private"));
+    if !private {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
     response
 }
 

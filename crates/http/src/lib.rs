@@ -14,6 +14,8 @@ mod health;
 mod list;
 mod middleware;
 mod openapi;
+mod qr;
+mod qr_image;
 mod rate_limit;
 mod redirect;
 mod reports;
@@ -123,6 +125,7 @@ fn guarded_router() -> OpenApiRouter<AppState> {
         .routes(routes!(urls::create, urls::list))
         .routes(routes!(urls::get, urls::update, urls::delete))
         .routes(routes!(urls::link_events))
+        .routes(routes!(qr::qr))
         .routes(routes!(analytics::link_stats))
         .routes(routes!(analytics::link_breakdown))
         .routes(routes!(analytics::scope_stats))

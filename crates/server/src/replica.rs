@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::blocklist_file::{self, BlocklistFile, Watcher};
 use shortener_cache::{CacheSettings, LinkCache, invalidation};
 use shortener_clicks::{self as clicks, ClickQueue, ClickSettings, DrainBudget};
-use shortener_domain::{ApiKeys, LinkPolicy, ShortCodeGenerator, TrustedProxies};
+use shortener_domain::{ApiKeys, LinkPolicy, PublicBaseUrl, ShortCodeGenerator, TrustedProxies};
 use shortener_metrics::Metrics;
 use shortener_service::key_book::{self, KeyBook};
 use shortener_service::quota::{CreateQuota, CreateQuotaSettings};
@@ -50,6 +50,9 @@ pub struct AppSettings {
     pub request_timeout: Duration,
     /// The proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
     pub trusted_proxies: TrustedProxies,
+    /// The address the public reaches the service at (`PUBLIC_BASE_URL`; default: none,
+    /// each request's `Host`).
+    pub public_base_url: Option<PublicBaseUrl>,
 }
 
 impl Default for AppSettings {
@@ -68,6 +71,7 @@ impl Default for AppSettings {
             create_quota: None,
             request_timeout: Duration::from_secs(10),
             trusted_proxies: TrustedProxies::default(),
+            public_base_url: None,
         }
     }
 }
@@ -119,6 +123,7 @@ impl Replica {
             request_timeout: settings.request_timeout,
             replica: settings.replica.clone(),
             trusted_proxies: settings.trusted_proxies,
+            public_base_url: settings.public_base_url,
         })));
         let stop_listener = CancellationToken::new();
         let stop_writer = CancellationToken::new();

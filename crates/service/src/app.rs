@@ -13,7 +13,9 @@ use chrono::Utc;
 use shortener_cache::LinkCache;
 use shortener_clicks::ClickQueue;
 use shortener_clicks::classify::Classifier;
-use shortener_domain::{ApiKey, ApiKeys, LinkPolicy, ShortCodeGenerator, TrustedProxies};
+use shortener_domain::{
+    ApiKey, ApiKeys, LinkPolicy, PublicBaseUrl, ShortCodeGenerator, TrustedProxies,
+};
 use shortener_metrics::Metrics;
 use shortener_store::Db;
 
@@ -44,6 +46,7 @@ pub struct App {
     request_timeout: Duration,
     replica: String,
     trusted_proxies: TrustedProxies,
+    public_base_url: Option<PublicBaseUrl>,
     /// Made on the first visit to a capped link (its crawler patterns take a while to
     /// compile, and most replicas' tests never need them).
     classifier: OnceLock<Classifier>,
@@ -71,6 +74,8 @@ pub struct AppParts {
     pub replica: String,
     /// The proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
     pub trusted_proxies: TrustedProxies,
+    /// The address the public reaches the service at (`PUBLIC_BASE_URL`).
+    pub public_base_url: Option<PublicBaseUrl>,
 }
 
 impl App {
@@ -92,8 +97,16 @@ impl App {
             request_timeout: parts.request_timeout,
             replica: parts.replica,
             trusted_proxies: parts.trusted_proxies,
+            public_base_url: parts.public_base_url,
             classifier: OnceLock::new(),
         }
+    }
+
+    /// The address short URLs are made of: `PUBLIC_BASE_URL`, else the request's `Host`.
+    pub(crate) fn public_base_url(&self, host: Option<&str>) -> PublicBaseUrl {
+        self.public_base_url
+            .clone()
+            .unwrap_or_else(|| PublicBaseUrl::of_host(host.unwrap_or("localhost")))
     }
 
     /// Classes a request as the click writer will (a person, a bot, a preview).

@@ -103,6 +103,18 @@ pub async fn get(app: &App, caller: &Caller, id: i64) -> Result<Link, ServiceErr
     reachable_link(caller, urls::find(&mut conn, id).await?)
 }
 
+/// The short URL of a live link the caller may reach: `PUBLIC_BASE_URL` (else the
+/// request's `host`), `/`, and its code.
+pub async fn short_url(
+    app: &App,
+    caller: &Caller,
+    id: i64,
+    host: Option<&str>,
+) -> Result<String, ServiceError> {
+    let link = get(app, caller, id).await?;
+    Ok(app.public_base_url(host).short_url(&link.short_code))
+}
+
 /// One page of live links in id order, of those the caller may reach.
 pub async fn list(
     app: &App,

@@ -13,6 +13,7 @@ use crate::redirect::{assert_redirects_to, send_with};
 
 mod caps;
 mod fields;
+mod qr;
 mod redirects;
 
 /// A person's browser, as the click writer classes it.
