@@ -4,7 +4,7 @@
 -- watches each, and the `redirect_targets` view reads them.
 --
 -- Adding columns with constant defaults rewrites no row; the checks are validated by one
--- scan of `urls` (seconds at a million links).
+-- scan of `urls`.
 ALTER TABLE urls
     ADD COLUMN max_visits INTEGER CHECK (max_visits >= 1),
     ADD COLUMN expired_url TEXT CHECK (char_length(expired_url) BETWEEN 1 AND 2048),

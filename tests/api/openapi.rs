@@ -128,6 +128,7 @@ async fn resource_schemas_have_exactly_the_contract_fields(pool: PgPool) {
         "expired_url",
         "redirect_status",
         "forward_query",
+        "tags",
     ];
     assert_eq!(properties_of(&document, "Link"), names(&link));
     assert_eq!(

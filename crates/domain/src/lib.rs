@@ -22,6 +22,7 @@ mod records;
 mod report;
 mod short_code;
 mod stored_keys;
+mod tags;
 mod target_url;
 mod text_class;
 mod traffic;
@@ -70,6 +71,7 @@ pub use short_code::{
     RESERVED_CODES, ShortCode, ShortCodeError, ShortCodeGenerator,
 };
 pub use stored_keys::StoredKeys;
+pub use tags::{MAX_TAG_CHARS, MAX_TAGS, TAG_PATTERN, TagError, parse_tag, parse_tags};
 pub use target_url::{MAX_URL_CHARS, TARGET_URL_PATTERN, TargetUrl, TargetUrlError};
 pub use traffic::{ClassCounts, ClickTraits, DayClicks, Intent, TrafficClass};
 pub use trusted_proxies::{TrustedProxies, TrustedProxiesError};

@@ -34,6 +34,8 @@ pub struct Link {
     pub redirect_status: i16,
     /// Whether the visitor's query string is added to the target's.
     pub forward_query: bool,
+    /// Its tags, lower case, sorted and distinct.
+    pub tags: Vec<String>,
 }
 
 impl Link {
@@ -54,6 +56,8 @@ pub struct NewLink {
     /// The client's code (taken: a conflict), or `None` for a generated one.
     pub code: Option<ShortCode>,
     pub behaviour: LinkBehaviour,
+    /// Parsed by [`crate::parse_tags`].
+    pub tags: Vec<String>,
 }
 
 /// How a link redirects, besides where to: what the owner sets with the link.

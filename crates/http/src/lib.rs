@@ -21,6 +21,7 @@ mod redirect;
 mod reports;
 mod request_id;
 mod schema;
+mod tags;
 mod urls;
 mod users;
 pub mod views;
@@ -126,6 +127,7 @@ fn guarded_router() -> OpenApiRouter<AppState> {
         .routes(routes!(urls::get, urls::update, urls::delete))
         .routes(routes!(urls::link_events))
         .routes(routes!(qr::qr))
+        .routes(routes!(tags::list))
         .routes(routes!(analytics::link_stats))
         .routes(routes!(analytics::link_breakdown))
         .routes(routes!(analytics::scope_stats))

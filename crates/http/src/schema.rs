@@ -303,3 +303,16 @@ schema!(
         .examples([100])
         .into()
 );
+
+schema!(
+    /// A link's tag ([`shortener_domain::parse_tag`]).
+    TagText,
+    "Tag",
+    text(
+        (1, shortener_domain::MAX_TAG_CHARS),
+        Some(shortener_domain::TAG_PATTERN.to_owned()),
+        "Letters, digits, `_`, `.` and `-`; kept in lower case (`Sale` and `sale` are one \
+         tag).",
+        "spring-sale",
+    )
+);

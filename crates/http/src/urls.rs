@@ -15,12 +15,13 @@ use super::extract::{
 };
 use super::list::{Listed, PageParams};
 use super::schema::{
-    ExpiryText, MaxVisitsCount, RedirectStatusCode, RowId, ShortCodeText, TargetUrlText, TitleText,
+    ExpiryText, MaxVisitsCount, RedirectStatusCode, RowId, ShortCodeText, TagText, TargetUrlText,
+    TitleText,
 };
 use super::views::{Event, Link};
 use shortener_domain::{
     LinkBehaviour, RedirectStatus, ShortCode, TargetUrl, Title, parse_future_expiry,
-    parse_max_visits, timestamp,
+    parse_max_visits, parse_tags, timestamp,
 };
 use shortener_service::app::AppState;
 use shortener_service::links::{self, LinkChanges, NewLink};
@@ -58,6 +59,9 @@ pub struct CreateLink {
     /// Whether the visitor's query string is added to the target's (the target's
     /// parameters win a clash of names); `false` when absent.
     pub forward_query: Option<bool>,
+    /// Short names to find the link by; none when absent.
+    #[schema(value_type = Option<Vec<TagText>>, max_items = 20)]
+    pub tags: Option<Vec<String>>,
 }
 
 /// Body of `PUT /urls/{id}`: only the fields present change; `null` clears title or expiry.
@@ -95,6 +99,20 @@ pub struct UpdateLink {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = bool, required = false)]
     pub forward_query: Option<Option<bool>>,
+    /// The whole new list of tags; `null` or `[]` removes them all.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Vec<TagText>>, max_items = 20, required = false)]
+    pub tags: Option<Option<Vec<String>>>,
+}
+
+/// The `tag` parameters of a list's query, each parsed, at most 20 (else a field error).
+/// Read from the query itself: a repeated parameter is not a field of a struct.
+fn tags_of(query: &str, errors: &mut FieldErrors) -> Vec<String> {
+    let raw: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, _)| name == "tag")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    parse_value(raw, "tag", errors, |raw| parse_tags(&raw)).unwrap_or_default()
 }
 
 /// Filters of `GET /urls`.
@@ -159,7 +177,10 @@ pub async fn create(
             .unwrap_or_default(),
         forward_query: body.forward_query.unwrap_or(false),
     };
-    let (Some(original_url), true) = (original_url, errors.is_empty()) else {
+    let tags = parse_value(body.tags.unwrap_or_default(), "tags", &mut errors, |raw| {
+        parse_tags(&raw)
+    });
+    let (Some(original_url), Some(tags), true) = (original_url, tags, errors.is_empty()) else {
         return Err(ApiError::invalid_fields(errors));
     };
     let new = NewLink {
@@ -169,6 +190,7 @@ pub async fn create(
         expires_at: expires_at.flatten(),
         code: code.flatten(),
         behaviour,
+        tags,
     };
     let link = Link::from(links::create(&state, &caller, new, via.as_deref()).await?);
     let location = format!("/urls/{}", link.id);
@@ -180,7 +202,8 @@ pub async fn create(
 }
 
 /// List live links in id order, optionally by owner and state.
-#[utoipa::path(get, path = "/urls", tag = "urls", params(LinkListParams, PageParams),
+#[utoipa::path(get, path = "/urls", tag = "urls", params(LinkListParams, PageParams,
+        ("tag" = Option<Vec<TagText>>, Query, description = "Only links holding this tag; repeated (`tag=a&tag=b`), links holding all of them", explode, style = Form)),
     responses((status = 200, body = Vec<Link>, headers(("X-Total-Count" = i64, description = "Exact number of items across all pages"), ("Link" = String, description = "RFC 8288 rel=\"next\": the next page, by the after cursor; absent on the last page"))), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -193,6 +216,7 @@ pub async fn list(
     let filter = links::Filter {
         user_id: parse_param(&params.user_id, "user_id", "an integer", &mut errors),
         is_active: parse_param(&params.is_active, "is_active", "true or false", &mut errors),
+        tags: tags_of(uri.query().unwrap_or(""), &mut errors),
     };
     let page = page.page();
     if !errors.is_empty() {
@@ -258,6 +282,11 @@ pub async fn update(
             },
         ),
         forward_query: not_null(body.forward_query, "forward_query", &mut errors),
+        tags: body.tags.and_then(|tags| {
+            parse_value(tags.unwrap_or_default(), "tags", &mut errors, |raw| {
+                parse_tags(&raw)
+            })
+        }),
     };
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));

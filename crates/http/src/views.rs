@@ -40,6 +40,8 @@ pub struct Link {
     pub redirect_status: u16,
     /// Whether the visitor's query string is added to the target's.
     pub forward_query: bool,
+    /// Its tags, in lower case, sorted.
+    pub tags: Vec<String>,
 }
 
 impl From<links::Link> for Link {
@@ -60,6 +62,23 @@ impl From<links::Link> for Link {
             expired_url: row.expired_url,
             redirect_status: u16::try_from(row.redirect_status).unwrap_or(302),
             forward_query: row.forward_query,
+            tags: row.tags,
+        }
+    }
+}
+
+/// A tag and how many of the key's live links hold it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TagCount {
+    pub tag: String,
+    pub links: i64,
+}
+
+impl From<links::TagCount> for TagCount {
+    fn from(row: links::TagCount) -> Self {
+        Self {
+            tag: row.tag,
+            links: row.links,
         }
     }
 }

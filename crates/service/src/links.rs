@@ -12,9 +12,11 @@ use shortener_domain::{
     Caller, Event, EventFilter, Page, RedirectStatus, TargetUrl, Title, timestamp,
 };
 use shortener_store::events::{self, NewEvent};
+use shortener_store::tags as tag_counts;
 use shortener_store::{urls, visits};
 
 pub use shortener_domain::{Link, LinkBehaviour, LinkFilter as Filter, NewLink};
+pub use shortener_store::tags::TagCount;
 
 /// How many random codes to try before giving up (collisions are rare at 7 base62 chars).
 const GENERATED_CODE_ATTEMPTS: usize = 8;
@@ -30,6 +32,8 @@ pub struct LinkChanges {
     pub expired_url: Option<Option<TargetUrl>>,
     pub redirect_status: Option<RedirectStatus>,
     pub forward_query: Option<bool>,
+    /// The whole new list (parsed by `parse_tags`).
+    pub tags: Option<Vec<String>>,
 }
 
 /// Creates a link and its `created` event in one transaction. `via` is the host the
@@ -131,6 +135,21 @@ pub async fn list(
         page,
         urls::list(&mut conn, filter, page).await?,
     ))
+}
+
+/// The tags of the live links the caller may reach (one owner's, `user_id`), with how
+/// many links hold each, most held first, at most `limit`.
+pub async fn tags(
+    app: &App,
+    caller: &Caller,
+    user_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<TagCount>, ServiceError> {
+    let Some(user_id) = user_filter(caller, user_id) else {
+        return Ok(Vec::new());
+    };
+    let mut conn = app.db.connection("links.tags").await?;
+    Ok(tag_counts::counts(&mut conn, user_id, limit).await?)
 }
 
 /// Applies the changes that differ from the stored link, writing one `updated` event
@@ -272,6 +291,12 @@ fn apply_changes(link: &mut Link, changes: LinkChanges) -> Vec<(&'static str, Va
     {
         link.forward_query = forward_query;
         changed.push(("forward_query", json!(forward_query)));
+    }
+    if let Some(tags) = changes.tags
+        && tags != link.tags
+    {
+        link.tags = tags;
+        changed.push(("tags", json!(link.tags)));
     }
     changed
 }

@@ -19,6 +19,7 @@ pub mod rollups;
 pub mod scope_stats;
 pub mod sequences;
 pub mod stats;
+pub mod tags;
 pub mod upkeep;
 pub mod urls;
 pub mod users;

@@ -59,6 +59,7 @@ impl FromRow<'_, PgRow> for Listed<Link> {
             expired_url: row.try_get("expired_url")?,
             redirect_status: row.try_get("redirect_status")?,
             forward_query: row.try_get("forward_query")?,
+            tags: row.try_get("tags")?,
         }))
     }
 }

@@ -28,11 +28,11 @@ pub async fn insert(
     sqlx::query_as!(
         Link,
         "INSERT INTO urls (user_id, short_code, original_url, title, expires_at, max_visits, \
-                           expired_url, redirect_status, forward_query) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                           expired_url, redirect_status, forward_query, tags) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         new.user_id,
         code,
@@ -43,6 +43,7 @@ pub async fn insert(
         new.behaviour.expired_url.as_ref().map(TargetUrl::as_str),
         status_column(new.behaviour.redirect_status),
         new.behaviour.forward_query,
+        &new.tags,
     )
     .fetch_one(conn)
     .await
@@ -57,11 +58,11 @@ pub async fn insert_if_code_free(
     sqlx::query_as!(
         Link,
         "INSERT INTO urls (user_id, short_code, original_url, title, expires_at, max_visits, \
-                           expired_url, redirect_status, forward_query) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (short_code) DO NOTHING \
+                           expired_url, redirect_status, forward_query, tags) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (short_code) DO NOTHING \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         new.user_id,
         code,
@@ -72,6 +73,7 @@ pub async fn insert_if_code_free(
         new.behaviour.expired_url.as_ref().map(TargetUrl::as_str),
         status_column(new.behaviour.redirect_status),
         new.behaviour.forward_query,
+        &new.tags,
     )
     .fetch_optional(conn)
     .await
@@ -88,7 +90,7 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sqlx
         Link,
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                forward_query, coalesce((SELECT v.used FROM link_visits v \
+                forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
          FROM urls WHERE id = $1 AND deleted_at IS NULL",
         id
@@ -107,7 +109,7 @@ pub async fn find_for_update(
         Link,
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                forward_query, coalesce((SELECT v.used FROM link_visits v \
+                forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
          FROM urls WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE",
         id
@@ -122,11 +124,11 @@ pub async fn store_fields(conn: &mut PgConnection, link: &Link) -> Result<Link, 
         Link,
         "UPDATE urls SET original_url = $2, title = $3, is_active = $4, expires_at = $5, \
                          max_visits = $6, expired_url = $7, redirect_status = $8, \
-                         forward_query = $9, updated_at = now() \
+                         forward_query = $9, tags = $10, updated_at = now() \
          WHERE id = $1 \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         link.id,
         link.original_url,
@@ -137,6 +139,7 @@ pub async fn store_fields(conn: &mut PgConnection, link: &Link) -> Result<Link, 
         link.expired_url,
         link.redirect_status,
         link.forward_query,
+        &link.tags,
     )
     .fetch_one(conn)
     .await
@@ -234,7 +237,7 @@ pub async fn list(
     let mut query = QueryBuilder::<Postgres>::new(
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                forward_query, coalesce((SELECT v.used FROM link_visits v \
+                forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS visits_used \
          FROM urls WHERE deleted_at IS NULL",
     );
@@ -244,21 +247,44 @@ pub async fn list(
     if let Some(is_active) = filter.is_active {
         query.push(" AND is_active = ").push_bind(is_active);
     }
+    if !filter.tags.is_empty() {
+        query.push(" AND tags @> ").push_bind(filter.tags.clone());
+    }
     let rows = crate::list::page_of(&mut *conn, query, page).await?;
-    Ok((rows, count(conn, filter).await?))
+    Ok((rows, count(conn, &filter).await?))
 }
 
-/// How many live links match the filter, from the counters the triggers keep in
-/// `list_counts` (migration `20261202000001`): at most 16 shards summed, no table count.
-async fn count(conn: &mut PgConnection, filter: LinkFilter) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT coalesce(sum(n), 0)::bigint AS "total!" FROM list_counts
-           WHERE list = 'urls' AND filter = url_count_key($1, $2)"#,
-        filter.user_id,
-        filter.is_active,
-    )
-    .fetch_one(conn)
-    .await
+/// How many live links match the filter. Without tags, and by one tag alone, from the
+/// counters the triggers keep (`list_counts`, migration `20261202000001`; `tag_counts`,
+/// migration `20261207000012`): at most 16 shards summed a key. By several tags, or a tag
+/// and a state, by counting the matching links through the tags' index.
+async fn count(conn: &mut PgConnection, filter: &LinkFilter) -> Result<i64, sqlx::Error> {
+    match (filter.tags.as_slice(), filter.is_active) {
+        ([], _) => {
+            sqlx::query_scalar!(
+                r#"SELECT coalesce(sum(n), 0)::bigint AS "total!" FROM list_counts
+                   WHERE list = 'urls' AND filter = url_count_key($1, $2)"#,
+                filter.user_id,
+                filter.is_active,
+            )
+            .fetch_one(conn)
+            .await
+        }
+        ([tag], None) => crate::tags::links_holding(conn, filter.user_id, tag).await,
+        (tags, is_active) => {
+            sqlx::query_scalar!(
+                r#"SELECT count(*) AS "total!" FROM urls
+                   WHERE deleted_at IS NULL AND tags @> $1
+                     AND ($2::bigint IS NULL OR user_id = $2)
+                     AND ($3::bool IS NULL OR is_active = $3)"#,
+                tags,
+                filter.user_id,
+                is_active,
+            )
+            .fetch_one(conn)
+            .await
+        }
+    }
 }
 
 /// Locks a live link: inactive, with the operator's reason; `None` when there is none.
@@ -274,7 +300,7 @@ pub async fn lock(
          WHERE id = $1 AND deleted_at IS NULL \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         id,
         reason,
@@ -292,7 +318,7 @@ pub async fn unlock(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sq
          WHERE id = $1 AND deleted_at IS NULL \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         id,
     )

@@ -524,3 +524,68 @@ async fn stats_across_links_hold_an_owner_keys_own_links_and_every_link_for_the_
         assert_eq!(listed, by_link, "{owner:?}");
     }
 }
+
+/// A tag count as `GET /tags` lists it.
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagCount {
+    tag: String,
+    links: i64,
+}
+
+fn tag_count(tag: &str, links: i64) -> TagCount {
+    TagCount {
+        tag: tag.to_owned(),
+        links,
+    }
+}
+
+async fn tags_seen_by(app: &TestApp, key: &str, path: &str) -> Vec<TagCount> {
+    as_key(app, key, Method::GET, path, None)
+        .await
+        .expect_body(StatusCode::OK)
+}
+
+#[sqlx::test]
+async fn an_owner_keys_tags_count_and_find_its_own_links_only(pool: PgPool) {
+    let app = app_with_keys(pool);
+    let o = owners(&app).await;
+    for (key, link, tags) in [
+        (&o.ada_key, &o.ada_link, json!(["sale", "q4"])),
+        (&o.bob_key, &o.bob_link, json!(["Sale"])),
+    ] {
+        as_key(
+            &app,
+            key,
+            Method::PUT,
+            &format!("/urls/{}", link.id),
+            Some(json!({ "tags": tags })),
+        )
+        .await
+        .expect(StatusCode::OK);
+    }
+    assert_eq!(
+        tags_seen_by(&app, &o.ada_key, "/tags").await,
+        [tag_count("q4", 1), tag_count("sale", 1)]
+    );
+    assert_eq!(
+        tags_seen_by(&app, ADMIN, "/tags").await,
+        [tag_count("sale", 2), tag_count("q4", 1)]
+    );
+    // Naming another user gets an owner key nothing, as a missing one would.
+    let others = format!("/tags?user_id={}", o.bob.id);
+    assert!(tags_seen_by(&app, &o.ada_key, &others).await.is_empty());
+
+    let found = as_key(&app, &o.ada_key, Method::GET, "/urls?tag=sale", None).await;
+    assert_eq!(found.header("x-total-count"), Some("1"));
+    let found: Vec<Link> = found.expect_body(StatusCode::OK);
+    assert_eq!(
+        found
+            .iter()
+            .map(|link| (link.id, link.tags.clone()))
+            .collect::<Vec<_>>(),
+        [(o.ada_link.id, vec!["q4".to_owned(), "sale".to_owned()])]
+    );
+    let everyones = as_key(&app, ADMIN, Method::GET, "/urls?tag=SALE", None).await;
+    assert_eq!(everyones.header("x-total-count"), Some("2"));
+}

@@ -41,6 +41,7 @@ pub struct Link {
     pub expired_url: Option<String>,
     pub redirect_status: u16,
     pub forward_query: bool,
+    pub tags: Vec<String>,
 }
 
 /// A user (`POST /users`, `GET /users/{id}`, the items of `GET /users`).

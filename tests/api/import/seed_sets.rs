@@ -96,6 +96,7 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
             expired_url: None,
             redirect_status: 302,
             forward_query: false,
+            tags: Vec::new(),
         }
     );
 

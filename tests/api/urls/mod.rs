@@ -14,7 +14,7 @@ mod history;
 mod read;
 mod update;
 
-const URL_FIELDS: [&str; 14] = [
+const URL_FIELDS: [&str; 15] = [
     "id",
     "user_id",
     "short_code",
@@ -29,6 +29,7 @@ const URL_FIELDS: [&str; 14] = [
     "expired_url",
     "redirect_status",
     "forward_query",
+    "tags",
 ];
 
 /// Asserts `text` is a timestamp in the API format, `YYYY-MM-DDTHH:MM:SS`.
