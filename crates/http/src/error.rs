@@ -98,6 +98,24 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
+    /// The JSON body the error is answered with.
+    pub fn body(&self) -> ErrorBody {
+        let details = match self {
+            Self::BadRequest { details, .. }
+            | Self::Conflict { details, .. }
+            | Self::NotPermitted { details, .. }
+                if !details.is_empty() =>
+            {
+                Some(details.clone())
+            }
+            _ => None,
+        };
+        ErrorBody {
+            error: self.to_string(),
+            details,
+        }
+    }
+
     /// An internal error outside the database (logged, opaque to the client).
     pub fn internal(message: &'static str) -> Self {
         Self::Internal {
@@ -169,8 +187,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid { field, message } => Self::invalid_field(field, message),
             ServiceError::NeedsScope(scope) => Self::Forbidden(scope),
             ServiceError::Locked { .. } => Self::conflict("is_active", error.to_string()),
-            ServiceError::RateLimited { retry_after_secs } => Self::TooManyRequests {
-                what: "reports from this client",
+            ServiceError::RateLimited {
+                what,
+                retry_after_secs,
+            } => Self::TooManyRequests {
+                what,
                 retry_after_secs,
             },
             ServiceError::NotPermitted { field, message } => Self::NotPermitted {
@@ -267,20 +288,7 @@ impl IntoResponse for ApiError {
             ),
             _ => (None, None),
         };
-        let details = match self {
-            Self::BadRequest { ref details, .. }
-            | Self::Conflict { ref details, .. }
-            | Self::NotPermitted { ref details, .. }
-                if !details.is_empty() =>
-            {
-                Some(details.clone())
-            }
-            _ => None,
-        };
-        let body = ErrorBody {
-            error: self.to_string(),
-            details,
-        };
+        let body = self.body();
         let challenge = matches!(self, Self::Unauthorized);
         let retry_after = match self {
             Self::TooManyRequests {

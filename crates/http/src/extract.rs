@@ -27,31 +27,54 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        if !has_json_content_type(&request) {
-            return Err(ApiError::bad_request(
-                "request body must be JSON (Content-Type: application/json)",
-            ));
-        }
-        let limit_bytes = request
-            .extensions()
-            .get::<JsonBodyLimit>()
-            .map_or(super::JSON_BODY_LIMIT, |limit| limit.0);
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection| match rejection.status() {
-                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit_bytes },
-                    _ => ApiError::bad_request(rejection.body_text()),
-                })?;
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|error| ApiError::bad_request(format!("invalid JSON: {error}")))?;
+        let value = json_body(request, state).await?;
         if !value.is_object() {
             return Err(ApiError::bad_request("request body must be a JSON object"));
         }
-        serde_path_to_error::deserialize(value)
-            .map(ApiJson)
-            .map_err(|error| field_error(&error))
+        parse_json(value).map(ApiJson)
     }
+}
+
+/// A JSON array body, its items not yet looked at (each is parsed on its own: see
+/// [`parse_json`]); anything else is a 400 (413 when too large).
+#[derive(Debug)]
+pub struct ApiJsonArray(pub Vec<Value>);
+
+impl<S: Send + Sync> FromRequest<S> for ApiJsonArray {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match json_body(request, state).await? {
+            Value::Array(items) => Ok(Self(items)),
+            _ => Err(ApiError::bad_request("request body must be a JSON array")),
+        }
+    }
+}
+
+/// A JSON value deserialized into `T`; a mistake is a 400 naming its field.
+pub fn parse_json<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|error| field_error(&error))
+}
+
+/// The body as JSON, within the route's limit, sent as JSON.
+async fn json_body<S: Send + Sync>(request: Request, state: &S) -> Result<Value, ApiError> {
+    if !has_json_content_type(&request) {
+        return Err(ApiError::bad_request(
+            "request body must be JSON (Content-Type: application/json)",
+        ));
+    }
+    let limit_bytes = request
+        .extensions()
+        .get::<JsonBodyLimit>()
+        .map_or(super::JSON_BODY_LIMIT, |limit| limit.0);
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit_bytes },
+            _ => ApiError::bad_request(rejection.body_text()),
+        })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|error| ApiError::bad_request(format!("invalid JSON: {error}")))
 }
 
 fn has_json_content_type(request: &Request) -> bool {

@@ -6,6 +6,7 @@ mod analytics;
 mod api_keys;
 mod auth;
 mod bulk;
+mod bulk_links;
 mod click_export;
 pub mod error;
 mod events;
@@ -139,6 +140,10 @@ fn guarded_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::revoke))
         .routes(routes!(reports::lock, reports::unlock))
         .routes(routes!(reports::list))
+        .merge(json_body_limit(
+            OpenApiRouter::new().routes(routes!(bulk_links::create)),
+            bulk_links::BULK_BODY_LIMIT,
+        ))
 }
 
 /// `POST /urls/{short_code}/report`: public, with a small body limit of its own.

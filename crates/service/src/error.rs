@@ -52,9 +52,13 @@ pub enum ServiceError {
     /// The link is locked by an operator: it cannot be turned back on.
     #[error("the link is locked by an operator: {reason}")]
     Locked { reason: String },
-    /// Too many requests of this kind from this client; the next is allowed after this.
-    #[error("too many requests; retry in {retry_after_secs} s")]
-    RateLimited { retry_after_secs: u64 },
+    /// Too many requests of this kind (`what`) from this client; the next is allowed
+    /// after this.
+    #[error("too many {what}; retry in {retry_after_secs} s")]
+    RateLimited {
+        what: &'static str,
+        retry_after_secs: u64,
+    },
     /// The caller's key lacks the scope this needs (the route's scope was not enough).
     #[error("this API key lacks the {0} scope")]
     NeedsScope(shortener_domain::Scope),

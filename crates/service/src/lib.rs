@@ -7,6 +7,7 @@ mod access;
 pub mod analytics;
 pub mod api_keys;
 pub mod app;
+pub mod bulk_links;
 mod error;
 pub mod events;
 mod import_slots;

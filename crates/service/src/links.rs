@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use sqlx::PgConnection;
 
 use super::access::{owner_of_new, reachable_link, user_filter};
 use super::{Listing, Resource, ServiceError};
@@ -42,6 +43,22 @@ pub struct LinkChanges {
 pub async fn create(
     app: &App,
     caller: &Caller,
+    new: NewLink,
+    via: Option<&str>,
+) -> Result<Link, ServiceError> {
+    let mut tx = app.db.begin("links.create").await?;
+    let link = create_in(app, &mut tx, caller, new, via).await?;
+    tx.commit().await?;
+    announce_created(app, std::slice::from_ref(&link)).await;
+    Ok(link)
+}
+
+/// Creates a link and its `created` event in the caller's transaction (which
+/// [`announce_created`] follows once it commits).
+pub(crate) async fn create_in(
+    app: &App,
+    conn: &mut PgConnection,
+    caller: &Caller,
     mut new: NewLink,
     via: Option<&str>,
 ) -> Result<Link, ServiceError> {
@@ -50,19 +67,18 @@ pub async fn create(
     if let Some(fallback) = &new.behaviour.expired_url {
         allowed(app, "expired_url", fallback, via)?;
     }
-    let mut tx = app.db.begin("links.create").await?;
     if let Some(user_id) = new.user_id
-        && !urls::lock_live_owner(&mut tx, user_id).await?
+        && !urls::lock_live_owner(conn, user_id).await?
     {
         return Err(ServiceError::NotFound(Resource::User));
     }
     let link = match &new.code {
-        Some(code) => urls::insert(&mut tx, &new, code.as_str()).await?,
+        Some(code) => urls::insert(conn, &new, code.as_str()).await?,
         None => {
             let mut created = None;
             for _ in 0..GENERATED_CODE_ATTEMPTS {
                 let code = app.codes.generate();
-                created = urls::insert_if_code_free(&mut tx, &new, code.as_str()).await?;
+                created = urls::insert_if_code_free(conn, &new, code.as_str()).await?;
                 if created.is_some() {
                     break;
                 }
@@ -73,20 +89,28 @@ pub async fn create(
         }
     };
     if link.max_visits.is_some() {
-        visits::start_counting(&mut tx, link.id).await?;
+        visits::start_counting(conn, link.id).await?;
     }
     let details = json!({"short_code": link.short_code, "original_url": link.original_url});
-    events::insert(&mut tx, event(&link, "created", details, caller)).await?;
-    tx.commit().await?;
+    events::insert(conn, event(&link, "created", details, caller)).await?;
+    Ok(link)
+}
+
+/// After the commit of new links: counted, and their codes' new versions noted (a code
+/// may be cached as unknown: its new version outdates that).
+pub(crate) async fn announce_created(app: &App, links: &[Link]) {
+    if links.is_empty() {
+        return;
+    }
     app.metrics()
         .links_created
         .with_label_values(&["api"])
-        .inc();
-    // The code may be cached as unknown: its new version outdates that.
-    app.cache
-        .changed(&app.db, &[(link.short_code.as_str(), link.version)])
-        .await;
-    Ok(link)
+        .inc_by(links.len() as u64);
+    let changes: Vec<(&str, i64)> = links
+        .iter()
+        .map(|link| (link.short_code.as_str(), link.version))
+        .collect();
+    app.cache.changed(&app.db, &changes).await;
 }
 
 /// Checks a destination the link's `field` names against the link policy in force.

@@ -102,6 +102,33 @@ impl CreateQuota {
     }
 }
 
+/// Why `n` creates at once were not allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManyRefused {
+    /// Not now: all of them are allowed after this.
+    Wait(Duration),
+    /// Never at once: more than the key's burst.
+    BeyondBurst { burst: u32 },
+}
+
+impl CreateQuota {
+    /// Takes `n` creates from `key`'s quota at once, or none.
+    pub fn check_many(&self, key: &str, n: u32) -> Result<(), ManyRefused> {
+        let Some(n) = NonZeroU32::new(n) else {
+            return Ok(());
+        };
+        match self.limiter.check_key_n(&key.to_owned(), n) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(not_until)) => Err(ManyRefused::Wait(
+                not_until.wait_time_from(self.clock.now()),
+            )),
+            Err(_) => Err(ManyRefused::BeyondBurst {
+                burst: self.settings.burst.get(),
+            }),
+        }
+    }
+}
+
 fn refill_time(settings: CreateQuotaSettings, cells: u32) -> Duration {
     settings.refill_every * cells
 }

@@ -50,6 +50,7 @@ pub async fn create(
     let quota = &app.report_quota.0;
     if let Decision::Refused { retry_after } = quota.check(client) {
         return Err(ServiceError::RateLimited {
+            what: "reports from this client",
             retry_after_secs: retry_after.as_secs_f64().ceil() as u64,
         });
     }

@@ -11,7 +11,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use shortener_metrics::Metrics;
-use shortener_store::{Db, clicks, upkeep};
+use shortener_store::{Db, clicks, idempotency, upkeep};
 
 /// How often the upkeep runs.
 pub const INTERVAL: Duration = Duration::from_secs(3600);
@@ -67,6 +67,14 @@ async fn forget_click_batches(conn: &mut sqlx::PgConnection) -> Result<(), sqlx:
     Ok(())
 }
 
+/// Forgets the idempotency keys older than a day (`POST /urls/bulk` keeps them 24 hours),
+/// in short rounds.
+async fn forget_idempotency_keys(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    let cutoff = Utc::now() - chrono::Duration::hours(crate::bulk_links::IDEMPOTENCY_HOURS);
+    while idempotency::forget_before(conn, cutoff, FORGET_ROUND).await? == FORGET_ROUND as u64 {}
+    Ok(())
+}
+
 /// What one upkeep run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Report {
@@ -103,6 +111,9 @@ pub async fn run_once(db: &Db, settings: UpkeepSettings, metrics: &Metrics) {
             // idempotent deletes, so a second replica doing the same would only repeat
             // work. A failure leaves the round's report standing; the next round retries.
             tracing::warn!(%error, "forgetting old click batch ids failed; retried at the next run");
+        }
+        if let Err(error) = forget_idempotency_keys(&mut conn).await {
+            tracing::warn!(%error, "forgetting old idempotency keys failed; retried at the next run");
         }
         Ok::<_, sqlx::Error>(Some(report))
     }

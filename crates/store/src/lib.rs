@@ -11,6 +11,7 @@ pub mod clicks;
 pub mod events;
 mod failure;
 mod handle;
+pub mod idempotency;
 mod list;
 mod migrations;
 mod pool;

@@ -83,3 +83,35 @@ async fn an_open_api_has_no_per_key_quota(pool: PgPool) {
         assert_eq!(created.header("ratelimit"), None);
     }
 }
+
+#[sqlx::test]
+async fn each_item_of_a_bulk_create_takes_a_unit_of_the_quota(pool: PgPool) {
+    let quota = CreateQuotaSettings {
+        refill_every: Duration::from_secs(60),
+        burst: NonZeroU32::new(5).unwrap(),
+    };
+    let app = app_with(pool.clone(), Some(quota));
+    let bulk = |items: usize| {
+        let body: Vec<_> = (0..items)
+            .map(|n| json!({"original_url": format!("https://example.com/bulk/{items}/{n}")}))
+            .collect();
+        request("POST", "/urls/bulk", Some(WRITER), Some(json!(body)))
+    };
+    assert_eq!(app.send(bulk(3)).await.status, StatusCode::OK);
+    // Two units left: three items are refused whole, with the wait.
+    let refused = app.send(bulk(3)).await;
+    refused.expect_error(StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.header("retry-after").is_some());
+    // More items than the burst can never go at once: a 400 that says to split.
+    let error = app
+        .send(bulk(6))
+        .await
+        .expect_error(StatusCode::BAD_REQUEST);
+    assert!(error.detail("body").contains("split"), "{error:?}");
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM urls WHERE original_url LIKE '%/bulk/%'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 3);
+}

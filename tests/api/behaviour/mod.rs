@@ -11,6 +11,7 @@ use crate::helpers::bodies::Link;
 use crate::helpers::{TestApp, TestResponse};
 use crate::redirect::{assert_redirects_to, send_with};
 
+mod bulk;
 mod caps;
 mod fields;
 mod qr;
