@@ -129,6 +129,7 @@ async fn resource_schemas_have_exactly_the_contract_fields(pool: PgPool) {
         "redirect_status",
         "forward_query",
         "tags",
+        "preview",
     ];
     assert_eq!(properties_of(&document, "Link"), names(&link));
     assert_eq!(

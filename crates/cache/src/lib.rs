@@ -59,6 +59,7 @@ pub(crate) fn link_entry(version: i64, url: &str) -> CacheEntry {
         expired_url: None,
         redirect_status: shortener_domain::RedirectStatus::Found,
         forward_query: false,
+        preview: None,
     })
 }
 

@@ -15,6 +15,7 @@ mod ip_range;
 mod link;
 mod link_behaviour;
 mod link_policy;
+mod link_preview;
 mod page;
 mod public_base_url;
 pub mod random;
@@ -58,6 +59,7 @@ pub use link_behaviour::{
     parse_max_visits,
 };
 pub use link_policy::{LinkPolicy, LinkPolicyError, LinkPolicySettingError};
+pub use link_preview::{LinkPreview, LinkPreviewError, MAX_DESCRIPTION_CHARS};
 pub use page::{DEFAULT_PER_PAGE, MAX_OFFSET, MAX_PAGE, MAX_PER_PAGE, Page, PageError};
 pub use public_base_url::{PublicBaseUrl, PublicBaseUrlError};
 pub use records::{

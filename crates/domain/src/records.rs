@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{RedirectStatus, ShortCode, TargetUrl, Title};
+use crate::{LinkPreview, RedirectStatus, ShortCode, TargetUrl, Title};
 
 /// A live (not deleted) short link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub struct Link {
     pub forward_query: bool,
     /// Its tags, lower case, sorted and distinct.
     pub tags: Vec<String>,
+    /// What link unfurlers are shown (a [`LinkPreview`] as JSON).
+    pub preview: Option<serde_json::Value>,
 }
 
 impl Link {
@@ -67,6 +69,8 @@ pub struct LinkBehaviour {
     pub expired_url: Option<TargetUrl>,
     pub redirect_status: RedirectStatus,
     pub forward_query: bool,
+    /// What link unfurlers are shown instead of a redirect.
+    pub preview: Option<LinkPreview>,
 }
 
 /// What a redirect needs of a live link: the part of it the redirect cache carries, with
@@ -87,6 +91,8 @@ pub struct RedirectTarget {
     pub expired_url: Option<String>,
     pub redirect_status: RedirectStatus,
     pub forward_query: bool,
+    /// What link unfurlers are shown instead of a redirect.
+    pub preview: Option<LinkPreview>,
 }
 
 /// What a short code leads to, as the store finds it.

@@ -15,6 +15,7 @@ mod health;
 mod list;
 mod middleware;
 mod openapi;
+mod preview_page;
 mod qr;
 mod qr_image;
 mod rate_limit;

@@ -3,12 +3,15 @@
 //! redirect.
 
 use super::error::{ApiError, ErrorBody};
+use super::preview_page;
 use axum::extract::rejection::PathRejection;
 use std::net::SocketAddr;
 
 use axum::Extension;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
-use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, LOCATION, REFERER, USER_AGENT};
+use axum::http::header::{
+    ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERER, USER_AGENT,
+};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use shortener_domain::{Intent, TargetUrl, truncate_header};
@@ -22,6 +25,7 @@ use shortener_service::redirects::{self, Visit};
               (status = 301, description = "Permanent redirect: the link's `redirect_status` is 301", headers(("Location" = String), ("Cache-Control" = String))),
               (status = 307, description = "Temporary redirect keeping the method: the link's `redirect_status` is 307", headers(("Location" = String), ("Cache-Control" = String))),
               (status = 308, description = "Permanent redirect keeping the method: the link's `redirect_status` is 308", headers(("Location" = String), ("Cache-Control" = String))),
+              (status = 200, description = "A link unfurler's request for a link with a `preview`: an HTML page of its Open Graph and Twitter card tags", content_type = "text/html"),
               (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn follow(
     state: State<AppState>,
@@ -40,6 +44,7 @@ pub async fn follow(
               (status = 301, description = "Permanent redirect: the link's `redirect_status` is 301", headers(("Location" = String), ("Cache-Control" = String))),
               (status = 307, description = "Temporary redirect keeping the method: the link's `redirect_status` is 307", headers(("Location" = String), ("Cache-Control" = String))),
               (status = 308, description = "Permanent redirect keeping the method: the link's `redirect_status` is 308", headers(("Location" = String), ("Cache-Control" = String))),
+              (status = 200, description = "A link unfurler's request for a link with a `preview`: an HTML page of its Open Graph and Twitter card tags", content_type = "text/html"),
               (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn follow_prefixed(
     state: State<AppState>,
@@ -83,6 +88,20 @@ async fn redirect(
         query,
     };
     let destination = redirects::follow(&state, &code, visit).await?;
+    if let Some(preview) = destination.preview() {
+        return Ok((
+            StatusCode::OK,
+            [
+                (
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
+                (CACHE_CONTROL, HeaderValue::from_static(ASKED_EVERY_TIME)),
+            ],
+            preview_page::render(preview, destination.url()),
+        )
+            .into_response());
+    }
     let location = HeaderValue::from_str(&TargetUrl::for_location(destination.url()))
         .map_err(|_| ApiError::internal("stored URL cannot be a Location header"))?;
     let status = StatusCode::from_u16(destination.status().code())

@@ -20,8 +20,8 @@ use super::schema::{
 };
 use super::views::{Event, Link};
 use shortener_domain::{
-    LinkBehaviour, RedirectStatus, ShortCode, TargetUrl, Title, parse_future_expiry,
-    parse_max_visits, parse_tags, timestamp,
+    LinkBehaviour, LinkPreview, LinkPreviewError, RedirectStatus, ShortCode, TargetUrl, Title,
+    parse_future_expiry, parse_max_visits, parse_tags, timestamp,
 };
 use shortener_service::app::AppState;
 use shortener_service::links::{self, LinkChanges, NewLink};
@@ -62,6 +62,31 @@ pub struct CreateLink {
     /// Short names to find the link by; none when absent.
     #[schema(value_type = Option<Vec<TagText>>, max_items = 20)]
     pub tags: Option<Vec<String>>,
+    /// What link unfurlers (chat and social apps) are shown instead of a redirect.
+    pub preview: Option<PreviewBody>,
+}
+
+/// A link's custom preview: each part optional, at least one present.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PreviewBody {
+    #[schema(value_type = Option<TitleText>)]
+    pub title: Option<String>,
+    /// At most 1,000 characters, no NUL.
+    #[schema(max_length = 1000)]
+    pub description: Option<String>,
+    /// An image's absolute http(s) URL.
+    #[schema(value_type = Option<TargetUrlText>)]
+    pub image: Option<String>,
+}
+
+impl PreviewBody {
+    fn parse(self) -> Result<LinkPreview, LinkPreviewError> {
+        LinkPreview::parse(
+            self.title.as_deref(),
+            self.description.as_deref(),
+            self.image.as_deref(),
+        )
+    }
 }
 
 /// Body of `PUT /urls/{id}`: only the fields present change; `null` clears title or expiry.
@@ -103,6 +128,10 @@ pub struct UpdateLink {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Vec<TagText>>, max_items = 20, required = false)]
     pub tags: Option<Option<Vec<String>>>,
+    /// A new preview (replaced whole); `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<PreviewBody>, required = false)]
+    pub preview: Option<Option<PreviewBody>>,
 }
 
 /// The `tag` parameters of a list's query, each parsed, at most 20 (else a field error).
@@ -189,6 +218,9 @@ pub fn new_link_of(body: CreateLink) -> Result<NewLink, ApiError> {
             })
             .unwrap_or_default(),
         forward_query: body.forward_query.unwrap_or(false),
+        preview: body
+            .preview
+            .and_then(|preview| parse_value(preview, "preview", &mut errors, PreviewBody::parse)),
     };
     let tags = parse_value(body.tags.unwrap_or_default(), "tags", &mut errors, |raw| {
         parse_tags(&raw)
@@ -288,6 +320,11 @@ pub async fn update(
             },
         ),
         forward_query: not_null(body.forward_query, "forward_query", &mut errors),
+        preview: body.preview.map(|preview| {
+            preview.and_then(|preview| {
+                parse_value(preview, "preview", &mut errors, PreviewBody::parse)
+            })
+        }),
         tags: body.tags.and_then(|tags| {
             parse_value(tags.unwrap_or_default(), "tags", &mut errors, |raw| {
                 parse_tags(&raw)

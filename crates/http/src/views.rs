@@ -7,8 +7,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::schema::{MaxVisitsCount, RedirectStatusCode};
-use shortener_domain::Dimension;
 use shortener_domain::timestamp;
+use shortener_domain::{Dimension, LinkPreview};
 use shortener_service::{analytics, api_keys, events, imports, links, users};
 
 /// A short link as the API shows it.
@@ -42,6 +42,16 @@ pub struct Link {
     pub forward_query: bool,
     /// Its tags, in lower case, sorted.
     pub tags: Vec<String>,
+    /// What link unfurlers are shown instead of a redirect; null: none.
+    pub preview: Option<Preview>,
+}
+
+/// A link's custom preview.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Preview {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub image: Option<String>,
 }
 
 impl From<links::Link> for Link {
@@ -63,6 +73,15 @@ impl From<links::Link> for Link {
             redirect_status: u16::try_from(row.redirect_status).unwrap_or(302),
             forward_query: row.forward_query,
             tags: row.tags,
+            // The service stores only what a `LinkPreview` reads back.
+            preview: row
+                .preview
+                .and_then(|json| serde_json::from_value::<LinkPreview>(json).ok())
+                .map(|preview| Preview {
+                    title: preview.title,
+                    description: preview.description,
+                    image: preview.image,
+                }),
         }
     }
 }

@@ -10,7 +10,7 @@ use super::access::{owner_of_new, reachable_link, user_filter};
 use super::{Listing, Resource, ServiceError};
 use crate::app::App;
 use shortener_domain::{
-    Caller, Event, EventFilter, Page, RedirectStatus, TargetUrl, Title, timestamp,
+    Caller, Event, EventFilter, LinkPreview, Page, RedirectStatus, TargetUrl, Title, timestamp,
 };
 use shortener_store::events::{self, NewEvent};
 use shortener_store::tags as tag_counts;
@@ -35,6 +35,7 @@ pub struct LinkChanges {
     pub forward_query: Option<bool>,
     /// The whole new list (parsed by `parse_tags`).
     pub tags: Option<Vec<String>>,
+    pub preview: Option<Option<LinkPreview>>,
 }
 
 /// Creates a link and its `created` event in one transaction. `via` is the host the
@@ -67,6 +68,7 @@ pub(crate) async fn create_in(
     if let Some(fallback) = &new.behaviour.expired_url {
         allowed(app, "expired_url", fallback, via)?;
     }
+    preview_allowed(app, new.behaviour.preview.as_ref(), via)?;
     if let Some(user_id) = new.user_id
         && !urls::lock_live_owner(conn, user_id).await?
     {
@@ -123,6 +125,19 @@ fn allowed(
     app.link_policy()
         .check(url, via)
         .map_err(|refused| ServiceError::Destination { field, refused })
+}
+
+/// Checks a preview's image against the link policy, as a destination.
+fn preview_allowed(
+    app: &App,
+    preview: Option<&LinkPreview>,
+    via: Option<&str>,
+) -> Result<(), ServiceError> {
+    let image = preview.and_then(|preview| preview.image.as_deref());
+    match image.map(TargetUrl::parse) {
+        Some(Ok(image)) => allowed(app, "preview", &image, via),
+        _ => Ok(()),
+    }
 }
 
 /// One live link the caller may reach.
@@ -190,6 +205,9 @@ pub async fn update(
     }
     if let Some(Some(fallback)) = &changes.expired_url {
         allowed(app, "expired_url", fallback, via)?;
+    }
+    if let Some(preview) = &changes.preview {
+        preview_allowed(app, preview.as_ref(), via)?;
     }
     let mut tx = app.db.begin("links.update").await?;
     let mut link = reachable_link(caller, urls::find_for_update(&mut tx, id).await?)?;
@@ -315,6 +333,13 @@ fn apply_changes(link: &mut Link, changes: LinkChanges) -> Vec<(&'static str, Va
     {
         link.forward_query = forward_query;
         changed.push(("forward_query", json!(forward_query)));
+    }
+    if let Some(preview) = changes.preview {
+        let preview = preview.map(|preview| json!(preview));
+        if preview != link.preview {
+            link.preview = preview;
+            changed.push(("preview", json!(link.preview)));
+        }
     }
     if let Some(tags) = changes.tags
         && tags != link.tags

@@ -12,7 +12,8 @@ use super::{Resource, ServiceError};
 use crate::app::App;
 use shortener_cache::CacheEntry;
 use shortener_domain::{
-    Click, Intent, RedirectStatus, RedirectTarget, ShortCode, TrafficClass, forward_query,
+    Click, Intent, LinkPreview, RedirectStatus, RedirectTarget, ShortCode, TrafficClass,
+    forward_query,
 };
 use shortener_store::visits;
 
@@ -40,6 +41,8 @@ pub struct Destination {
     /// The link has ended (expired or out of visits) and sends visitors to its
     /// `expired_url`.
     ended: bool,
+    /// A link unfurler asked: it is shown the link's preview instead of a redirect.
+    shows_preview: bool,
 }
 
 impl Destination {
@@ -66,6 +69,12 @@ impl Destination {
         } else {
             self.link().redirect_status
         }
+    }
+
+    /// The preview to show instead of a redirect: a link unfurler's request for a link
+    /// that has one.
+    pub fn preview(&self) -> Option<&LinkPreview> {
+        self.link().preview.as_ref().filter(|_| self.shows_preview)
     }
 
     /// Whether clients may keep the answer: a permanent redirect of a link that can never
@@ -109,15 +118,21 @@ pub async fn follow(app: &App, code: &str, visit: Visit) -> Result<Destination, 
         counters.gone.inc();
         return Err(ServiceError::DestinationBlocked);
     }
-    if link.max_visits.is_some()
-        && app
-            .classifier()
+    // Who asked matters only to a link with a cap or a preview: the rest never parse the
+    // user agent here (the click writer does, off the request path).
+    let class = (link.max_visits.is_some() || link.preview.is_some()).then(|| {
+        app.classifier()
             .class_of(visit.intent, visit.user_agent.as_deref().unwrap_or(""))
-            == TrafficClass::Human
+    });
+    if link.max_visits.is_some()
+        && class == Some(TrafficClass::Human)
         && !use_a_visit(app, link.url_id).await?
     {
         return ended(app, entry.clone());
     }
+    let shows_preview = link.preview.is_some()
+        && visit.intent == Intent::Visit
+        && class == Some(TrafficClass::Preview);
     let forwarded = match &visit.query {
         Some(query) if link.forward_query => Some(forward_query(&link.original_url, query)),
         _ => None,
@@ -140,6 +155,7 @@ pub async fn follow(app: &App, code: &str, visit: Visit) -> Result<Destination, 
         entry,
         forwarded,
         ended: false,
+        shows_preview,
     })
 }
 
@@ -151,6 +167,7 @@ fn ended(app: &App, entry: Arc<CacheEntry>) -> Result<Destination, ServiceError>
         entry,
         forwarded: None,
         ended: true,
+        shows_preview: false,
     };
     match &destination.link().expired_url {
         Some(fallback) if !(app.blocklist_in_force() && app.link_policy().blocks(fallback)) => {

@@ -60,6 +60,7 @@ impl FromRow<'_, PgRow> for Listed<Link> {
             redirect_status: row.try_get("redirect_status")?,
             forward_query: row.try_get("forward_query")?,
             tags: row.try_get("tags")?,
+            preview: row.try_get("preview")?,
         }))
     }
 }

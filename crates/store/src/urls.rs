@@ -4,7 +4,8 @@
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use shortener_domain::{
-    CodeLookup, Link, LinkFilter, NewLink, Page, RedirectStatus, RedirectTarget, TargetUrl, Title,
+    CodeLookup, Link, LinkFilter, LinkPreview, NewLink, Page, RedirectStatus, RedirectTarget,
+    TargetUrl, Title,
 };
 
 /// Whether the user is live, locked `FOR SHARE` so that a concurrent delete of the owner
@@ -28,11 +29,11 @@ pub async fn insert(
     sqlx::query_as!(
         Link,
         "INSERT INTO urls (user_id, short_code, original_url, title, expires_at, max_visits, \
-                           expired_url, redirect_status, forward_query, tags) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                           expired_url, redirect_status, forward_query, tags, preview) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         new.user_id,
         code,
@@ -44,6 +45,7 @@ pub async fn insert(
         status_column(new.behaviour.redirect_status),
         new.behaviour.forward_query,
         &new.tags,
+        new.behaviour.preview.as_ref().map(preview_column) as _,
     )
     .fetch_one(conn)
     .await
@@ -58,11 +60,11 @@ pub async fn insert_if_code_free(
     sqlx::query_as!(
         Link,
         "INSERT INTO urls (user_id, short_code, original_url, title, expires_at, max_visits, \
-                           expired_url, redirect_status, forward_query, tags) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (short_code) DO NOTHING \
+                           expired_url, redirect_status, forward_query, tags, preview) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (short_code) DO NOTHING \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         new.user_id,
         code,
@@ -74,9 +76,15 @@ pub async fn insert_if_code_free(
         status_column(new.behaviour.redirect_status),
         new.behaviour.forward_query,
         &new.tags,
+        new.behaviour.preview.as_ref().map(preview_column) as _,
     )
     .fetch_optional(conn)
     .await
+}
+
+/// A preview as the `preview` column holds it.
+fn preview_column(preview: &LinkPreview) -> serde_json::Value {
+    serde_json::to_value(preview).unwrap_or_default()
 }
 
 /// A redirect status as the `redirect_status` column holds it.
@@ -90,7 +98,7 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sqlx
         Link,
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
+                forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
          FROM urls WHERE id = $1 AND deleted_at IS NULL",
         id
@@ -109,7 +117,7 @@ pub async fn find_for_update(
         Link,
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
+                forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
          FROM urls WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE",
         id
@@ -124,11 +132,12 @@ pub async fn store_fields(conn: &mut PgConnection, link: &Link) -> Result<Link, 
         Link,
         "UPDATE urls SET original_url = $2, title = $3, is_active = $4, expires_at = $5, \
                          max_visits = $6, expired_url = $7, redirect_status = $8, \
-                         forward_query = $9, tags = $10, updated_at = now() \
+                         forward_query = $9, tags = $10, preview = $11, \
+                         updated_at = now() \
          WHERE id = $1 \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         link.id,
         link.original_url,
@@ -140,6 +149,7 @@ pub async fn store_fields(conn: &mut PgConnection, link: &Link) -> Result<Link, 
         link.redirect_status,
         link.forward_query,
         &link.tags,
+        link.preview.as_ref(),
     )
     .fetch_one(conn)
     .await
@@ -200,7 +210,7 @@ pub async fn find_target(conn: &mut PgConnection, code: &str) -> Result<CodeLook
                   is_active AS "is_active!", expires_at, version AS "version!",
                   deleted AS "deleted!", max_visits, visits_used_up AS "visits_used_up!",
                   expired_url, redirect_status AS "redirect_status!",
-                  forward_query AS "forward_query!"
+                  forward_query AS "forward_query!", preview
            FROM redirect_targets WHERE short_code = $1"#,
         code
     )
@@ -224,6 +234,10 @@ pub async fn find_target(conn: &mut PgConnection, code: &str) -> Result<CodeLook
             redirect_status: RedirectStatus::from_code(row.redirect_status.into())
                 .unwrap_or_default(),
             forward_query: row.forward_query,
+            // The service stores only what `LinkPreview` reads back.
+            preview: row
+                .preview
+                .and_then(|json| serde_json::from_value(json).ok()),
         }),
     })
 }
@@ -237,7 +251,7 @@ pub async fn list(
     let mut query = QueryBuilder::<Postgres>::new(
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
+                forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS visits_used \
          FROM urls WHERE deleted_at IS NULL",
     );
@@ -300,7 +314,7 @@ pub async fn lock(
          WHERE id = $1 AND deleted_at IS NULL \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         id,
         reason,
@@ -318,7 +332,7 @@ pub async fn unlock(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sq
          WHERE id = $1 AND deleted_at IS NULL \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, tags, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         id,
     )

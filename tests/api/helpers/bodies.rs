@@ -42,6 +42,8 @@ pub struct Link {
     pub redirect_status: u16,
     pub forward_query: bool,
     pub tags: Vec<String>,
+    #[serde(deserialize_with = "present")]
+    pub preview: Option<serde_json::Value>,
 }
 
 /// A user (`POST /users`, `GET /users/{id}`, the items of `GET /users`).

@@ -97,6 +97,7 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
             redirect_status: 302,
             forward_query: false,
             tags: Vec::new(),
+            preview: None,
         }
     );
 

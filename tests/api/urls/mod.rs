@@ -14,7 +14,7 @@ mod history;
 mod read;
 mod update;
 
-const URL_FIELDS: [&str; 15] = [
+const URL_FIELDS: [&str; 16] = [
     "id",
     "user_id",
     "short_code",
@@ -30,6 +30,7 @@ const URL_FIELDS: [&str; 15] = [
     "redirect_status",
     "forward_query",
     "tags",
+    "preview",
 ];
 
 /// Asserts `text` is a timestamp in the API format, `YYYY-MM-DDTHH:MM:SS`.
