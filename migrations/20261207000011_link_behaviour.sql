@@ -1,8 +1,9 @@
 -- Links that behave (issue 24): per link, a cap on human visits, where an ended link sends
 -- its visitors, the redirect's status code, whether the visitor's query string is
--- forwarded, and the custom preview link unfurlers are shown (`{"title", "description",
--- "image"}`, checked by the service). Every column is carried by the redirect cache, so
--- the version trigger watches each, and the `redirect_targets` view reads them.
+-- forwarded, the custom preview link unfurlers are shown (`{"title", "description",
+-- "image"}`, checked by the service), and the argon2id hash of the link's password. Every
+-- column is carried by the redirect cache (the hash only as whether there is one), so the
+-- version trigger watches each, and the `redirect_targets` view reads them.
 --
 -- Adding columns with constant defaults rewrites no row; the checks are validated by one
 -- scan of `urls`.
@@ -12,7 +13,8 @@ ALTER TABLE urls
     ADD COLUMN redirect_status SMALLINT NOT NULL DEFAULT 302
         CHECK (redirect_status IN (301, 302, 307, 308)),
     ADD COLUMN forward_query BOOLEAN NOT NULL DEFAULT false,
-    ADD COLUMN preview JSONB CHECK (jsonb_typeof(preview) = 'object');
+    ADD COLUMN preview JSONB CHECK (jsonb_typeof(preview) = 'object'),
+    ADD COLUMN password_hash TEXT CHECK (password_hash LIKE '$argon2id$%');
 
 -- The visits a capped link has used. The redirect of each human visit to a capped link
 -- adds one under this row's lock, only while it is below the cap: concurrent visits on
@@ -38,7 +40,8 @@ CREATE TRIGGER urls_bump_version
        OR OLD.expired_url     IS DISTINCT FROM NEW.expired_url
        OR OLD.redirect_status IS DISTINCT FROM NEW.redirect_status
        OR OLD.forward_query   IS DISTINCT FROM NEW.forward_query
-       OR OLD.preview         IS DISTINCT FROM NEW.preview)
+       OR OLD.preview         IS DISTINCT FROM NEW.preview
+       OR OLD.password_hash   IS DISTINCT FROM NEW.password_hash)
     EXECUTE FUNCTION bump_link_version();
 
 -- What a redirect reads, with the link's behaviour and whether its visits are used up. The
@@ -49,5 +52,5 @@ SELECT u.id AS url_id, u.short_code, u.original_url, u.is_active, u.expires_at, 
        u.deleted_at IS NOT NULL AS deleted,
        u.max_visits, u.expired_url, u.redirect_status, u.forward_query,
        u.max_visits IS NOT NULL AND coalesce(v.used, 0) >= u.max_visits AS visits_used_up,
-       u.preview
+       u.preview, u.password_hash IS NOT NULL AS protected
 FROM urls u LEFT JOIN link_visits v ON v.url_id = u.id;

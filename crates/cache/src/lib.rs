@@ -60,6 +60,7 @@ pub(crate) fn link_entry(version: i64, url: &str) -> CacheEntry {
         redirect_status: shortener_domain::RedirectStatus::Found,
         forward_query: false,
         preview: None,
+        protected: false,
     })
 }
 

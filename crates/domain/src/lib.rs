@@ -14,6 +14,7 @@ mod forwarded_query;
 mod ip_range;
 mod link;
 mod link_behaviour;
+mod link_password;
 mod link_policy;
 mod link_preview;
 mod page;
@@ -58,6 +59,7 @@ pub use link_behaviour::{
     MAX_VISITS_LIMIT, MaxVisitsError, REDIRECT_STATUS_CODES, RedirectStatus, RedirectStatusError,
     parse_max_visits,
 };
+pub use link_password::{LinkPassword, LinkPasswordError, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 pub use link_policy::{LinkPolicy, LinkPolicyError, LinkPolicySettingError};
 pub use link_preview::{LinkPreview, LinkPreviewError, MAX_DESCRIPTION_CHARS};
 pub use page::{DEFAULT_PER_PAGE, MAX_OFFSET, MAX_PAGE, MAX_PER_PAGE, Page, PageError};

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{LinkPreview, RedirectStatus, ShortCode, TargetUrl, Title};
+use crate::{LinkPassword, LinkPreview, RedirectStatus, ShortCode, TargetUrl, Title};
 
 /// A live (not deleted) short link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub struct Link {
     pub tags: Vec<String>,
     /// What link unfurlers are shown (a [`LinkPreview`] as JSON).
     pub preview: Option<serde_json::Value>,
+    /// Whether visitors need its password (the hash is never read with the link).
+    pub protected: bool,
 }
 
 impl Link {
@@ -71,6 +73,8 @@ pub struct LinkBehaviour {
     pub forward_query: bool,
     /// What link unfurlers are shown instead of a redirect.
     pub preview: Option<LinkPreview>,
+    /// Visitors must send it; hashed by the service before it is stored.
+    pub password: Option<LinkPassword>,
 }
 
 /// What a redirect needs of a live link: the part of it the redirect cache carries, with
@@ -93,6 +97,8 @@ pub struct RedirectTarget {
     pub forward_query: bool,
     /// What link unfurlers are shown instead of a redirect.
     pub preview: Option<LinkPreview>,
+    /// Whether visitors need the link's password (the cache never holds its hash).
+    pub protected: bool,
 }
 
 /// What a short code leads to, as the store finds it.

@@ -13,6 +13,9 @@ use shortener_service::DbFailure;
 use shortener_service::ServiceError;
 use shortener_service::imports::{IMPORT_RETRY_AFTER_SECS, ImportError, ImportsFull};
 
+/// The challenge of a protected link followed without its password.
+pub const LINK_PASSWORD_CHALLENGE: &str = "Link-Password realm=\"short link\"";
+
 /// Field name → what is wrong with it.
 pub type FieldErrors = BTreeMap<String, String>;
 
@@ -46,6 +49,10 @@ pub enum ApiError {
     /// No API key, or one that is not configured.
     #[error("a valid API key is required: send Authorization: Bearer <key>")]
     Unauthorized,
+    /// A protected short link was followed without its password (401, with a
+    /// `Link-Password` challenge) or with a wrong one (403).
+    #[error("{message}")]
+    LinkPassword { message: String, wrong: bool },
     /// The API key is known but lacks the scope the route needs.
     #[error("this API key lacks the {0} scope")]
     Forbidden(Scope),
@@ -162,7 +169,10 @@ impl ApiError {
             Self::Gone(_) => StatusCode::GONE,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::LinkPassword { wrong: false, .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::LinkPassword { wrong: true, .. } => StatusCode::FORBIDDEN,
             Self::Forbidden(_) | Self::NotPermitted { .. } => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } | Self::ImportsFull(ImportsFull::Key) => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -180,6 +190,10 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::NotFound(resource) => Self::NotFound(format!("{resource} not found")),
+            ServiceError::PasswordNeeded { wrong } => Self::LinkPassword {
+                message: error.to_string(),
+                wrong,
+            },
             ServiceError::Expired | ServiceError::DestinationBlocked => {
                 Self::Gone(error.to_string())
             }
@@ -289,7 +303,11 @@ impl IntoResponse for ApiError {
             _ => (None, None),
         };
         let body = self.body();
-        let challenge = matches!(self, Self::Unauthorized);
+        let challenge = match self {
+            Self::Unauthorized => Some("Bearer realm=\"shortener\""),
+            Self::LinkPassword { wrong: false, .. } => Some(LINK_PASSWORD_CHALLENGE),
+            _ => None,
+        };
         let retry_after = match self {
             Self::TooManyRequests {
                 retry_after_secs, ..
@@ -298,10 +316,10 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if challenge {
+        if let Some(challenge) = challenge {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer realm=\"shortener\""),
+                axum::http::HeaderValue::from_static(challenge),
             );
         }
         if let Some(seconds) = retry_after {

@@ -15,6 +15,7 @@ mod health;
 mod list;
 mod middleware;
 mod openapi;
+mod password_page;
 mod preview_page;
 mod qr;
 mod qr_image;
@@ -105,7 +106,7 @@ fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(redirect::follow_prefixed))
-        .routes(routes!(redirect::follow))
+        .routes(routes!(redirect::follow, redirect::open_protected))
         .merge(report_router());
     let mut guarded = guarded_router();
     openapi::require_key(guarded.get_openapi_mut());

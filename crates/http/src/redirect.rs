@@ -3,20 +3,27 @@
 //! redirect.
 
 use super::error::{ApiError, ErrorBody};
-use super::preview_page;
+use super::schema::PasswordText;
+use super::urls::SecretText;
+use super::{password_page, preview_page};
 use axum::extract::rejection::PathRejection;
 use std::net::SocketAddr;
 
 use axum::Extension;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::header::{
-    ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERER, USER_AGENT,
+    ACCEPT, ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERER, USER_AGENT,
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use shortener_domain::{Intent, TargetUrl, truncate_header};
+use serde::Deserialize;
+use shortener_domain::{Intent, LinkPassword, TargetUrl, truncate_header};
+use shortener_service::ServiceError;
 use shortener_service::app::AppState;
-use shortener_service::redirects::{self, Visit};
+use shortener_service::redirects::{self, Destination, Visit};
+use utoipa::ToSchema;
 
 /// Follow a short link: a redirect to its destination (302 unless the link has its own
 /// `redirect_status`), recording a `click` event (GET only).
@@ -26,6 +33,9 @@ use shortener_service::redirects::{self, Visit};
               (status = 307, description = "Temporary redirect keeping the method: the link's `redirect_status` is 307", headers(("Location" = String), ("Cache-Control" = String))),
               (status = 308, description = "Permanent redirect keeping the method: the link's `redirect_status` is 308", headers(("Location" = String), ("Cache-Control" = String))),
               (status = 200, description = "A link unfurler's request for a link with a `preview`: an HTML page of its Open Graph and Twitter card tags", content_type = "text/html"),
+              (status = 401, description = "A password-protected link without its password (`X-Link-Password`); a browser (`Accept: text/html`) gets the link's password form", body = ErrorBody),
+              (status = 403, description = "A wrong password", body = ErrorBody),
+              (status = 429, description = "Too many wrong passwords for this link from this client", body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn follow(
     state: State<AppState>,
@@ -45,6 +55,9 @@ pub async fn follow(
               (status = 307, description = "Temporary redirect keeping the method: the link's `redirect_status` is 307", headers(("Location" = String), ("Cache-Control" = String))),
               (status = 308, description = "Permanent redirect keeping the method: the link's `redirect_status` is 308", headers(("Location" = String), ("Cache-Control" = String))),
               (status = 200, description = "A link unfurler's request for a link with a `preview`: an HTML page of its Open Graph and Twitter card tags", content_type = "text/html"),
+              (status = 401, description = "A password-protected link without its password (`X-Link-Password`); a browser (`Accept: text/html`) gets the link's password form", body = ErrorBody),
+              (status = 403, description = "A wrong password", body = ErrorBody),
+              (status = 429, description = "Too many wrong passwords for this link from this client", body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 410, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn follow_prefixed(
     state: State<AppState>,
@@ -65,13 +78,102 @@ async fn redirect(
     peer: Peer,
     method: Method,
     headers: HeaderMap,
-    query: RawQuery,
+    RawQuery(query): RawQuery,
     code: CodePath,
 ) -> Result<Response, ApiError> {
     // A segment that is not even UTF-8 cannot be a code: the service answers it like any
     // malformed code (404, counted, no lookup).
     let code = code.map(|Path(code)| code).unwrap_or_default();
-    let RawQuery(query) = query;
+    let sent = headers.get(X_LINK_PASSWORD).map(|value| {
+        value
+            .to_str()
+            .ok()
+            .and_then(|text| LinkPassword::parse(text).ok())
+    });
+    let password = match sent {
+        // A header no password could be is a wrong one, answered without a lookup.
+        Some(None) => return Err(wrong_password()),
+        Some(Some(password)) => Some(password),
+        None => None,
+    };
+    let intent = intent(&method, &headers);
+    let visit = visit_of(&state, peer, &headers, intent, query, password);
+    match redirects::follow(&state, &code, visit).await {
+        Ok(destination) => answer(&destination),
+        Err(error @ (ServiceError::PasswordNeeded { .. } | ServiceError::RateLimited { .. }))
+            if wants_html(&headers) =>
+        {
+            Ok(password_page::answer(&code, ApiError::from(error)))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Open a password-protected link: the form of its page posts here. The right password
+/// answers `303 See Other` to the destination (a visit, counted as one); a wrong or
+/// missing one the page again, with why.
+#[utoipa::path(post, path = "/{short_code}", tag = "redirect", params(("short_code" = String, Path)),
+    request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "The right password: to the destination", headers(("Location" = String))),
+              (status = 200, description = "A link unfurler's request for a link with a `preview`", content_type = "text/html"),
+              (status = 400, body = ErrorBody), (status = 401, description = "No password: the password form again", content_type = "text/html"),
+              (status = 403, description = "A wrong password: the password form again", content_type = "text/html"),
+              (status = 404, body = ErrorBody), (status = 410, body = ErrorBody),
+              (status = 429, description = "Too many wrong passwords from this client: the form again, with Retry-After", content_type = "text/html"),
+              (status = 503, body = ErrorBody)))]
+pub async fn open_protected(
+    State(state): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    code: CodePath,
+    form: Result<Form<PasswordForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let code = code.map(|Path(code)| code).unwrap_or_default();
+    let Ok(Form(form)) = form else {
+        return Err(ApiError::bad_request(
+            "the body must be a form (application/x-www-form-urlencoded) with a password",
+        ));
+    };
+    let Ok(password) = form.password.parse() else {
+        return Ok(password_page::answer(&code, wrong_password()));
+    };
+    let visit = visit_of(&state, peer, &headers, Intent::Visit, None, Some(password));
+    match redirects::follow(&state, &code, visit).await {
+        Ok(destination) if destination.preview().is_none() => {
+            let location = location_of(&destination)?;
+            Ok((
+                StatusCode::SEE_OTHER,
+                [
+                    (LOCATION, location),
+                    (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+            )
+                .into_response())
+        }
+        Ok(destination) => answer(&destination),
+        Err(error @ (ServiceError::PasswordNeeded { .. } | ServiceError::RateLimited { .. })) => {
+            Ok(password_page::answer(&code, ApiError::from(error)))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The body of the password form.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordForm {
+    #[schema(value_type = PasswordText)]
+    password: SecretText,
+}
+
+/// What the request says about its visitor.
+fn visit_of(
+    state: &AppState,
+    peer: Peer,
+    headers: &HeaderMap,
+    intent: Intent,
+    query: Option<String>,
+    password: Option<LinkPassword>,
+) -> Visit {
     let client = peer.map(|Extension(ConnectInfo(peer))| {
         let forwarded_for = headers
             .get_all(X_FORWARDED_FOR)
@@ -79,15 +181,19 @@ async fn redirect(
             .filter_map(|value| value.to_str().ok());
         state.trusted_proxies().client(peer.ip(), forwarded_for)
     });
-    let visit = Visit {
-        referrer: header_text(&headers, REFERER),
-        user_agent: header_text(&headers, USER_AGENT),
-        accept_language: header_text(&headers, ACCEPT_LANGUAGE),
-        intent: intent(&method, &headers),
+    Visit {
+        referrer: header_text(headers, REFERER),
+        user_agent: header_text(headers, USER_AGENT),
+        accept_language: header_text(headers, ACCEPT_LANGUAGE),
+        intent,
         client,
         query,
-    };
-    let destination = redirects::follow(&state, &code, visit).await?;
+        password,
+    }
+}
+
+/// The answer to a visit let through: the preview page, or the redirect.
+fn answer(destination: &Destination) -> Result<Response, ApiError> {
     if let Some(preview) = destination.preview() {
         return Ok((
             StatusCode::OK,
@@ -102,8 +208,6 @@ async fn redirect(
         )
             .into_response());
     }
-    let location = HeaderValue::from_str(&TargetUrl::for_location(destination.url()))
-        .map_err(|_| ApiError::internal("stored URL cannot be a Location header"))?;
     let status = StatusCode::from_u16(destination.status().code())
         .map_err(|_| ApiError::internal("a link's status is a redirect code"))?;
     let cache_control = if destination.may_be_kept() {
@@ -114,12 +218,32 @@ async fn redirect(
     Ok((
         status,
         [
-            (LOCATION, location),
+            (LOCATION, location_of(destination)?),
             (CACHE_CONTROL, HeaderValue::from_static(cache_control)),
         ],
     )
         .into_response())
 }
+
+fn location_of(destination: &Destination) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(&TargetUrl::for_location(destination.url()))
+        .map_err(|_| ApiError::internal("stored URL cannot be a Location header"))
+}
+
+fn wrong_password() -> ApiError {
+    ApiError::from(ServiceError::PasswordNeeded { wrong: true })
+}
+
+/// Whether the client is a browser, which is shown the password form rather than JSON.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains("text/html"))
+}
+
+const X_LINK_PASSWORD: HeaderName = HeaderName::from_static("x-link-password");
 
 /// The `Cache-Control` of a redirect that clients must ask for again each time: a
 /// temporary one, or one of a link that can end (docs/api.md, "Redirect status").

@@ -316,3 +316,21 @@ schema!(
         "spring-sale",
     )
 );
+
+schema!(
+    /// A link's password ([`shortener_domain::LinkPassword::parse`]).
+    PasswordText,
+    "LinkPassword",
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(shortener_domain::MIN_PASSWORD_CHARS))
+        .max_length(Some(shortener_domain::MAX_PASSWORD_CHARS))
+        .pattern(Some(NO_NUL))
+        .write_only(Some(true))
+        .description(Some(
+            "Write-only: stored as an argon2id hash and never returned. Visitors give it \
+             in the link's form or an `X-Link-Password` header.",
+        ))
+        .examples(["correct horse"])
+        .into()
+);

@@ -15,13 +15,13 @@ use super::extract::{
 };
 use super::list::{Listed, PageParams};
 use super::schema::{
-    ExpiryText, MaxVisitsCount, RedirectStatusCode, RowId, ShortCodeText, TagText, TargetUrlText,
-    TitleText,
+    ExpiryText, MaxVisitsCount, PasswordText, RedirectStatusCode, RowId, ShortCodeText, TagText,
+    TargetUrlText, TitleText,
 };
 use super::views::{Event, Link};
 use shortener_domain::{
-    LinkBehaviour, LinkPreview, LinkPreviewError, RedirectStatus, ShortCode, TargetUrl, Title,
-    parse_future_expiry, parse_max_visits, parse_tags, timestamp,
+    LinkBehaviour, LinkPassword, LinkPasswordError, LinkPreview, LinkPreviewError, RedirectStatus,
+    ShortCode, TargetUrl, Title, parse_future_expiry, parse_max_visits, parse_tags, timestamp,
 };
 use shortener_service::app::AppState;
 use shortener_service::links::{self, LinkChanges, NewLink};
@@ -64,6 +64,27 @@ pub struct CreateLink {
     pub tags: Option<Vec<String>>,
     /// What link unfurlers (chat and social apps) are shown instead of a redirect.
     pub preview: Option<PreviewBody>,
+    /// Visitors must give it (a form, or `X-Link-Password`); write-only, stored as an
+    /// argon2id hash.
+    #[schema(value_type = Option<PasswordText>)]
+    pub password: Option<SecretText>,
+}
+
+/// A secret as sent: never shown by `Debug`, so never in a log line.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(String);
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText(..)")
+    }
+}
+
+impl SecretText {
+    pub fn parse(&self) -> Result<LinkPassword, LinkPasswordError> {
+        LinkPassword::parse(&self.0)
+    }
 }
 
 /// A link's custom preview: each part optional, at least one present.
@@ -132,6 +153,10 @@ pub struct UpdateLink {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<PreviewBody>, required = false)]
     pub preview: Option<Option<PreviewBody>>,
+    /// A new password; `null` removes it (the link opens to everyone).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<PasswordText>, required = false)]
+    pub password: Option<Option<SecretText>>,
 }
 
 /// The `tag` parameters of a list's query, each parsed, at most 20 (else a field error).
@@ -221,6 +246,9 @@ pub fn new_link_of(body: CreateLink) -> Result<NewLink, ApiError> {
         preview: body
             .preview
             .and_then(|preview| parse_value(preview, "preview", &mut errors, PreviewBody::parse)),
+        password: body.password.and_then(|password| {
+            parse_value(&password, "password", &mut errors, SecretText::parse)
+        }),
     };
     let tags = parse_value(body.tags.unwrap_or_default(), "tags", &mut errors, |raw| {
         parse_tags(&raw)
@@ -320,6 +348,11 @@ pub async fn update(
             },
         ),
         forward_query: not_null(body.forward_query, "forward_query", &mut errors),
+        password: body.password.map(|password| {
+            password.and_then(|password| {
+                parse_value(&password, "password", &mut errors, SecretText::parse)
+            })
+        }),
         preview: body.preview.map(|preview| {
             preview.and_then(|preview| {
                 parse_value(preview, "preview", &mut errors, PreviewBody::parse)

@@ -44,6 +44,8 @@ pub struct Link {
     pub tags: Vec<String>,
     /// What link unfurlers are shown instead of a redirect; null: none.
     pub preview: Option<Preview>,
+    /// Whether visitors need the link's password (the password is never shown).
+    pub protected: bool,
 }
 
 /// A link's custom preview.
@@ -82,6 +84,7 @@ impl From<links::Link> for Link {
                     description: preview.description,
                     image: preview.image,
                 }),
+            protected: row.protected,
         }
     }
 }

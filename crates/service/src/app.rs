@@ -21,6 +21,7 @@ use shortener_store::Db;
 
 use crate::import_slots::ImportSlots;
 use crate::key_book::KeyBook;
+use crate::link_passwords::WrongGuesses;
 use crate::quota::CreateQuota;
 use crate::reports::ReportQuota;
 
@@ -50,6 +51,8 @@ pub struct App {
     /// Made on the first visit to a capped link (its crawler patterns take a while to
     /// compile, and most replicas' tests never need them).
     classifier: OnceLock<Classifier>,
+    /// Wrong guesses at links' passwords, per link and client.
+    pub(crate) wrong_guesses: WrongGuesses,
 }
 
 /// What an [`App`] is made of; the replica that starts it keeps its own handles to the
@@ -99,6 +102,7 @@ impl App {
             trusted_proxies: parts.trusted_proxies,
             public_base_url: parts.public_base_url,
             classifier: OnceLock::new(),
+            wrong_guesses: WrongGuesses::default(),
         }
     }
 

@@ -34,6 +34,9 @@ pub enum ServiceError {
     /// The short link exists but is past its expiry.
     #[error("short link has expired")]
     Expired,
+    /// The short link needs its password: none was sent (`wrong` false) or a wrong one.
+    #[error("{}", if *wrong { "wrong password for this link" } else { "this link needs its password (X-Link-Password, or the form)" })]
+    PasswordNeeded { wrong: bool },
     /// The short link's destination has been blocked (`BLOCKED_DOMAINS`) since it was made.
     #[error("short link's destination is blocked")]
     DestinationBlocked,

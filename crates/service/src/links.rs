@@ -9,8 +9,10 @@ use sqlx::PgConnection;
 use super::access::{owner_of_new, reachable_link, user_filter};
 use super::{Listing, Resource, ServiceError};
 use crate::app::App;
+use crate::link_passwords;
 use shortener_domain::{
-    Caller, Event, EventFilter, LinkPreview, Page, RedirectStatus, TargetUrl, Title, timestamp,
+    Caller, Event, EventFilter, LinkPassword, LinkPreview, Page, RedirectStatus, TargetUrl, Title,
+    timestamp,
 };
 use shortener_store::events::{self, NewEvent};
 use shortener_store::tags as tag_counts;
@@ -36,6 +38,8 @@ pub struct LinkChanges {
     /// The whole new list (parsed by `parse_tags`).
     pub tags: Option<Vec<String>>,
     pub preview: Option<Option<LinkPreview>>,
+    /// A new password (`Some(None)`: none).
+    pub password: Option<Option<LinkPassword>>,
 }
 
 /// Creates a link and its `created` event in one transaction. `via` is the host the
@@ -69,18 +73,24 @@ pub(crate) async fn create_in(
         allowed(app, "expired_url", fallback, via)?;
     }
     preview_allowed(app, new.behaviour.preview.as_ref(), via)?;
+    let password_hash = match new.behaviour.password.take() {
+        Some(password) => Some(link_passwords::hash(password).await?),
+        None => None,
+    };
+    let password_hash = password_hash.as_deref();
     if let Some(user_id) = new.user_id
         && !urls::lock_live_owner(conn, user_id).await?
     {
         return Err(ServiceError::NotFound(Resource::User));
     }
     let link = match &new.code {
-        Some(code) => urls::insert(conn, &new, code.as_str()).await?,
+        Some(code) => urls::insert(conn, &new, code.as_str(), password_hash).await?,
         None => {
             let mut created = None;
             for _ in 0..GENERATED_CODE_ATTEMPTS {
                 let code = app.codes.generate();
-                created = urls::insert_if_code_free(conn, &new, code.as_str()).await?;
+                created =
+                    urls::insert_if_code_free(conn, &new, code.as_str(), password_hash).await?;
                 if created.is_some() {
                     break;
                 }
@@ -197,9 +207,15 @@ pub async fn update(
     app: &App,
     caller: &Caller,
     id: i64,
-    changes: LinkChanges,
+    mut changes: LinkChanges,
     via: Option<&str>,
 ) -> Result<Link, ServiceError> {
+    // Hashed before the transaction: a hash takes tens of milliseconds.
+    let new_password = match changes.password.take() {
+        Some(Some(password)) => Some(Some(link_passwords::hash(password).await?)),
+        Some(None) => Some(None),
+        None => None,
+    };
     if let Some(url) = &changes.original_url {
         allowed(app, "original_url", url, via)?;
     }
@@ -227,7 +243,14 @@ pub async fn update(
         }
     }
     let was_capped = link.max_visits.is_some();
-    let changed = apply_changes(&mut link, changes);
+    let mut changed = apply_changes(&mut link, changes);
+    // A new password always changes the link (a hash cannot be compared to it); the
+    // event says only that there is one.
+    match &new_password {
+        Some(Some(_)) => changed.push(("password", json!("set"))),
+        Some(None) if link.protected => changed.push(("password", Value::Null)),
+        _ => {}
+    }
     if changed.is_empty() {
         return Ok(link);
     }
@@ -237,7 +260,8 @@ pub async fn update(
         (true, false) => visits::stop_counting(&mut tx, id).await?,
         _ => {}
     }
-    let updated = urls::store_fields(&mut tx, &link).await?;
+    let password = new_password.as_ref().map(Option::as_deref);
+    let updated = urls::store_fields(&mut tx, &link, password).await?;
     for (field, new_value) in changed {
         let details = json!({"field": field, "new_value": new_value});
         events::insert(&mut tx, event(&updated, "updated", details, caller)).await?;

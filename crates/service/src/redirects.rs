@@ -10,12 +10,13 @@ use chrono::Utc;
 
 use super::{Resource, ServiceError};
 use crate::app::App;
+use crate::link_passwords;
 use shortener_cache::CacheEntry;
 use shortener_domain::{
-    Click, Intent, LinkPreview, RedirectStatus, RedirectTarget, ShortCode, TrafficClass,
-    forward_query,
+    Click, Intent, LinkPassword, LinkPreview, RedirectStatus, RedirectTarget, ShortCode,
+    TrafficClass, forward_query,
 };
-use shortener_store::visits;
+use shortener_store::{urls, visits};
 
 /// Who followed the link, for the click record.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +31,8 @@ pub struct Visit {
     pub client: Option<IpAddr>,
     /// The request's raw query string (without `?`), for a link that forwards it.
     pub query: Option<String>,
+    /// The password sent for a protected link (`X-Link-Password`, or the form's).
+    pub password: Option<LinkPassword>,
 }
 
 /// Where a redirect sends the visitor, and how.
@@ -92,7 +95,7 @@ impl Destination {
 /// click event, a HEAD as a preview counted in the rollups only. A link that has ended
 /// (expired, or its visits used up) answers 410, or sends visitors to its `expired_url`;
 /// a person's visit to a capped link uses up one of its visits first, in Postgres.
-pub async fn follow(app: &App, code: &str, visit: Visit) -> Result<Destination, ServiceError> {
+pub async fn follow(app: &App, code: &str, mut visit: Visit) -> Result<Destination, ServiceError> {
     let counters = &app.metrics().hot;
     // A code that could never have been issued needs no lookup at all.
     if !ShortCode::is_well_formed(code) {
@@ -117,6 +120,9 @@ pub async fn follow(app: &App, code: &str, visit: Visit) -> Result<Destination, 
     if app.blocklist_in_force() && app.link_policy().blocks(&link.original_url) {
         counters.gone.inc();
         return Err(ServiceError::DestinationBlocked);
+    }
+    if link.protected {
+        check_password(app, link.url_id, visit.client, visit.password.take()).await?;
     }
     // Who asked matters only to a link with a cap or a preview: the rest never parse the
     // user agent here (the click writer does, off the request path).
@@ -174,6 +180,40 @@ fn ended(app: &App, entry: Arc<CacheEntry>) -> Result<Destination, ServiceError>
             Ok(destination)
         }
         _ => Err(ServiceError::Expired),
+    }
+}
+
+/// Lets a visit to a protected link through when it brings the right password. Wrong
+/// guesses are bounded per link and client ([`link_passwords::WRONG_GUESSES`] in
+/// [`link_passwords::GUESS_WINDOW`], on this replica); past the bound even the right one
+/// waits. The hash is read from Postgres for each guess: no cache tier holds it.
+async fn check_password(
+    app: &App,
+    url_id: i64,
+    client: Option<IpAddr>,
+    password: Option<LinkPassword>,
+) -> Result<(), ServiceError> {
+    let Some(password) = password else {
+        return Err(ServiceError::PasswordNeeded { wrong: false });
+    };
+    if let Err(wait) = app.wrong_guesses.may_guess(url_id, client) {
+        return Err(ServiceError::RateLimited {
+            what: "wrong passwords for this link",
+            retry_after_secs: wait.as_secs_f64().ceil() as u64,
+        });
+    }
+    let mut conn = app.db.connection("redirects.password").await?;
+    let hash = urls::password_hash(&mut conn, url_id).await?;
+    drop(conn);
+    // Removed since the cached copy was read: nothing to check.
+    let Some(hash) = hash else {
+        return Ok(());
+    };
+    if link_passwords::matches(hash, password).await {
+        Ok(())
+    } else {
+        app.wrong_guesses.note_wrong(url_id, client);
+        Err(ServiceError::PasswordNeeded { wrong: true })
     }
 }
 

@@ -61,6 +61,7 @@ impl FromRow<'_, PgRow> for Listed<Link> {
             forward_query: row.try_get("forward_query")?,
             tags: row.try_get("tags")?,
             preview: row.try_get("preview")?,
+            protected: row.try_get("protected")?,
         }))
     }
 }

@@ -25,15 +25,18 @@ pub async fn insert(
     conn: &mut PgConnection,
     new: &NewLink,
     code: &str,
+    password_hash: Option<&str>,
 ) -> Result<Link, sqlx::Error> {
     sqlx::query_as!(
         Link,
         "INSERT INTO urls (user_id, short_code, original_url, title, expires_at, max_visits, \
-                           expired_url, redirect_status, forward_query, tags, preview) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                           expired_url, redirect_status, forward_query, tags, preview, \
+                           password_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         new.user_id,
         code,
@@ -46,6 +49,7 @@ pub async fn insert(
         new.behaviour.forward_query,
         &new.tags,
         new.behaviour.preview.as_ref().map(preview_column) as _,
+        password_hash,
     )
     .fetch_one(conn)
     .await
@@ -56,15 +60,18 @@ pub async fn insert_if_code_free(
     conn: &mut PgConnection,
     new: &NewLink,
     code: &str,
+    password_hash: Option<&str>,
 ) -> Result<Option<Link>, sqlx::Error> {
     sqlx::query_as!(
         Link,
         "INSERT INTO urls (user_id, short_code, original_url, title, expires_at, max_visits, \
-                           expired_url, redirect_status, forward_query, tags, preview) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (short_code) DO NOTHING \
+                           expired_url, redirect_status, forward_query, tags, preview, \
+                           password_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (short_code) DO NOTHING \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         new.user_id,
         code,
@@ -77,6 +84,7 @@ pub async fn insert_if_code_free(
         new.behaviour.forward_query,
         &new.tags,
         new.behaviour.preview.as_ref().map(preview_column) as _,
+        password_hash,
     )
     .fetch_optional(conn)
     .await
@@ -98,7 +106,8 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sqlx
         Link,
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
+                forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
          FROM urls WHERE id = $1 AND deleted_at IS NULL",
         id
@@ -117,7 +126,8 @@ pub async fn find_for_update(
         Link,
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
+                forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
          FROM urls WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE",
         id
@@ -126,18 +136,25 @@ pub async fn find_for_update(
     .await
 }
 
-/// Stores the editable fields of `link` (found with [`find_for_update`]).
-pub async fn store_fields(conn: &mut PgConnection, link: &Link) -> Result<Link, sqlx::Error> {
+/// Stores the editable fields of `link` (found with [`find_for_update`]), and with
+/// `password` `Some`, its new password hash (`Some(None)`: none).
+pub async fn store_fields(
+    conn: &mut PgConnection,
+    link: &Link,
+    password: Option<Option<&str>>,
+) -> Result<Link, sqlx::Error> {
     sqlx::query_as!(
         Link,
         "UPDATE urls SET original_url = $2, title = $3, is_active = $4, expires_at = $5, \
                          max_visits = $6, expired_url = $7, redirect_status = $8, \
                          forward_query = $9, tags = $10, preview = $11, \
+                         password_hash = CASE WHEN $12 THEN $13 ELSE password_hash END, \
                          updated_at = now() \
          WHERE id = $1 \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         link.id,
         link.original_url,
@@ -150,6 +167,8 @@ pub async fn store_fields(conn: &mut PgConnection, link: &Link) -> Result<Link, 
         link.forward_query,
         &link.tags,
         link.preview.as_ref(),
+        password.is_some(),
+        password.flatten(),
     )
     .fetch_one(conn)
     .await
@@ -210,7 +229,7 @@ pub async fn find_target(conn: &mut PgConnection, code: &str) -> Result<CodeLook
                   is_active AS "is_active!", expires_at, version AS "version!",
                   deleted AS "deleted!", max_visits, visits_used_up AS "visits_used_up!",
                   expired_url, redirect_status AS "redirect_status!",
-                  forward_query AS "forward_query!", preview
+                  forward_query AS "forward_query!", preview, protected AS "protected!"
            FROM redirect_targets WHERE short_code = $1"#,
         code
     )
@@ -238,8 +257,23 @@ pub async fn find_target(conn: &mut PgConnection, code: &str) -> Result<CodeLook
             preview: row
                 .preview
                 .and_then(|json| serde_json::from_value(json).ok()),
+            protected: row.protected,
         }),
     })
+}
+
+/// The argon2id hash of a live link's password; `None` when it has none.
+pub async fn password_hash(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        "SELECT password_hash FROM urls WHERE id = $1 AND deleted_at IS NULL",
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .flatten())
 }
 
 /// One page of live links in id order, and how many match the filter.
@@ -251,7 +285,8 @@ pub async fn list(
     let mut query = QueryBuilder::<Postgres>::new(
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
+                forward_query, tags, preview, password_hash IS NOT NULL AS protected, \
+                coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS visits_used \
          FROM urls WHERE deleted_at IS NULL",
     );
@@ -314,7 +349,8 @@ pub async fn lock(
          WHERE id = $1 AND deleted_at IS NULL \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         id,
         reason,
@@ -332,7 +368,8 @@ pub async fn unlock(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sq
          WHERE id = $1 AND deleted_at IS NULL \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
-                   forward_query, tags, preview, coalesce((SELECT v.used FROM link_visits v \
+                   forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         id,
     )

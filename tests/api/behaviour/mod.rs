@@ -14,6 +14,7 @@ use crate::redirect::{assert_redirects_to, send_with};
 mod bulk;
 mod caps;
 mod fields;
+mod passwords;
 mod previews;
 mod qr;
 mod redirects;

@@ -44,6 +44,7 @@ pub struct Link {
     pub tags: Vec<String>,
     #[serde(deserialize_with = "present")]
     pub preview: Option<serde_json::Value>,
+    pub protected: bool,
 }
 
 /// A user (`POST /users`, `GET /users/{id}`, the items of `GET /users`).

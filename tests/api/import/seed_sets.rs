@@ -98,6 +98,7 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
             forward_query: false,
             tags: Vec::new(),
             preview: None,
+            protected: false,
         }
     );
 

@@ -14,7 +14,7 @@ mod history;
 mod read;
 mod update;
 
-const URL_FIELDS: [&str; 16] = [
+const URL_FIELDS: [&str; 17] = [
     "id",
     "user_id",
     "short_code",
@@ -31,6 +31,7 @@ const URL_FIELDS: [&str; 16] = [
     "forward_query",
     "tags",
     "preview",
+    "protected",
 ];
 
 /// Asserts `text` is a timestamp in the API format, `YYYY-MM-DDTHH:MM:SS`.
