@@ -25,17 +25,16 @@ pub enum LinkPreviewError {
     Description,
     #[error("preview.image: {0}")]
     Image(String),
-    #[error("a preview needs a title, a description or an image (null removes it)")]
-    Empty,
 }
 
 impl LinkPreview {
-    /// A preview from its parts as sent: trimmed, blank parts dropped.
+    /// A preview from its parts as sent: trimmed, blank parts dropped; `None` when no
+    /// part is left (a preview of nothing is no preview).
     pub fn parse(
         title: Option<&str>,
         description: Option<&str>,
         image: Option<&str>,
-    ) -> Result<Self, LinkPreviewError> {
+    ) -> Result<Option<Self>, LinkPreviewError> {
         let title = match title {
             Some(raw) => Title::parse(raw)
                 .map_err(|error| LinkPreviewError::Title(error.to_string()))?
@@ -59,13 +58,13 @@ impl LinkPreview {
             None => None,
         };
         if title.is_none() && description.is_none() && image.is_none() {
-            return Err(LinkPreviewError::Empty);
+            return Ok(None);
         }
-        Ok(Self {
+        Ok(Some(Self {
             title,
             description,
             image,
-        })
+        }))
     }
 }
 
@@ -75,19 +74,17 @@ mod tests {
 
     #[test]
     fn parts_are_trimmed_and_blank_ones_dropped() {
-        let preview =
-            LinkPreview::parse(Some(" Sale "), Some(""), Some("https://e.example/i.png")).unwrap();
+        let preview = LinkPreview::parse(Some(" Sale "), Some(""), Some("https://e.example/i.png"))
+            .unwrap()
+            .unwrap();
         assert_eq!(preview.title.as_deref(), Some("Sale"));
         assert_eq!(preview.description, None);
         assert_eq!(preview.image.as_deref(), Some("https://e.example/i.png"));
     }
 
     #[test]
-    fn bad_or_empty_previews_are_refused() {
-        assert_eq!(
-            LinkPreview::parse(None, Some(" "), None),
-            Err(LinkPreviewError::Empty)
-        );
+    fn bad_previews_are_refused_and_empty_ones_are_none() {
+        assert_eq!(LinkPreview::parse(None, Some(" "), None), Ok(None));
         assert!(matches!(
             LinkPreview::parse(None, None, Some("javascript:alert(1)")),
             Err(LinkPreviewError::Image(_))

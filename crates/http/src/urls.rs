@@ -87,7 +87,7 @@ impl SecretText {
     }
 }
 
-/// A link's custom preview: each part optional, at least one present.
+/// A link's custom preview: each part optional; with none, no preview.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PreviewBody {
     #[schema(value_type = Option<TitleText>)]
@@ -101,7 +101,7 @@ pub struct PreviewBody {
 }
 
 impl PreviewBody {
-    fn parse(self) -> Result<LinkPreview, LinkPreviewError> {
+    fn parse(self) -> Result<Option<LinkPreview>, LinkPreviewError> {
         LinkPreview::parse(
             self.title.as_deref(),
             self.description.as_deref(),
@@ -245,7 +245,8 @@ pub fn new_link_of(body: CreateLink) -> Result<NewLink, ApiError> {
         forward_query: body.forward_query.unwrap_or(false),
         preview: body
             .preview
-            .and_then(|preview| parse_value(preview, "preview", &mut errors, PreviewBody::parse)),
+            .and_then(|preview| parse_value(preview, "preview", &mut errors, PreviewBody::parse))
+            .flatten(),
         password: body.password.and_then(|password| {
             parse_value(&password, "password", &mut errors, SecretText::parse)
         }),
@@ -355,7 +356,7 @@ pub async fn update(
         }),
         preview: body.preview.map(|preview| {
             preview.and_then(|preview| {
-                parse_value(preview, "preview", &mut errors, PreviewBody::parse)
+                parse_value(preview, "preview", &mut errors, PreviewBody::parse).flatten()
             })
         }),
         tags: body.tags.and_then(|tags| {

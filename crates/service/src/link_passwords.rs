@@ -1,6 +1,6 @@
-//! Links' passwords: argon2id hashes made and checked on the blocking pool (a hash takes
-//! tens of milliseconds of CPU, which must not stall the async workers), and the bound on
-//! wrong guesses per link and client.
+//! Links' passwords: argon2id hashes made and checked on the blocking pool (a hash costs
+//! argon2's deliberate CPU and 19 MiB of memory, which must not stall the async workers),
+//! and the bound on wrong guesses per link and client.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

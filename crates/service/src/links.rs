@@ -210,7 +210,7 @@ pub async fn update(
     mut changes: LinkChanges,
     via: Option<&str>,
 ) -> Result<Link, ServiceError> {
-    // Hashed before the transaction: a hash takes tens of milliseconds.
+    // Hashed before the transaction, which would otherwise stay open for argon2's work.
     let new_password = match changes.password.take() {
         Some(Some(password)) => Some(Some(link_passwords::hash(password).await?)),
         Some(None) => Some(None),

@@ -79,11 +79,15 @@ async fn unfurlers_get_the_card_and_everyone_else_the_redirect(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn a_preview_needs_a_part_and_each_part_its_rule(pool: PgPool) {
+async fn each_part_of_a_preview_has_its_rule_and_none_is_no_preview(pool: PgPool) {
     let app = TestApp::new(pool);
+    for empty in [json!({}), json!({"title": " ", "description": null})] {
+        let link = app
+            .create_link(json!({"original_url": "https://example.com/p", "preview": empty}))
+            .await;
+        assert_eq!(link.preview, None, "{empty}");
+    }
     for preview in [
-        json!({}),
-        json!({"title": " "}),
         json!({"image": "javascript:alert(1)"}),
         json!({"image": "http://localhost/card.png"}),
         json!({"description": "d".repeat(1001)}),

@@ -21,7 +21,7 @@ async fn unknown_route_is_404_and_wrong_method_is_405_in_the_error_shape(pool: P
         (Method::POST, "/health"),
         (Method::DELETE, "/events"),
         (Method::PUT, "/urls/1/stats"),
-        (Method::POST, "/abc1234"),
+        (Method::PUT, "/abc1234"),
     ] {
         let response = app.raw(method.clone(), path, None, Body::empty()).await;
         assert_eq!(
