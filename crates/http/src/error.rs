@@ -216,7 +216,9 @@ impl From<ServiceError> for ApiError {
                 Self::invalid_field(field, refused.to_string())
             }
             ServiceError::Unstorable => Self::bad_request(error.to_string()),
-            ServiceError::NoFreeShortCode { .. } => Self::Busy(error.to_string()),
+            ServiceError::NoFreeShortCode { .. } | ServiceError::VisitsUncounted => {
+                Self::Busy(error.to_string())
+            }
             ServiceError::Import(import) => import_error(import),
             ServiceError::ImportsFull(full) => Self::ImportsFull(full),
             ServiceError::Database { failure, source } if failure.is_transient() => {

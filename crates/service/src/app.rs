@@ -24,6 +24,7 @@ use crate::key_book::KeyBook;
 use crate::link_passwords::WrongGuesses;
 use crate::quota::CreateQuota;
 use crate::reports::ReportQuota;
+use crate::visit_batches::VisitBatches;
 
 /// The database handle, caches, queues and flags of one replica.
 pub struct App {
@@ -53,6 +54,8 @@ pub struct App {
     classifier: OnceLock<Classifier>,
     /// Wrong guesses at links' passwords, per link and client.
     pub(crate) wrong_guesses: WrongGuesses,
+    /// People's visits to capped links waiting for their count.
+    pub(crate) visit_batches: VisitBatches,
 }
 
 /// What an [`App`] is made of; the replica that starts it keeps its own handles to the
@@ -103,6 +106,7 @@ impl App {
             public_base_url: parts.public_base_url,
             classifier: OnceLock::new(),
             wrong_guesses: WrongGuesses::default(),
+            visit_batches: VisitBatches::default(),
         }
     }
 

@@ -37,6 +37,10 @@ pub enum ServiceError {
     /// The short link needs its password: none was sent (`wrong` false) or a wrong one.
     #[error("{}", if *wrong { "wrong password for this link" } else { "this link needs its password (X-Link-Password, or the form)" })]
     PasswordNeeded { wrong: bool },
+    /// A person's visit to a capped link could not be counted (Postgres did not answer):
+    /// it is not let through uncounted.
+    #[error("this link's visits cannot be counted now; try again")]
+    VisitsUncounted,
     /// The short link's destination has been blocked (`BLOCKED_DOMAINS`) since it was made.
     #[error("short link's destination is blocked")]
     DestinationBlocked,

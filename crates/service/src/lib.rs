@@ -22,6 +22,7 @@ pub mod reports;
 pub mod rollups;
 pub mod upkeep;
 pub mod users;
+mod visit_batches;
 
 pub use app::{App, AppParts, AppState, Lifecycle};
 pub use error::{Resource, ServiceError};

@@ -16,7 +16,7 @@ use shortener_domain::{
     Click, Intent, LinkPassword, LinkPreview, RedirectStatus, RedirectTarget, ShortCode,
     TrafficClass, forward_query,
 };
-use shortener_store::{urls, visits};
+use shortener_store::urls;
 
 /// Who followed the link, for the click record.
 #[derive(Debug, Clone, Default)]
@@ -217,20 +217,11 @@ async fn check_password(
     }
 }
 
-/// Uses one of a capped link's visits in Postgres; `false` when none was left. The visit
-/// that uses up the last one moves the link's version, which tells every replica.
+/// Uses one of a capped link's visits in Postgres, counted with the link's other waiting
+/// visits ([`crate::visit_batches`]); `false` when none was left.
 async fn use_a_visit(app: &App, url_id: i64) -> Result<bool, ServiceError> {
-    let mut conn = app.db.connection("redirects.use_visit").await?;
-    let Some(left) = visits::use_one(&mut conn, url_id).await? else {
-        return Ok(false);
-    };
-    if left == 0
-        && let Some(changed) = visits::announce_used_up(&mut conn, url_id).await?
-    {
-        drop(conn);
-        app.cache
-            .changed(&app.db, &[(changed.short_code.as_str(), changed.version)])
-            .await;
-    }
-    Ok(true)
+    app.visit_batches
+        .use_one(&app.db, &app.cache, url_id)
+        .await
+        .map_err(|()| ServiceError::VisitsUncounted)
 }

@@ -25,18 +25,37 @@ pub async fn stop_counting(conn: &mut PgConnection, url_id: i64) -> Result<(), s
     Ok(())
 }
 
-/// Uses one of a live capped link's visits, if one is left: then `Some` of how many are
-/// left after it. The row's lock orders concurrent visits; a visit that waited for
-/// another checks the cap again against the row that one left (Read Committed re-reads
-/// the updated row), so exactly `max_visits` visits ever get `Some`.
-pub async fn use_one(conn: &mut PgConnection, url_id: i64) -> Result<Option<i32>, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"UPDATE link_visits v SET used = v.used + 1
-           FROM urls u
-           WHERE v.url_id = $1 AND u.id = v.url_id AND u.deleted_at IS NULL
-             AND v.used < u.max_visits
-           RETURNING u.max_visits - v.used AS "left!""#,
-        url_id
+/// What counting some visits of a capped link came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Used {
+    /// How many of the visits asked for got through (the first ones).
+    pub granted: i32,
+    /// The visits left under the cap after them.
+    pub left: i32,
+}
+
+/// Uses up to `wanted` of a live capped link's visits at once, as many as are left. The
+/// row's lock orders concurrent callers (every replica's); each reads the count the one
+/// before it left (`FOR UPDATE` re-reads the row in Read Committed), so the visits granted
+/// over all calls never pass `max_visits`. `None`: none left, or no such capped link.
+pub async fn use_some(
+    conn: &mut PgConnection,
+    url_id: i64,
+    wanted: i32,
+) -> Result<Option<Used>, sqlx::Error> {
+    sqlx::query_as!(
+        Used,
+        r#"WITH current AS (
+               SELECT v.used, u.max_visits
+               FROM link_visits v JOIN urls u ON u.id = v.url_id
+               WHERE v.url_id = $1 AND u.deleted_at IS NULL
+               FOR UPDATE OF v)
+           UPDATE link_visits v SET used = LEAST(c.max_visits, c.used + $2)
+           FROM current c
+           WHERE v.url_id = $1 AND c.used < c.max_visits
+           RETURNING v.used - c.used AS "granted!", c.max_visits - v.used AS "left!""#,
+        url_id,
+        wanted,
     )
     .fetch_optional(conn)
     .await
@@ -44,7 +63,7 @@ pub async fn use_one(conn: &mut PgConnection, url_id: i64) -> Result<Option<i32>
 
 /// Moves a link's version once its last visit is used, so that every replica's cached
 /// copy (which says visits are left) is outdated and read again. A statement of its own,
-/// after [`use_one`]'s: it locks the `urls` row, which an edit holds while it changes the
+/// after [`use_some`]'s: it locks the `urls` row, which an edit holds while it changes the
 /// link's count, and the two in one transaction could wait for each other.
 pub async fn announce_used_up(
     conn: &mut PgConnection,
