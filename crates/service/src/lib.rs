@@ -13,6 +13,7 @@ pub mod events;
 mod import_slots;
 pub mod imports;
 pub mod key_book;
+mod link_changes;
 pub mod link_passwords;
 pub mod links;
 pub mod probes;

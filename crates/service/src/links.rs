@@ -1,46 +1,26 @@
-//! Short links: create, read, list, change and soft-delete them; their events and stats.
+//! Short links: create, read, list, change and soft-delete them; their events and tags.
 //! Every change writes its audit events in the same transaction and invalidates the
 //! redirect cache once, after the commit and before the caller answers.
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 
 use super::access::{owner_of_new, reachable_link, user_filter};
 use super::{Listing, Resource, ServiceError};
 use crate::app::App;
+use crate::link_changes::apply_changes;
 use crate::link_passwords;
-use shortener_domain::{
-    Caller, Event, EventFilter, LinkPassword, LinkPreview, Page, RedirectStatus, TargetUrl, Title,
-    timestamp,
-};
+use shortener_domain::{Caller, Event, EventFilter, LinkPreview, Page, TargetUrl};
 use shortener_store::events::{self, NewEvent};
 use shortener_store::tags as tag_counts;
 use shortener_store::{urls, visits};
 
+pub use crate::link_changes::LinkChanges;
 pub use shortener_domain::{Link, LinkBehaviour, LinkFilter as Filter, NewLink};
 pub use shortener_store::tags::TagCount;
 
 /// How many random codes to try before giving up (collisions are rare at 7 base62 chars).
 const GENERATED_CODE_ATTEMPTS: usize = 8;
-
-/// A partial update: `None` leaves a field alone; `Some(None)` clears a nullable one.
-#[derive(Debug, Clone, Default)]
-pub struct LinkChanges {
-    pub original_url: Option<TargetUrl>,
-    pub title: Option<Option<Title>>,
-    pub is_active: Option<bool>,
-    pub expires_at: Option<Option<DateTime<Utc>>>,
-    pub max_visits: Option<Option<i32>>,
-    pub expired_url: Option<Option<TargetUrl>>,
-    pub redirect_status: Option<RedirectStatus>,
-    pub forward_query: Option<bool>,
-    /// The whole new list (parsed by `parse_tags`).
-    pub tags: Option<Vec<String>>,
-    pub preview: Option<Option<LinkPreview>>,
-    /// A new password (`Some(None)`: none).
-    pub password: Option<Option<LinkPassword>>,
-}
 
 /// Creates a link and its `created` event in one transaction. `via` is the host the
 /// request came in on: a link to it would redirect to the service itself. An owner key's
@@ -299,79 +279,6 @@ pub async fn unlock(app: &App, caller: &Caller, id: i64) -> Result<Link, Service
     events::insert(&mut tx, event(&link, "updated", details, caller)).await?;
     tx.commit().await?;
     Ok(link)
-}
-
-/// Writes the requested values into `link`, returning each field that really changed
-/// with its new value as the API shows it.
-fn apply_changes(link: &mut Link, changes: LinkChanges) -> Vec<(&'static str, Value)> {
-    let mut changed = Vec::new();
-    if let Some(url) = changes.original_url
-        && url.as_str() != link.original_url
-    {
-        link.original_url = url.as_str().to_owned();
-        changed.push(("original_url", json!(link.original_url)));
-    }
-    if let Some(title) = changes.title {
-        let title = title.map(Title::into_string);
-        if title != link.title {
-            link.title = title;
-            changed.push(("title", json!(link.title)));
-        }
-    }
-    if let Some(is_active) = changes.is_active
-        && is_active != link.is_active
-    {
-        link.is_active = is_active;
-        changed.push(("is_active", json!(is_active)));
-    }
-    if let Some(expires_at) = changes.expires_at
-        && expires_at != link.expires_at
-    {
-        link.expires_at = expires_at;
-        changed.push((
-            "expires_at",
-            json!(expires_at.as_ref().map(timestamp::format)),
-        ));
-    }
-    if let Some(max_visits) = changes.max_visits
-        && max_visits != link.max_visits
-    {
-        link.max_visits = max_visits;
-        changed.push(("max_visits", json!(max_visits)));
-    }
-    if let Some(fallback) = changes.expired_url {
-        let fallback = fallback.map(|url| url.as_str().to_owned());
-        if fallback != link.expired_url {
-            link.expired_url = fallback;
-            changed.push(("expired_url", json!(link.expired_url)));
-        }
-    }
-    if let Some(status) = changes.redirect_status
-        && i32::from(status.code()) != i32::from(link.redirect_status)
-    {
-        link.redirect_status = i16::try_from(status.code()).unwrap_or(302);
-        changed.push(("redirect_status", json!(status.code())));
-    }
-    if let Some(forward_query) = changes.forward_query
-        && forward_query != link.forward_query
-    {
-        link.forward_query = forward_query;
-        changed.push(("forward_query", json!(forward_query)));
-    }
-    if let Some(preview) = changes.preview {
-        let preview = preview.map(|preview| json!(preview));
-        if preview != link.preview {
-            link.preview = preview;
-            changed.push(("preview", json!(link.preview)));
-        }
-    }
-    if let Some(tags) = changes.tags
-        && tags != link.tags
-    {
-        link.tags = tags;
-        changed.push(("tags", json!(link.tags)));
-    }
-    changed
 }
 
 /// Soft-deletes a live link the caller may reach and writes its `deleted` event.
