@@ -122,6 +122,13 @@ mod tests {
     }
 
     #[test]
+    fn a_short_url_of_up_to_26_characters_is_a_version_2_code() {
+        let side = |text: &str| Modules::of(text).unwrap().side();
+        assert_eq!(side(&format!("https://sho.rt/{}", "a".repeat(11))), 25 + 8);
+        assert_eq!(side(&format!("https://sho.rt/{}", "a".repeat(12))), 29 + 8);
+    }
+
+    #[test]
     fn a_text_too_long_for_any_code_is_none() {
         assert!(svg(&"x".repeat(5000), 256).is_none());
         assert!(png(&"x".repeat(5000), 256).is_none());

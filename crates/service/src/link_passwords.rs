@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
@@ -61,36 +61,33 @@ type Window = (u32, Instant);
 pub struct WrongGuesses(Mutex<HashMap<Guesser, Window>>);
 
 impl WrongGuesses {
-    /// Whether the client may guess now; when not, how long until it may.
-    pub fn may_guess(&self, url_id: i64, client: Option<IpAddr>) -> Result<(), Duration> {
-        let guesses = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match guesses.get(&(url_id, client)) {
-            Some((wrong, since)) if *wrong >= WRONG_GUESSES && since.elapsed() < GUESS_WINDOW => {
-                Err(GUESS_WINDOW - since.elapsed())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts a wrong guess.
-    pub fn note_wrong(&self, url_id: i64, client: Option<IpAddr>) {
-        let mut guesses = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// Starts a guess: counted as wrong until [`Self::was_right`] says otherwise, so that
+    /// guesses sent at once cannot all pass the bound before any is checked. When the
+    /// client has used up its wrong guesses, how long until it may guess again.
+    pub fn begin_guess(&self, url_id: i64, client: Option<IpAddr>) -> Result<(), Duration> {
+        let mut guesses = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if guesses.len() >= REMEMBERED {
             guesses.retain(|_, (_, since)| since.elapsed() < GUESS_WINDOW);
         }
-        let entry = guesses
+        let window = guesses
             .entry((url_id, client))
             .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= GUESS_WINDOW {
-            *entry = (0, Instant::now());
+        if window.1.elapsed() >= GUESS_WINDOW {
+            *window = (0, Instant::now());
         }
-        entry.0 += 1;
+        if window.0 >= WRONG_GUESSES {
+            return Err(GUESS_WINDOW.saturating_sub(window.1.elapsed()));
+        }
+        window.0 += 1;
+        Ok(())
+    }
+
+    /// Takes back a guess that was right: only wrong ones count.
+    pub fn was_right(&self, url_id: i64, client: Option<IpAddr>) {
+        let mut guesses = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(window) = guesses.get_mut(&(url_id, client)) {
+            window.0 = window.0.saturating_sub(1);
+        }
     }
 }
 
@@ -113,17 +110,30 @@ mod tests {
         let guesses = WrongGuesses::default();
         let client = Some(IpAddr::from([192, 0, 2, 1]));
         for _ in 0..WRONG_GUESSES {
-            assert!(guesses.may_guess(1, client).is_ok());
-            guesses.note_wrong(1, client);
+            assert!(guesses.begin_guess(1, client).is_ok());
         }
-        let wait = guesses.may_guess(1, client).unwrap_err();
+        let wait = guesses.begin_guess(1, client).unwrap_err();
         assert!(wait <= GUESS_WINDOW && wait > GUESS_WINDOW - Duration::from_secs(5));
-        assert!(guesses.may_guess(2, client).is_ok(), "another link");
+        assert!(guesses.begin_guess(2, client).is_ok(), "another link");
         assert!(
             guesses
-                .may_guess(1, Some(IpAddr::from([192, 0, 2, 2])))
+                .begin_guess(1, Some(IpAddr::from([192, 0, 2, 2])))
                 .is_ok(),
             "another client"
         );
+    }
+
+    #[test]
+    fn right_guesses_do_not_count_and_guesses_at_once_cannot_pass_the_bound() {
+        let guesses = WrongGuesses::default();
+        for _ in 0..3 * WRONG_GUESSES {
+            assert!(guesses.begin_guess(1, None).is_ok());
+            guesses.was_right(1, None);
+        }
+        // Guesses begun together, none answered yet: only the bound's worth begin.
+        let begun = (0..2 * WRONG_GUESSES)
+            .filter(|_| guesses.begin_guess(1, None).is_ok())
+            .count();
+        assert_eq!(begun, WRONG_GUESSES as usize);
     }
 }

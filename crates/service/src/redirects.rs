@@ -185,7 +185,8 @@ fn ended(app: &App, entry: Arc<CacheEntry>) -> Result<Destination, ServiceError>
 
 /// Lets a visit to a protected link through when it brings the right password. Wrong
 /// guesses are bounded per link and client ([`link_passwords::WRONG_GUESSES`] in
-/// [`link_passwords::GUESS_WINDOW`], on this replica); past the bound even the right one
+/// [`link_passwords::GUESS_WINDOW`], on this replica), each counted from before it is
+/// checked, so guesses sent at once cannot pass the bound; past it even the right one
 /// waits. The hash is read from Postgres for each guess: no cache tier holds it.
 async fn check_password(
     app: &App,
@@ -196,23 +197,30 @@ async fn check_password(
     let Some(password) = password else {
         return Err(ServiceError::PasswordNeeded { wrong: false });
     };
-    if let Err(wait) = app.wrong_guesses.may_guess(url_id, client) {
+    if let Err(wait) = app.wrong_guesses.begin_guess(url_id, client) {
         return Err(ServiceError::RateLimited {
             what: "wrong passwords for this link",
             retry_after_secs: wait.as_secs_f64().ceil() as u64,
         });
     }
-    let mut conn = app.db.connection("redirects.password").await?;
-    let hash = urls::password_hash(&mut conn, url_id).await?;
-    drop(conn);
-    // Removed since the cached copy was read: nothing to check.
-    let Some(hash) = hash else {
-        return Ok(());
+    let hash = async {
+        let mut conn = app.db.connection("redirects.password").await?;
+        urls::password_hash(&mut conn, url_id).await
+    }
+    .await;
+    let right = match hash {
+        // Removed since the cached copy was read: nothing to check.
+        Ok(None) => true,
+        Ok(Some(hash)) => link_passwords::matches(hash, password).await,
+        Err(error) => {
+            app.wrong_guesses.was_right(url_id, client);
+            return Err(error.into());
+        }
     };
-    if link_passwords::matches(hash, password).await {
+    if right {
+        app.wrong_guesses.was_right(url_id, client);
         Ok(())
     } else {
-        app.wrong_guesses.note_wrong(url_id, client);
         Err(ServiceError::PasswordNeeded { wrong: true })
     }
 }
