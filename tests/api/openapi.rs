@@ -134,6 +134,8 @@ async fn resource_schemas_have_exactly_the_contract_fields(pool: PgPool) {
         "tags",
         "preview",
         "protected",
+        "rules",
+        "variants",
     ];
     assert_eq!(properties_of(&document, "Link"), names(&link));
     assert_eq!(

@@ -61,6 +61,7 @@ pub(crate) fn link_entry(version: i64, url: &str) -> CacheEntry {
         forward_query: false,
         preview: None,
         protected: false,
+        targeting: None,
     })
 }
 

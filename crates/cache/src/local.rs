@@ -45,13 +45,14 @@ pub struct LocalCache {
 }
 
 impl LocalCache {
-    /// A cache of at most `max_bytes` (approximate: key, URL and a fixed overhead per entry).
+    /// A cache of at most `max_bytes` (approximate: key, the link's text and a fixed overhead
+    /// per entry).
     pub fn new(max_bytes: u64, link_ttl: Duration, missing_ttl: Duration) -> Self {
         let entries = Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|code: &String, entry: &Arc<CacheEntry>| {
                 let url_len = match entry.as_ref() {
-                    CacheEntry::Link(link) => link.original_url.len(),
+                    CacheEntry::Link(link) => link.approximate_heap_bytes(),
                     CacheEntry::Missing { .. } => 0,
                 };
                 u32::try_from(code.len() + url_len + 96).unwrap_or(u32::MAX)

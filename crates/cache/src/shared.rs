@@ -15,10 +15,11 @@ use shortener_metrics::Metrics;
 /// Keys per `DEL` command when many entries are deleted at once.
 const DELETE_CHUNK: usize = 1000;
 
-/// The key of a code's entry. The `v3` names the entry's form (issue 24 added the link's
-/// behaviour): a replica of another form never reads an entry it would misread.
+/// The key of a code's entry. The `v4` names the entry's form (issue 24 added the link's
+/// behaviour, then its rules and split): a replica of another form never reads an entry
+/// it would misread.
 fn key_of(generation: i64, code: &str) -> String {
-    format!("shortener:link:v3:{generation}:{code}")
+    format!("shortener:link:v4:{generation}:{code}")
 }
 
 /// Sets `KEYS[1]` to `ARGV[1]|ARGV[2]` for `ARGV[3]` ms unless it holds a newer version:

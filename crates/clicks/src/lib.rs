@@ -80,9 +80,16 @@ pub struct ClickQueue {
     sender: mpsc::Sender<Command>,
     metrics: Metrics,
     progress: Arc<Progress>,
+    origins: OriginSettings,
 }
 
 impl ClickQueue {
+    /// The country database and visitor key clicks are placed with, which a redirect of a
+    /// targeted link asks too (a rule's country, a split's visitor).
+    pub fn origins(&self) -> &OriginSettings {
+        &self.origins
+    }
+
     /// Accepts a click from `client` without waiting; when the queue is full the click is
     /// dropped (counted in `shortener_clicks_dropped_total`, logged once per interval).
     pub fn enqueue(&self, click: Click, client: Option<IpAddr>) {
@@ -153,6 +160,7 @@ pub fn pipeline(
         sender,
         metrics: metrics.clone(),
         progress: progress.clone(),
+        origins: settings.origins.clone(),
     };
     let intake = Intake::new(intake::Parts {
         receiver,

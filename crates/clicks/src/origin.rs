@@ -6,6 +6,11 @@
 //! HMAC-SHA256 of the UTC day under `VISITOR_KEY`: the same person on the same link is one
 //! id all day on every replica that shares the key; the next day's id has nothing in
 //! common with it; and without the key no id can be recomputed from an address.
+//!
+//! A visitor's place in a link's split is HMAC-SHA256 of (address, link, user agent)
+//! under a key derived once from `VISITOR_KEY`: the same every day, so a visitor keeps
+//! their variant, on every replica that shares the key; it is used for the choice and
+//! kept nowhere.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -62,6 +67,7 @@ impl GeoIp {
     /// knows it; never for an address inside a network (loopback, private, …), which
     /// some databases attribute to the registry's country.
     pub fn country(&self, address: IpAddr) -> Option<String> {
+        let address = canonical(address);
         if AddressClass::of_address(address).is_some() {
             return None;
         }
@@ -103,6 +109,23 @@ impl VisitorKey {
     pub fn generate() -> Self {
         let bytes: [u8; 32] = rand::random();
         Self(bytes.as_slice().into())
+    }
+
+    /// A visitor's place in link `url_id`'s split: a number spread evenly over `u64`,
+    /// the same for the same address and user agent on every day and every replica with
+    /// this key. Without an address (a request with no peer), by the user agent alone.
+    pub fn split_point(&self, address: Option<IpAddr>, url_id: i64, user_agent: &str) -> u64 {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key");
+        mac.update(b"shortener split ");
+        if let Some(address) = address {
+            mac.update(&mapped_octets(canonical(address)));
+        }
+        mac.update(&url_id.to_le_bytes());
+        mac.update(user_agent.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut point = [0u8; 8];
+        point.copy_from_slice(&digest[..8]);
+        u64::from_le_bytes(point)
     }
 
     fn day_mac(&self, day: NaiveDate) -> HmacSha256 {
@@ -175,17 +198,21 @@ impl Origins {
             }
         };
         let mut mac = mac.clone();
-        let octets = match address {
-            IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-            IpAddr::V6(v6) => v6.octets(),
-        };
-        mac.update(&octets);
+        mac.update(&mapped_octets(address));
         mac.update(&click.url_id.to_le_bytes());
         mac.update(click.user_agent.as_deref().unwrap_or("").as_bytes());
         let digest = mac.finalize().into_bytes();
         let mut id = [0u8; 8];
         id.copy_from_slice(&digest[..8]);
         i64::from_le_bytes(id)
+    }
+}
+
+/// The address as 16 octets (an IPv4 one mapped into IPv6).
+fn mapped_octets(address: IpAddr) -> [u8; 16] {
+    match address {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
     }
 }
 
@@ -254,6 +281,33 @@ mod tests {
         assert_ne!(
             visitor(&mut a, &monday, "192.0.2.1"),
             visitor(&mut other, &monday, "192.0.2.1")
+        );
+    }
+
+    #[test]
+    fn a_split_point_is_one_per_visitor_and_link_on_every_day_and_replica() {
+        let (a, b) = (
+            VisitorKey::parse("a shared visitor key").unwrap(),
+            VisitorKey::parse("a shared visitor key").unwrap(),
+        );
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(
+            a.split_point(Some(v4), 42, "Firefox"),
+            b.split_point(Some(mapped), 42, "Firefox")
+        );
+        assert_ne!(
+            a.split_point(Some(v4), 42, "Firefox"),
+            a.split_point(Some(v4), 43, "Firefox")
+        );
+        assert_ne!(
+            a.split_point(Some(v4), 42, "Firefox"),
+            a.split_point(None, 42, "Firefox")
+        );
+        let other = VisitorKey::parse("another visitor key").unwrap();
+        assert_ne!(
+            a.split_point(Some(v4), 42, "Firefox"),
+            other.split_point(Some(v4), 42, "Firefox")
         );
     }
 

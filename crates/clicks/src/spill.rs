@@ -71,9 +71,9 @@ pub struct Position {
 }
 
 /// The on-disk record of a batch: `{"id": .., "clicks": [[url_id, micros, referrer,
-/// user_agent, accept_language, intent, country, visitor], ..]}`. The last four came with
-/// click classification; a record written before them (four fields) reads as a visit
-/// with none of them.
+/// user_agent, accept_language, intent, country, visitor, variant], ..]}`. The four after
+/// the user agent came with click classification, and the variant (`rules.N`, …) with
+/// targeting; a record written before them reads as a visit with none of them.
 #[derive(Serialize, Deserialize)]
 struct Record {
     id: i64,
@@ -90,6 +90,7 @@ struct SpilledClick(
     #[serde(default)] u8,
     #[serde(default)] Option<String>,
     #[serde(default)] Option<i64>,
+    #[serde(default)] Option<String>,
 );
 
 /// An [`Intent`] as the spill writes it.
@@ -127,6 +128,7 @@ impl Record {
                         intent_code(click.intent),
                         click.country.clone(),
                         click.visitor,
+                        click.variant.map(|choice| choice.to_string()),
                     )
                 })
                 .collect(),
@@ -147,6 +149,7 @@ impl Record {
                     intent,
                     country,
                     visitor,
+                    variant,
                 ) = spilled;
                 Some(Click {
                     url_id,
@@ -157,6 +160,10 @@ impl Record {
                     intent: intent_of(intent)?,
                     country,
                     visitor,
+                    variant: match variant {
+                        Some(label) => Some(label.parse().ok()?),
+                        None => None,
+                    },
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -587,6 +594,7 @@ fn count_records(path: &Path) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shortener_domain::TargetChoice;
 
     fn settings(dir: &Path) -> SpillSettings {
         SpillSettings {
@@ -610,9 +618,38 @@ mod tests {
                     intent: [Intent::Visit, Intent::Prefetch, Intent::Check][n % 3],
                     country: (n % 2 == 1).then(|| "NL".to_owned()),
                     visitor: (n % 4 != 0).then_some(n as i64 * -7_919),
+                    variant: [
+                        None,
+                        Some(TargetChoice::Rule(n as u16)),
+                        Some(TargetChoice::Variant(1)),
+                        Some(TargetChoice::Target),
+                    ][n % 4],
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn records_of_earlier_forms_read_with_what_they_lack_unset() {
+        for text in [
+            r#"{"id": 7, "clicks": [[1, 1765000000123456, null, "UA"]]}"#,
+            r#"{"id": 7, "clicks": [[1, 1765000000123456, null, "UA", "en", 0, "NL", 5]]}"#,
+        ] {
+            let batch = serde_json::from_str::<Record>(text)
+                .unwrap()
+                .into_batch()
+                .unwrap();
+            assert_eq!(batch.clicks[0].user_agent.as_deref(), Some("UA"));
+            assert_eq!(batch.clicks[0].variant, None);
+        }
+        let unknown = r#"{"id": 7, "clicks": [[1, 1765000000123456, null, null, null, 0, null, null, "rule.1"]]}"#;
+        assert!(
+            serde_json::from_str::<Record>(unknown)
+                .unwrap()
+                .into_batch()
+                .is_none(),
+            "a variant that is no choice is a bad record, as a bad intent is"
+        );
     }
 
     /// Reads every batch, committing each; their ids in order.

@@ -16,12 +16,28 @@ pub enum Dimension {
     Device,
     Language,
     Referrer,
+    /// Which rule or variant of a targeted link answered (`target`, `rules.N`,
+    /// `variants.N`): a link's own, so not across links.
+    Variant,
     Link,
 }
 
 impl Dimension {
-    /// Every dimension of one link, as the API names them (across links: these and `link`).
-    pub const OF_A_LINK: [Self; 9] = [
+    /// Every dimension of one link, as the API names them: those across links, and
+    /// `variant`.
+    pub const OF_A_LINK: [Self; 10] = {
+        let mut all = [Self::Variant; 10];
+        let mut i = 0;
+        while i < Self::ACROSS_LINKS.len() {
+            all[i] = Self::ACROSS_LINKS[i];
+            i += 1;
+        }
+        all
+    };
+
+    /// The dimensions across links besides `link`: a link's, except `variant` (whose
+    /// keys are each link's own).
+    pub const ACROSS_LINKS: [Self; 9] = [
         Self::Day,
         Self::Hour,
         Self::Class,
@@ -44,6 +60,7 @@ impl Dimension {
             Self::Device => "device",
             Self::Language => "language",
             Self::Referrer => "referrer",
+            Self::Variant => "variant",
             Self::Link => "link",
         }
     }
@@ -77,6 +94,7 @@ impl Dimension {
             Self::Device => Some(b'd'),
             Self::Language => Some(b'l'),
             Self::Referrer => Some(b'r'),
+            Self::Variant => Some(b'v'),
             Self::Day | Self::Hour | Self::Class | Self::Link => None,
         }
     }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::Intent;
+use crate::{Intent, TargetChoice};
 
 /// Longest referrer, user agent or language list kept, in characters.
 pub const MAX_HEADER_CHARS: usize = 512;
@@ -23,6 +23,8 @@ pub struct Click {
     pub country: Option<String>,
     /// The day's visitor id: a keyed hash of the client's address, user agent and link.
     pub visitor: Option<i64>,
+    /// Which rule or variant of a targeted link answered (`None`: the link has neither).
+    pub variant: Option<TargetChoice>,
 }
 
 /// Cuts a header value to [`MAX_HEADER_CHARS`] characters.

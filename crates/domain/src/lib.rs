@@ -26,6 +26,7 @@ mod short_code;
 mod stored_keys;
 mod tags;
 mod target_url;
+mod targeting;
 mod text_class;
 mod traffic;
 mod trusted_proxies;
@@ -77,6 +78,12 @@ pub use short_code::{
 pub use stored_keys::StoredKeys;
 pub use tags::{MAX_TAG_CHARS, MAX_TAGS, TAG_PATTERN, TagError, parse_tag, parse_tags};
 pub use target_url::{MAX_URL_CHARS, TARGET_URL_PATTERN, TargetUrl, TargetUrlError};
+pub use targeting::{
+    BROWSER_NAMES, Conditions, DEVICE_NAMES, MAX_CONDITION_VALUES, MAX_QUERY_CONDITIONS,
+    MAX_QUERY_TEXT_CHARS, MAX_RULES, MAX_VARIANTS, MAX_WEIGHT, MIN_VARIANTS, OS_NAMES, OneOrMany,
+    Rule, TargetChoice, TargetChoiceError, Targeting, TargetingError, Variant, VisitorFacts,
+    parse_rules, parse_variants, preferred_language, query_has,
+};
 pub use traffic::{ClassCounts, ClickTraits, DayClicks, Intent, TrafficClass};
 pub use trusted_proxies::{TrustedProxies, TrustedProxiesError};
 pub use username::{MAX_USERNAME_CHARS, Username, UsernameError};

@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{LinkPassword, LinkPreview, RedirectStatus, ShortCode, TargetUrl, Title};
+use crate::{
+    LinkPassword, LinkPreview, RedirectStatus, Rule, ShortCode, TargetUrl, Targeting, Title,
+    Variant,
+};
 
 /// A live (not deleted) short link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +43,10 @@ pub struct Link {
     pub preview: Option<serde_json::Value>,
     /// Whether visitors need its password (the hash is never read with the link).
     pub protected: bool,
+    /// Its targeting rules, in order (a list of [`Rule`] as JSON; `None`: none).
+    pub rules: Option<serde_json::Value>,
+    /// Its split (a list of [`Variant`] as JSON; `None`: none).
+    pub variants: Option<serde_json::Value>,
 }
 
 impl Link {
@@ -75,6 +82,10 @@ pub struct LinkBehaviour {
     pub preview: Option<LinkPreview>,
     /// Visitors must send it; hashed by the service before it is stored.
     pub password: Option<LinkPassword>,
+    /// Parsed by [`crate::parse_rules`].
+    pub rules: Vec<Rule>,
+    /// Parsed by [`crate::parse_variants`].
+    pub variants: Vec<Variant>,
 }
 
 /// What a redirect needs of a live link: the part of it the redirect cache carries, with
@@ -99,6 +110,29 @@ pub struct RedirectTarget {
     pub preview: Option<LinkPreview>,
     /// Whether visitors need the link's password (the cache never holds its hash).
     pub protected: bool,
+    /// Its rules and split; `None` when it has neither (boxed: most links have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targeting: Option<Box<Targeting>>,
+}
+
+impl RedirectTarget {
+    /// Roughly the bytes it holds besides its fixed part: its URLs, its preview's text, and
+    /// its rules' and variants' (what an in-process cache bounded in bytes weighs).
+    pub fn approximate_heap_bytes(&self) -> usize {
+        let preview = self.preview.as_ref().map_or(0, |preview| {
+            [&preview.title, &preview.description, &preview.image]
+                .iter()
+                .map(|part| part.as_ref().map_or(0, String::len))
+                .sum()
+        });
+        self.original_url.len()
+            + self.expired_url.as_ref().map_or(0, String::len)
+            + preview
+            + self
+                .targeting
+                .as_ref()
+                .map_or(0, |targeting| targeting.approximate_bytes())
+    }
 }
 
 /// What a short code leads to, as the store finds it.

@@ -97,11 +97,12 @@ pub async fn link_stats(
 }
 
 /// A link's clicks over a range of days by one dimension: `day`, `hour` (time order,
-/// every slot), `class`, `country`, `browser`, `os`, `device`, `language` or `referrer`
-/// (host), most clicks first.
+/// every slot), `class`, `country`, `browser`, `os`, `device`, `language`, `referrer`
+/// (host) or `variant` (which rule or variant of a targeted link answered: `target`,
+/// `rules.N`, `variants.N`), most clicks first.
 #[utoipa::path(get, path = "/urls/{id}/stats/{dimension}", tag = "urls",
     params(("id" = inline(RowId), Path),
-           ("dimension" = String, Path, pattern = "^(day|hour|class|country|browser|os|device|language|referrer)$"),
+           ("dimension" = String, Path, pattern = "^(day|hour|class|country|browser|os|device|language|referrer|variant)$"),
            StatsRangeParams, BreakdownParams),
     responses((status = 200, body = Vec<KeyClicks>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn link_breakdown(
@@ -148,7 +149,7 @@ pub async fn scope_breakdown(
     ApiQuery(range): ApiQuery<StatsRangeParams>,
     ApiQuery(params): ApiQuery<BreakdownParams>,
 ) -> Result<axum::Json<Vec<KeyClicks>>, ApiError> {
-    let query = breakdown_query(&dimension, &Dimension::OF_A_LINK, &range, &params)?;
+    let query = breakdown_query(&dimension, &Dimension::ACROSS_LINKS, &range, &params)?;
     let rows = across_links::breakdown(&state, &caller, query).await?;
     Ok(axum::Json(rows.into_iter().map(KeyClicks::from).collect()))
 }

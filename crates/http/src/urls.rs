@@ -16,12 +16,13 @@ use super::extract::{
 use super::list::{Listed, PageParams};
 use super::schema::{
     ExpiryText, MaxVisitsCount, PasswordText, RedirectStatusCode, RowId, ShortCodeText, TagText,
-    TargetUrlText, TitleText,
+    TargetUrlText, TargetingRules, TargetingVariants, TitleText,
 };
 use super::views::{Event, Link};
 use shortener_domain::{
     LinkBehaviour, LinkPassword, LinkPasswordError, LinkPreview, LinkPreviewError, RedirectStatus,
-    ShortCode, TargetUrl, Title, parse_future_expiry, parse_max_visits, parse_tags, timestamp,
+    Rule, ShortCode, TargetUrl, TargetingError, Title, Variant, parse_future_expiry,
+    parse_max_visits, parse_rules, parse_tags, parse_variants, timestamp,
 };
 use shortener_service::app::AppState;
 use shortener_service::links::{self, LinkChanges, NewLink};
@@ -68,6 +69,12 @@ pub struct CreateLink {
     /// argon2id hash.
     #[schema(value_type = Option<PasswordText>)]
     pub password: Option<SecretText>,
+    /// Targeting rules, in order; none when absent.
+    #[schema(value_type = Option<TargetingRules>)]
+    pub rules: Option<Vec<Rule>>,
+    /// An A/B split; none when absent.
+    #[schema(value_type = Option<TargetingVariants>)]
+    pub variants: Option<Vec<Variant>>,
 }
 
 /// A secret as sent: never shown by `Debug`, so never in a log line.
@@ -157,6 +164,14 @@ pub struct UpdateLink {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<PasswordText>, required = false)]
     pub password: Option<Option<SecretText>>,
+    /// The whole new list of rules; `null` or `[]` removes them.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<TargetingRules>, required = false)]
+    pub rules: Option<Option<Vec<Rule>>>,
+    /// A new split (replaced whole); `null` or `[]` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<TargetingVariants>, required = false)]
+    pub variants: Option<Option<Vec<Variant>>>,
 }
 
 /// The `tag` parameters of a list's query, each parsed, at most 20 (else a field error).
@@ -167,6 +182,17 @@ fn tags_of(query: &str, errors: &mut FieldErrors) -> Vec<String> {
         .map(|(_, value)| value.into_owned())
         .collect();
     parse_value(raw, "tag", errors, |raw| parse_tags(&raw)).unwrap_or_default()
+}
+
+/// Rules or variants parsed, a fault named by its path in the body (`rules.2.if.os`).
+fn targeting<T>(
+    raw: Vec<T>,
+    errors: &mut FieldErrors,
+    parse: impl FnOnce(Vec<T>) -> Result<Vec<T>, TargetingError>,
+) -> Option<Vec<T>> {
+    parse(raw)
+        .map_err(|error| errors.insert(error.path, error.message))
+        .ok()
 }
 
 /// Filters of `GET /urls`.
@@ -250,6 +276,14 @@ pub fn new_link_of(body: CreateLink) -> Result<NewLink, ApiError> {
         password: body.password.and_then(|password| {
             parse_value(&password, "password", &mut errors, SecretText::parse)
         }),
+        rules: body
+            .rules
+            .and_then(|rules| targeting(rules, &mut errors, parse_rules))
+            .unwrap_or_default(),
+        variants: body
+            .variants
+            .and_then(|variants| targeting(variants, &mut errors, parse_variants))
+            .unwrap_or_default(),
     };
     let tags = parse_value(body.tags.unwrap_or_default(), "tags", &mut errors, |raw| {
         parse_tags(&raw)
@@ -363,6 +397,12 @@ pub async fn update(
             parse_value(tags.unwrap_or_default(), "tags", &mut errors, |raw| {
                 parse_tags(&raw)
             })
+        }),
+        rules: body
+            .rules
+            .and_then(|rules| targeting(rules.unwrap_or_default(), &mut errors, parse_rules)),
+        variants: body.variants.and_then(|variants| {
+            targeting(variants.unwrap_or_default(), &mut errors, parse_variants)
         }),
     };
     if !errors.is_empty() {

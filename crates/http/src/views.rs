@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::schema::{MaxVisitsCount, RedirectStatusCode};
+use super::schema::{MaxVisitsCount, RedirectStatusCode, TargetingRules, TargetingVariants};
 use shortener_domain::timestamp;
 use shortener_domain::{Dimension, LinkPreview};
 use shortener_service::{analytics, api_keys, events, imports, links, users};
@@ -46,6 +46,12 @@ pub struct Link {
     pub preview: Option<Preview>,
     /// Whether visitors need the link's password (the password is never shown).
     pub protected: bool,
+    /// Its targeting rules, in order; `[]`: none.
+    #[schema(value_type = TargetingRules)]
+    pub rules: Value,
+    /// Its split; `[]`: none.
+    #[schema(value_type = TargetingVariants)]
+    pub variants: Value,
 }
 
 /// A link's custom preview.
@@ -85,6 +91,8 @@ impl From<links::Link> for Link {
                     image: preview.image,
                 }),
             protected: row.protected,
+            rules: row.rules.unwrap_or_else(|| Value::Array(Vec::new())),
+            variants: row.variants.unwrap_or_else(|| Value::Array(Vec::new())),
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod rollups;
 pub mod upkeep;
 pub mod users;
 mod visit_batches;
+mod visitor_facts;
 
 pub use app::{App, AppParts, AppState, Lifecycle};
 pub use error::{Resource, ServiceError};

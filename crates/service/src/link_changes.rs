@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use shortener_domain::{
-    Link, LinkPassword, LinkPreview, RedirectStatus, TargetUrl, Title, timestamp,
+    Link, LinkPassword, LinkPreview, RedirectStatus, Rule, TargetUrl, Title, Variant, timestamp,
 };
 
 /// A partial update: `None` leaves a field alone; `Some(None)` clears a nullable one.
@@ -24,6 +24,10 @@ pub struct LinkChanges {
     pub preview: Option<Option<LinkPreview>>,
     /// A new password (`Some(None)`: none).
     pub password: Option<Option<LinkPassword>>,
+    /// The whole new list of rules (parsed by `parse_rules`; empty: none).
+    pub rules: Option<Vec<Rule>>,
+    /// The whole new split (parsed by `parse_variants`; empty: none).
+    pub variants: Option<Vec<Variant>>,
 }
 
 /// Writes the requested values into `link`, returning each field that really changed
@@ -95,6 +99,23 @@ pub(crate) fn apply_changes(link: &mut Link, changes: LinkChanges) -> Vec<(&'sta
     {
         link.tags = tags;
         changed.push(("tags", json!(link.tags)));
+    }
+    if let Some(rules) = changes.rules {
+        let rules = (!rules.is_empty()).then(|| json!(rules));
+        if rules != link.rules {
+            link.rules = rules;
+            changed.push(("rules", link.rules.clone().unwrap_or_else(|| json!([]))));
+        }
+    }
+    if let Some(variants) = changes.variants {
+        let variants = (!variants.is_empty()).then(|| json!(variants));
+        if variants != link.variants {
+            link.variants = variants;
+            changed.push((
+                "variants",
+                link.variants.clone().unwrap_or_else(|| json!([])),
+            ));
+        }
     }
     changed
 }

@@ -10,7 +10,7 @@ use super::{Listing, Resource, ServiceError};
 use crate::app::App;
 use crate::link_changes::apply_changes;
 use crate::link_passwords;
-use shortener_domain::{Caller, Event, EventFilter, LinkPreview, Page, TargetUrl};
+use shortener_domain::{Caller, Event, EventFilter, LinkPreview, Page, Rule, TargetUrl, Variant};
 use shortener_store::events::{self, NewEvent};
 use shortener_store::tags as tag_counts;
 use shortener_store::{urls, visits};
@@ -53,6 +53,7 @@ pub(crate) async fn create_in(
         allowed(app, "expired_url", fallback, via)?;
     }
     preview_allowed(app, new.behaviour.preview.as_ref(), via)?;
+    targets_allowed(app, &new.behaviour.rules, &new.behaviour.variants, via)?;
     let password_hash = match new.behaviour.password.take() {
         Some(password) => Some(link_passwords::hash(password).await?),
         None => None,
@@ -130,6 +131,27 @@ fn preview_allowed(
     }
 }
 
+/// Checks the URLs of a link's rules and split against the link policy, as destinations.
+fn targets_allowed(
+    app: &App,
+    rules: &[Rule],
+    variants: &[Variant],
+    via: Option<&str>,
+) -> Result<(), ServiceError> {
+    let urls = rules.iter().map(|rule| ("rules", rule.url.as_str())).chain(
+        variants
+            .iter()
+            .map(|variant| ("variants", variant.url.as_str())),
+    );
+    for (field, url) in urls {
+        // Parsed when the rules were: a URL that does not parse again is not checked.
+        if let Ok(url) = TargetUrl::parse(url) {
+            allowed(app, field, &url, via)?;
+        }
+    }
+    Ok(())
+}
+
 /// One live link the caller may reach.
 pub async fn get(app: &App, caller: &Caller, id: i64) -> Result<Link, ServiceError> {
     let mut conn = app.db.connection("links.get").await?;
@@ -205,6 +227,12 @@ pub async fn update(
     if let Some(preview) = &changes.preview {
         preview_allowed(app, preview.as_ref(), via)?;
     }
+    targets_allowed(
+        app,
+        changes.rules.as_deref().unwrap_or_default(),
+        changes.variants.as_deref().unwrap_or_default(),
+        via,
+    )?;
     let mut tx = app.db.begin("links.update").await?;
     let mut link = reachable_link(caller, urls::find_for_update(&mut tx, id).await?)?;
     if changes.is_active == Some(true) && !link.is_active {

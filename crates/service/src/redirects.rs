@@ -11,10 +11,11 @@ use chrono::Utc;
 use super::{Resource, ServiceError};
 use crate::app::App;
 use crate::link_passwords;
+use crate::visitor_facts::Facts;
 use shortener_cache::CacheEntry;
 use shortener_domain::{
     Click, Intent, LinkPassword, LinkPreview, RedirectStatus, RedirectTarget, ShortCode,
-    TrafficClass, forward_query,
+    TargetChoice, TrafficClass, forward_query,
 };
 use shortener_store::urls;
 
@@ -39,6 +40,8 @@ pub struct Visit {
 #[derive(Debug, Clone)]
 pub struct Destination {
     entry: Arc<CacheEntry>,
+    /// The rule or variant that answered (a targeted link's).
+    choice: Option<TargetChoice>,
     /// The target with the visitor's query added (a link that forwards it).
     forwarded: Option<String>,
     /// The link has ended (expired or out of visits) and sends visitors to its
@@ -62,7 +65,9 @@ impl Destination {
         if self.ended {
             return link.expired_url.as_deref().unwrap_or(&link.original_url);
         }
-        self.forwarded.as_deref().unwrap_or(&link.original_url)
+        self.forwarded
+            .as_deref()
+            .unwrap_or_else(|| chosen_url(link, self.choice))
     }
 
     /// The status to answer with: the link's own, or 302 to an ended link's fallback.
@@ -81,14 +86,24 @@ impl Destination {
     }
 
     /// Whether clients may keep the answer: a permanent redirect of a link that can never
-    /// end by itself (no expiry, no cap). Anything else is asked again every time.
+    /// end by itself (no expiry, no cap) and answers every visitor alike (no rules, no
+    /// split). Anything else is asked again every time.
     pub fn may_be_kept(&self) -> bool {
         let link = self.link();
         !self.ended
             && link.redirect_status.is_permanent()
             && link.expires_at.is_none()
             && link.max_visits.is_none()
+            && self.choice.is_none()
     }
+}
+
+/// The URL `choice` names among the link's, else its own target.
+fn chosen_url(link: &RedirectTarget, choice: Option<TargetChoice>) -> &str {
+    choice
+        .zip(link.targeting.as_deref())
+        .and_then(|(choice, targeting)| targeting.url(choice))
+        .unwrap_or(&link.original_url)
 }
 
 /// Where `code` leads. The visit is recorded for the click writer to classify: a GET as a
@@ -114,10 +129,22 @@ pub async fn follow(app: &App, code: &str, mut visit: Visit) -> Result<Destinati
     if link.expires_at.is_some_and(|at| at <= now) || link.visits_used_up {
         return ended(app, entry.clone());
     }
+    // A targeted link's rules and split choose among its URLs, from what the request
+    // says (and the country of its address, and its visitor's place in the split).
+    let choice = link.targeting.as_deref().map(|targeting| {
+        targeting.choose(&mut Facts::new(app, &visit, now), || {
+            let user_agent = visit.user_agent.as_deref().unwrap_or("");
+            app.clicks
+                .origins()
+                .visitor_key
+                .split_point(visit.client, link.url_id, user_agent)
+        })
+    });
+    let url = chosen_url(link, choice);
     // The blocklist may have grown since the link was made (BLOCKED_DOMAINS_FILE is
     // reloaded): with a blocklist, a read lock and one parse of the stored URL; without
     // one, an atomic load.
-    if app.blocklist_in_force() && app.link_policy().blocks(&link.original_url) {
+    if app.blocklist_in_force() && app.link_policy().blocks(url) {
         counters.gone.inc();
         return Err(ServiceError::DestinationBlocked);
     }
@@ -140,7 +167,7 @@ pub async fn follow(app: &App, code: &str, mut visit: Visit) -> Result<Destinati
         && visit.intent == Intent::Visit
         && class == Some(TrafficClass::Preview);
     let forwarded = match &visit.query {
-        Some(query) if link.forward_query => Some(forward_query(&link.original_url, query)),
+        Some(query) if link.forward_query => Some(forward_query(url, query)),
         _ => None,
     };
     app.clicks.enqueue(
@@ -153,12 +180,14 @@ pub async fn follow(app: &App, code: &str, mut visit: Visit) -> Result<Destinati
             intent: visit.intent,
             country: None,
             visitor: None,
+            variant: choice,
         },
         visit.client,
     );
     counters.found.inc();
     Ok(Destination {
         entry,
+        choice,
         forwarded,
         ended: false,
         shows_preview,
@@ -171,6 +200,7 @@ fn ended(app: &App, entry: Arc<CacheEntry>) -> Result<Destination, ServiceError>
     app.metrics().hot.gone.inc();
     let destination = Destination {
         entry,
+        choice: None,
         forwarded: None,
         ended: true,
         shows_preview: false,

@@ -83,15 +83,20 @@ async fn insert_events(
     let devices: Vec<Option<&str>> = traits.iter().map(|t| t.device).collect();
     let languages: Vec<Option<&str>> = traits.iter().map(|t| t.language.as_deref()).collect();
     let hosts: Vec<Option<&str>> = traits.iter().map(|t| t.referrer_host.as_deref()).collect();
+    let variants: Vec<Option<String>> = clicks
+        .iter()
+        .map(|c| c.variant.map(|choice| choice.to_string()))
+        .collect();
     let row = sqlx::query!(
         r#"WITH input AS (
                SELECT c.*, u.user_id, (c.ts AT TIME ZONE 'UTC')::date AS day
                FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
                            $5::bool[], $6::text[], $7::text[], $8::text[], $9::text[],
-                           $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[])
+                           $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[],
+                           $15::text[])
                     WITH ORDINALITY AS c(url_id, ts, referrer, user_agent, is_event, class,
                                          reason, browser, os, device, language, country,
-                                         referrer_host, visitor, position)
+                                         referrer_host, visitor, variant, position)
                JOIN urls u ON u.id = c.url_id),
            stored AS (
                INSERT INTO events_clicks (url_id, user_id, event_type, timestamp, details)
@@ -100,7 +105,7 @@ async fn insert_events(
                       || jsonb_strip_nulls(jsonb_build_object(
                              'class', class, 'reason', reason, 'browser', browser, 'os', os,
                              'device', device, 'language', language, 'country', country,
-                             'referrer_host', referrer_host))
+                             'referrer_host', referrer_host, 'variant', variant))
                FROM input WHERE is_event
                ORDER BY position
                RETURNING 1),
@@ -131,16 +136,17 @@ async fn insert_events(
                FROM counted GROUP BY 1, 2, 3, 4),
            dimensions AS (
                INSERT INTO dimension_deltas (url_id, user_id, hour, country, browser, os,
-                                             device, language, referrer_host, humans, bots,
-                                             previews, visitors)
+                                             device, language, referrer_host, variant, humans,
+                                             bots, previews, visitors)
                SELECT url_id, user_id, date_trunc('hour', ts, 'UTC'), coalesce(country, ''),
                       coalesce(browser, ''), coalesce(os, ''), coalesce(device, ''),
                       coalesce(language, ''), coalesce(referrer_host, ''),
+                      coalesce(variant, ''),
                       count(*) FILTER (WHERE class = 'human'),
                       count(*) FILTER (WHERE class = 'bot'),
                       count(*) FILTER (WHERE class = 'preview'),
                       sum(new_visitor)
-               FROM counted GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9)
+               FROM counted GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
            SELECT (SELECT count(*) FROM stored) AS "stored!",
                   (SELECT count(*) FROM input WHERE NOT is_event) AS "checks!""#,
         &url_ids,
@@ -157,6 +163,7 @@ async fn insert_events(
         &countries as &[Option<&str>],
         &hosts as &[Option<&str>],
         &visitors as &[Option<i64>],
+        &variants as &[Option<String>],
     )
     .fetch_one(conn)
     .await?;

@@ -62,6 +62,8 @@ impl FromRow<'_, PgRow> for Listed<Link> {
             tags: row.try_get("tags")?,
             preview: row.try_get("preview")?,
             protected: row.try_get("protected")?,
+            rules: row.try_get("rules")?,
+            variants: row.try_get("variants")?,
         }))
     }
 }

@@ -5,7 +5,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use shortener_domain::{
     CodeLookup, Link, LinkFilter, LinkPreview, NewLink, Page, RedirectStatus, RedirectTarget,
-    TargetUrl, Title,
+    TargetUrl, Targeting, Title,
 };
 
 /// Whether the user is live, locked `FOR SHARE` so that a concurrent delete of the owner
@@ -31,11 +31,12 @@ pub async fn insert(
         Link,
         "INSERT INTO urls (user_id, short_code, original_url, title, expires_at, max_visits, \
                            expired_url, redirect_status, forward_query, tags, preview, \
-                           password_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                           password_hash, rules, variants) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
                    forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         new.user_id,
@@ -50,6 +51,8 @@ pub async fn insert(
         &new.tags,
         new.behaviour.preview.as_ref().map(preview_column) as _,
         password_hash,
+        list_column(&new.behaviour.rules) as _,
+        list_column(&new.behaviour.variants) as _,
     )
     .fetch_one(conn)
     .await
@@ -66,11 +69,12 @@ pub async fn insert_if_code_free(
         Link,
         "INSERT INTO urls (user_id, short_code, original_url, title, expires_at, max_visits, \
                            expired_url, redirect_status, forward_query, tags, preview, \
-                           password_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (short_code) DO NOTHING \
+                           password_hash, rules, variants) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (short_code) DO NOTHING \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
                    forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         new.user_id,
@@ -85,6 +89,8 @@ pub async fn insert_if_code_free(
         &new.tags,
         new.behaviour.preview.as_ref().map(preview_column) as _,
         password_hash,
+        list_column(&new.behaviour.rules) as _,
+        list_column(&new.behaviour.variants) as _,
     )
     .fetch_optional(conn)
     .await
@@ -93,6 +99,11 @@ pub async fn insert_if_code_free(
 /// A preview as the `preview` column holds it.
 fn preview_column(preview: &LinkPreview) -> serde_json::Value {
     serde_json::to_value(preview).unwrap_or_default()
+}
+
+/// Rules or variants as their column holds them: `NULL` for none.
+fn list_column<T: serde::Serialize>(list: &[T]) -> Option<serde_json::Value> {
+    (!list.is_empty()).then(|| serde_json::to_value(list).unwrap_or_default())
 }
 
 /// A redirect status as the `redirect_status` column holds it.
@@ -107,6 +118,7 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sqlx
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
                 forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
          FROM urls WHERE id = $1 AND deleted_at IS NULL",
@@ -127,6 +139,7 @@ pub async fn find_for_update(
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
                 forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
          FROM urls WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE",
@@ -149,11 +162,13 @@ pub async fn store_fields(
                          max_visits = $6, expired_url = $7, redirect_status = $8, \
                          forward_query = $9, tags = $10, preview = $11, \
                          password_hash = CASE WHEN $12 THEN $13 ELSE password_hash END, \
+                         rules = $14, variants = $15, \
                          updated_at = now() \
          WHERE id = $1 \
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
                    forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         link.id,
@@ -169,6 +184,8 @@ pub async fn store_fields(
         link.preview.as_ref(),
         password.is_some(),
         password.flatten(),
+        link.rules.as_ref(),
+        link.variants.as_ref(),
     )
     .fetch_one(conn)
     .await
@@ -229,7 +246,8 @@ pub async fn find_target(conn: &mut PgConnection, code: &str) -> Result<CodeLook
                   is_active AS "is_active!", expires_at, version AS "version!",
                   deleted AS "deleted!", max_visits, visits_used_up AS "visits_used_up!",
                   expired_url, redirect_status AS "redirect_status!",
-                  forward_query AS "forward_query!", preview, protected AS "protected!"
+                  forward_query AS "forward_query!", preview, protected AS "protected!",
+                  rules, variants
            FROM redirect_targets WHERE short_code = $1"#,
         code
     )
@@ -258,6 +276,15 @@ pub async fn find_target(conn: &mut PgConnection, code: &str) -> Result<CodeLook
                 .preview
                 .and_then(|json| serde_json::from_value(json).ok()),
             protected: row.protected,
+            // The service stores only what `parse_rules` and `parse_variants` give.
+            targeting: Targeting::of(
+                row.rules
+                    .and_then(|json| serde_json::from_value(json).ok())
+                    .unwrap_or_default(),
+                row.variants
+                    .and_then(|json| serde_json::from_value(json).ok())
+                    .unwrap_or_default(),
+            ),
         }),
     })
 }
@@ -286,7 +313,7 @@ pub async fn list(
         "SELECT id, user_id, short_code, original_url, title, is_active, expires_at, \
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
                 forward_query, tags, preview, password_hash IS NOT NULL AS protected, \
-                coalesce((SELECT v.used FROM link_visits v \
+                rules, variants, coalesce((SELECT v.used FROM link_visits v \
                                          WHERE v.url_id = urls.id), 0) AS visits_used \
          FROM urls WHERE deleted_at IS NULL",
     );
@@ -350,6 +377,7 @@ pub async fn lock(
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
                    forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         id,
@@ -369,6 +397,7 @@ pub async fn unlock(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sq
          RETURNING id, user_id, short_code, original_url, title, is_active, expires_at, \
                    created_at, updated_at, version, max_visits, expired_url, redirect_status, \
                    forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
+                rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
                                             WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
         id,

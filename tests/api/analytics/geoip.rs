@@ -13,7 +13,7 @@ use shortener_clicks::GeoIp;
 use shortener_domain::TrustedProxies;
 
 /// The database `scripts/fetch-test-geoip` installs (or `GEOIP_TEST_DB`).
-fn test_database() -> PathBuf {
+pub(crate) fn test_database() -> PathBuf {
     let path = std::env::var_os("GEOIP_TEST_DB").map_or_else(
         || {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(

@@ -6,7 +6,7 @@ mod across_links;
 mod breakdowns;
 mod classes;
 mod export;
-mod geoip;
+pub(crate) mod geoip;
 mod referrers;
 mod top_links;
 mod visitors;
@@ -23,11 +23,11 @@ use crate::helpers::{TestApp, TestResponse};
 use shortener_clicks::{ClickSettings, OriginSettings, VisitorKey};
 use shortener_server::replica::AppSettings;
 
-const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+pub(crate) const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
 
 /// A redirect from the connection `peer`, with `headers`.
-async fn visit_from(
+pub(crate) async fn visit_from(
     app: &TestApp,
     peer: &str,
     method: Method,
@@ -50,7 +50,7 @@ async fn visit_from(
 }
 
 /// Settings whose replicas share one visitor key.
-fn shared_key_settings() -> AppSettings {
+pub(crate) fn shared_key_settings() -> AppSettings {
     AppSettings {
         clicks: ClickSettings {
             origins: OriginSettings {

@@ -107,7 +107,7 @@ async fn db_generation(pool: &PgPool) -> i64 {
 }
 
 fn redis_key(generation: i64, code: &str) -> String {
-    format!("shortener:link:v3:{generation}:{code}")
+    format!("shortener:link:v4:{generation}:{code}")
 }
 
 async fn redirect(app: &TestApp, code: &str) -> TestResponse {

@@ -91,7 +91,9 @@ async fn a_trigger_that_leaves_out_a_carried_column_is_caught(pool: PgPool) {
             OR OLD.redirect_status IS DISTINCT FROM NEW.redirect_status \
             OR OLD.forward_query IS DISTINCT FROM NEW.forward_query \
             OR OLD.preview IS DISTINCT FROM NEW.preview \
-            OR OLD.password_hash IS DISTINCT FROM NEW.password_hash) \
+            OR OLD.password_hash IS DISTINCT FROM NEW.password_hash \
+            OR OLD.rules IS DISTINCT FROM NEW.rules \
+            OR OLD.variants IS DISTINCT FROM NEW.variants) \
          EXECUTE FUNCTION bump_link_version();",
     )
     .execute(&mut *conn)

@@ -45,6 +45,8 @@ pub struct Link {
     #[serde(deserialize_with = "present")]
     pub preview: Option<serde_json::Value>,
     pub protected: bool,
+    pub rules: serde_json::Value,
+    pub variants: serde_json::Value,
 }
 
 /// A user (`POST /users`, `GET /users/{id}`, the items of `GET /users`).

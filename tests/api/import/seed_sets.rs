@@ -99,6 +99,8 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
             tags: Vec::new(),
             preview: None,
             protected: false,
+            rules: serde_json::json!([]),
+            variants: serde_json::json!([]),
         }
     );
 

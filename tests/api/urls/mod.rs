@@ -14,7 +14,7 @@ mod history;
 mod read;
 mod update;
 
-const URL_FIELDS: [&str; 17] = [
+const URL_FIELDS: [&str; 19] = [
     "id",
     "user_id",
     "short_code",
@@ -32,6 +32,8 @@ const URL_FIELDS: [&str; 17] = [
     "tags",
     "preview",
     "protected",
+    "rules",
+    "variants",
 ];
 
 /// Asserts `text` is a timestamp in the API format, `YYYY-MM-DDTHH:MM:SS`.

@@ -16,7 +16,7 @@ pub struct Agent {
 }
 
 /// The browsers named as `woothee` names them, and the name given here.
-const BROWSERS: &[(&str, &str)] = &[
+pub(super) const BROWSERS: &[(&str, &str)] = &[
     ("Chrome", "Chrome"),
     ("Firefox", "Firefox"),
     ("Safari", "Safari"),
@@ -71,7 +71,7 @@ fn class_of(user_agent: &str, category: &str, bots: &isbot::Bots) -> (TrafficCla
 }
 
 /// The OS family of `woothee`'s OS name.
-fn os_family(os: &str) -> Option<&'static str> {
+pub(super) fn os_family(os: &str) -> Option<&'static str> {
     Some(match os {
         "Windows Phone OS" => "Windows Phone",
         os if os.starts_with("Windows") => "Windows",

@@ -13,7 +13,7 @@ mod unfurlers;
 
 use std::collections::HashMap;
 
-use shortener_domain::{Click, ClickTraits, Intent, TrafficClass};
+use shortener_domain::{Click, ClickTraits, Intent, TrafficClass, preferred_language};
 
 pub use agent::Agent;
 
@@ -92,24 +92,9 @@ fn traits(click: &Click, agent: &Agent) -> ClickTraits {
 /// The primary subtag, in lower case, of the `Accept-Language` entry with the highest
 /// weight (the first of equals); `*` and malformed entries are skipped.
 pub fn language(accept_language: &str) -> Option<String> {
-    let mut best: Option<(f32, &str)> = None;
-    for entry in accept_language.split(',') {
-        let mut parts = entry.split(';');
-        let tag = parts.next().unwrap_or("").trim();
-        let weight = parts
-            .find_map(|p| p.trim().strip_prefix("q="))
-            .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok());
-        let primary = tag.split('-').next().unwrap_or("");
-        let valid =
-            (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
-        match weight {
-            Some(weight) if valid && weight > 0.0 && best.is_none_or(|(w, _)| weight > w) => {
-                best = Some((weight, primary));
-            }
-            _ => {}
-        }
-    }
-    best.map(|(_, primary)| primary.to_ascii_lowercase())
+    let mut tag = preferred_language(accept_language)?;
+    tag.truncate(tag.find('-').unwrap_or(tag.len()));
+    Some(tag)
 }
 
 /// The referrer's host, in lower case and without a leading `www.`; `None` for a

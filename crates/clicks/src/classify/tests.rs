@@ -257,3 +257,42 @@ fn the_referrer_host_is_lower_case_without_www() {
     assert_eq!(referrer_host("not a url").as_deref(), None);
     assert_eq!(referrer_host("mailto:a@b.c").as_deref(), None);
 }
+
+/// Every browser and OS family the classifier names is one a targeting rule can name
+/// (`shortener_domain::BROWSER_NAMES`, `OS_NAMES`), compared as the rules compare them.
+#[test]
+fn every_name_a_visitor_gets_is_one_a_rule_can_name() {
+    let folded = |name: &str| -> String {
+        name.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let known = |name: &str, names: &[&str]| names.iter().any(|n| folded(n) == folded(name));
+    for (_, shown) in super::agent::BROWSERS {
+        assert!(known(shown, shortener_domain::BROWSER_NAMES), "{shown}");
+    }
+    for os in [
+        "Windows 10",
+        "Windows Phone OS",
+        "Mac OSX",
+        "iPhone",
+        "iPad",
+        "Android",
+        "Linux",
+        "ChromeOS",
+        "BSD",
+        "BlackBerry",
+    ] {
+        let family = super::agent::os_family(os).unwrap();
+        assert!(known(family, shortener_domain::OS_NAMES), "{os}: {family}");
+    }
+    for user_agent in [
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+    ] {
+        let device = Classifier::default().agent(user_agent).device.unwrap();
+        assert!(shortener_domain::DEVICE_NAMES.contains(&device), "{device}");
+    }
+}

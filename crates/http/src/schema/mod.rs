@@ -334,3 +334,6 @@ schema!(
         .examples(["correct horse"])
         .into()
 );
+
+mod targeting;
+pub use targeting::{TargetingRules, TargetingVariants};
