@@ -18,7 +18,9 @@ mod passwords;
 mod previews;
 mod qr;
 mod redirects;
+mod splits;
 mod tags;
+mod targeting;
 
 /// A person's browser, as the click writer classes it.
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
