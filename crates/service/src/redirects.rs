@@ -44,11 +44,18 @@ pub struct Destination {
     choice: Option<TargetChoice>,
     /// The target with the visitor's query added (a link that forwards it).
     forwarded: Option<String>,
-    /// The link has ended (expired or out of visits) and sends visitors to its
-    /// `expired_url`.
-    ended: bool,
+    answer: Answer,
+}
+
+/// What a visit let through is answered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// A redirect to the link's target (or its chosen rule's or variant's).
+    Redirect,
     /// A link unfurler asked: it is shown the link's preview instead of a redirect.
-    shows_preview: bool,
+    Preview,
+    /// The link has ended (expired or out of visits): a redirect to its `expired_url`.
+    Fallback,
 }
 
 impl Destination {
@@ -62,7 +69,7 @@ impl Destination {
     /// The URL to send the visitor to, as stored (or with the visitor's query added).
     pub fn url(&self) -> &str {
         let link = self.link();
-        if self.ended {
+        if self.answer == Answer::Fallback {
             return link.expired_url.as_deref().unwrap_or(&link.original_url);
         }
         self.forwarded
@@ -72,7 +79,7 @@ impl Destination {
 
     /// The status to answer with: the link's own, or 302 to an ended link's fallback.
     pub fn status(&self) -> RedirectStatus {
-        if self.ended {
+        if self.answer == Answer::Fallback {
             RedirectStatus::Found
         } else {
             self.link().redirect_status
@@ -82,7 +89,10 @@ impl Destination {
     /// The preview to show instead of a redirect: a link unfurler's request for a link
     /// that has one.
     pub fn preview(&self) -> Option<&LinkPreview> {
-        self.link().preview.as_ref().filter(|_| self.shows_preview)
+        self.link()
+            .preview
+            .as_ref()
+            .filter(|_| self.answer == Answer::Preview)
     }
 
     /// Whether clients may keep the answer: a permanent redirect of a link that can never
@@ -90,7 +100,7 @@ impl Destination {
     /// split). Anything else is asked again every time.
     pub fn may_be_kept(&self) -> bool {
         let link = self.link();
-        !self.ended
+        self.answer == Answer::Redirect
             && link.redirect_status.is_permanent()
             && link.expires_at.is_none()
             && link.max_visits.is_none()
@@ -163,9 +173,14 @@ pub async fn follow(app: &App, code: &str, mut visit: Visit) -> Result<Destinati
     {
         return ended(app, entry.clone());
     }
-    let shows_preview = link.preview.is_some()
+    let answer = if link.preview.is_some()
         && visit.intent == Intent::Visit
-        && class == Some(TrafficClass::Preview);
+        && class == Some(TrafficClass::Preview)
+    {
+        Answer::Preview
+    } else {
+        Answer::Redirect
+    };
     let forwarded = match &visit.query {
         Some(query) if link.forward_query => Some(forward_query(url, query)),
         _ => None,
@@ -189,8 +204,7 @@ pub async fn follow(app: &App, code: &str, mut visit: Visit) -> Result<Destinati
         entry,
         choice,
         forwarded,
-        ended: false,
-        shows_preview,
+        answer,
     })
 }
 
@@ -202,8 +216,7 @@ fn ended(app: &App, entry: Arc<CacheEntry>) -> Result<Destination, ServiceError>
         entry,
         choice: None,
         forwarded: None,
-        ended: true,
-        shows_preview: false,
+        answer: Answer::Fallback,
     };
     match &destination.link().expired_url {
         Some(fallback) if !(app.blocklist_in_force() && app.link_policy().blocks(fallback)) => {
