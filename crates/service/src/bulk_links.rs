@@ -1,16 +1,18 @@
 //! Creating many links in one call (`POST /urls/bulk`): each item created or refused on
 //! its own (a savepoint each, one transaction for the call), or all or none. With an
 //! idempotency key the call's answer is kept, in the same transaction, for 24 hours: a
-//! retry gets it back and creates nothing, on any replica.
+//! retry gets it back and creates nothing, on any replica. The tag counters its links
+//! will write are locked first, in key order, so that concurrent calls cannot deadlock.
 
 use sqlx::Connection;
 
 use super::ServiceError;
+use super::access::owner_of_new;
 use super::links::{announce_created, create_in};
 use crate::app::App;
 use crate::quota::ManyRefused;
 use shortener_domain::{Caller, Link, NewLink};
-use shortener_store::idempotency;
+use shortener_store::{idempotency, tags as tag_counts};
 
 /// How long an idempotency key is kept.
 pub const IDEMPOTENCY_HOURS: i64 = 24;
@@ -101,6 +103,10 @@ pub async fn create_many(
     {
         return replay(&mut tx, &scope, key).await;
     }
+    let (owners, tags) = tag_keys(caller, &items);
+    if !tags.is_empty() {
+        tag_counts::lock_counters(&mut tx, &owners, &tags).await?;
+    }
     let mut outcomes = Outcomes {
         items: Vec::with_capacity(items.len()),
         committed: false,
@@ -143,6 +149,23 @@ pub async fn create_many(
     tx.commit().await?;
     announce_created(app, &created).await;
     Ok((answered, false))
+}
+
+/// The owner (0: none) and tag of every tag of `items`, for the counters the call will
+/// write (an item whose owner the caller may not name writes none).
+fn tag_keys(caller: &Caller, items: &[NewLink]) -> (Vec<i64>, Vec<String>) {
+    items
+        .iter()
+        .filter_map(|item| {
+            let owner = owner_of_new(caller, item.user_id).ok()?;
+            Some(
+                item.tags
+                    .iter()
+                    .map(move |tag| (owner.unwrap_or(0), tag.clone())),
+            )
+        })
+        .flatten()
+        .unzip()
 }
 
 /// The answer kept for `key`, or a conflict when it was used with another request.

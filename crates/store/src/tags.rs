@@ -45,3 +45,28 @@ pub async fn links_holding(
     .fetch_one(conn)
     .await
 }
+
+/// Locks the counters of each `(owners[i], tags[i])` (owner 0: links without one) in
+/// this backend's shard, in key order, making those missing at 0. A transaction that
+/// writes several links (a bulk create) calls it first with all their tags: its later
+/// statements then find their counters locked by itself, whatever order they take them
+/// in, so two such transactions in one shard wait for each other instead of deadlocking
+/// (each statement's trigger alone takes its counters in key order, not the whole
+/// transaction's).
+pub async fn lock_counters(
+    conn: &mut PgConnection,
+    owners: &[i64],
+    tags: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO tag_counts AS c (user_id, tag, shard, n) \
+         SELECT DISTINCT owner, tag, list_count_shard(), 0::bigint \
+         FROM unnest($1::bigint[], $2::text[]) AS k(owner, tag) ORDER BY 1, 2 \
+         ON CONFLICT (user_id, tag, shard) DO UPDATE SET n = c.n",
+        owners,
+        tags,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -19,6 +19,7 @@ mod previews;
 mod qr;
 mod redirects;
 mod splits;
+mod tag_locks;
 mod tags;
 mod targeting;
 
