@@ -152,11 +152,15 @@ SELECT format($sql$
         INSERT INTO link_dimension_clicks (url_id, dimension, day, key, humans, bots, previews, visitors)
         SELECT url_id, k.dimension, day, k.key, count(*) FILTER (WHERE NOT bot),
                count(*) FILTER (WHERE bot), 0, count(*) FILTER (WHERE NOT bot)
-        FROM c, click_dimension_keys(c.country,
-                                     CASE WHEN bot THEN '' ELSE c.browser END,
-                                     CASE WHEN bot THEN '' ELSE c.os END,
-                                     CASE WHEN bot THEN 'bot' ELSE c.device END,
-                                     CASE WHEN bot THEN '' ELSE c.language END, c.host) k
+        -- The six dimensions of every click, spelled out: `click_dimension_keys` took a
+        -- seventh argument (the variant, which generated links have none of) in
+        -- migration 20261207000014, and this script also fills older schemas.
+        FROM c, LATERAL (VALUES ('c'::"char", c.country),
+                                ('b', CASE WHEN bot THEN '' ELSE c.browser END),
+                                ('o', CASE WHEN bot THEN '' ELSE c.os END),
+                                ('d', CASE WHEN bot THEN 'bot' ELSE c.device END),
+                                ('l', CASE WHEN bot THEN '' ELSE c.language END),
+                                ('r', c.host)) AS k(dimension, key)
         GROUP BY 1, 2, 3, 4),
     hours AS (
         INSERT INTO link_hourly_clicks (url_id, hour, humans, bots, previews, visitors)
