@@ -7,8 +7,9 @@
 //! id all day on every replica that shares the key; the next day's id has nothing in
 //! common with it; and without the key no id can be recomputed from an address.
 //!
-//! A visitor's place in a link's split is HMAC-SHA256 of (address, link, user agent)
-//! under a key derived once from `VISITOR_KEY`: the same every day, so a visitor keeps
+//! A visitor's place in a link's split is HMAC-SHA256 under `VISITOR_KEY` of a label of
+//! its own (so it is never a visitor id) and (address, link, user agent): the same every
+//! day, so a visitor keeps
 //! their variant, on every replica that shares the key; it is used for the choice and
 //! kept nowhere.
 

@@ -82,7 +82,7 @@ pub use targeting::{
     BROWSER_NAMES, Conditions, DEVICE_NAMES, MAX_CONDITION_VALUES, MAX_QUERY_CONDITIONS,
     MAX_QUERY_TEXT_CHARS, MAX_RULES, MAX_VARIANTS, MAX_WEIGHT, MIN_VARIANTS, OS_NAMES, OneOrMany,
     Rule, TargetChoice, TargetChoiceError, Targeting, TargetingError, Variant, VisitorFacts,
-    parse_rules, parse_variants, preferred_language, query_has,
+    folded_name, parse_rules, parse_variants, preferred_language, query_has,
 };
 pub use traffic::{ClassCounts, ClickTraits, DayClicks, Intent, TrafficClass};
 pub use trusted_proxies::{TrustedProxies, TrustedProxiesError};

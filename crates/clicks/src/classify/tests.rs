@@ -262,12 +262,7 @@ fn the_referrer_host_is_lower_case_without_www() {
 /// (`shortener_domain::BROWSER_NAMES`, `OS_NAMES`), compared as the rules compare them.
 #[test]
 fn every_name_a_visitor_gets_is_one_a_rule_can_name() {
-    let folded = |name: &str| -> String {
-        name.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
+    let folded = shortener_domain::folded_name;
     let known = |name: &str, names: &[&str]| names.iter().any(|n| folded(n) == folded(name));
     for (_, shown) in super::agent::BROWSERS {
         assert!(known(shown, shortener_domain::BROWSER_NAMES), "{shown}");

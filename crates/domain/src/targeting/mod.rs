@@ -17,7 +17,7 @@ pub use conditions::{
     Conditions, MAX_CONDITION_VALUES, MAX_QUERY_CONDITIONS, MAX_QUERY_TEXT_CHARS, OneOrMany,
     VisitorFacts, query_has,
 };
-pub use names::{BROWSER_NAMES, DEVICE_NAMES, OS_NAMES, preferred_language};
+pub use names::{BROWSER_NAMES, DEVICE_NAMES, OS_NAMES, folded as folded_name, preferred_language};
 
 /// Most rules a link may have.
 pub const MAX_RULES: usize = 20;

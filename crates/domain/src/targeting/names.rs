@@ -35,7 +35,7 @@ pub const BROWSER_NAMES: &[&str] = &[
 
 /// A name as compared: its ASCII letters and digits, in lower case (`Windows Phone`,
 /// `windows-phone` and `windowsphone` are one).
-pub(super) fn folded(name: &str) -> String {
+pub fn folded(name: &str) -> String {
     name.chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
