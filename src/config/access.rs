@@ -42,8 +42,9 @@ pub struct AccessArgs {
     pub blocked_domains_file: Option<PathBuf>,
     /// Lets links point at loopback, private (RFC 1918, fc00::/7), link-local,
     /// carrier-grade NAT and unspecified addresses and at `localhost` names: for an
-    /// intranet deployment. Off, such links are refused. Multicast, broadcast and reserved
-    /// addresses and URLs with user info are refused either way.
+    /// intranet deployment; webhooks may then be delivered to such addresses too. Off, such
+    /// links and webhooks are refused. Multicast, broadcast and reserved addresses and URLs
+    /// with user info are refused either way.
     #[arg(long, env = "ALLOW_PRIVATE_TARGETS", default_value_t = false, action = ArgAction::Set,
         value_parser = BoolishValueParser::new())]
     pub allow_private_targets: bool,

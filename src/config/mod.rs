@@ -8,6 +8,7 @@ mod commands;
 mod database;
 mod serve;
 mod visitors;
+mod webhooks;
 
 pub use access::{AccessArgs, ApiKeyArgs};
 pub use commands::{HealthcheckArgs, SeedArgs};

@@ -9,8 +9,10 @@ use clap::{ArgAction, Args};
 use shortener_domain::PublicBaseUrl;
 use shortener_server::ServeSettings;
 use shortener_server::replica::AppSettings;
+use shortener_service::upkeep::UpkeepSettings;
 
 use super::parse_label;
+use super::webhooks::WebhookArgs;
 use super::{AccessArgs, DatabaseArgs, VisitorArgs, cache::CacheArgs, clicks::ClickArgs};
 
 /// Settings of the HTTP server.
@@ -31,6 +33,8 @@ pub struct ServeArgs {
     pub access: AccessArgs,
     #[command(flatten)]
     pub visitors: VisitorArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
     /// Apply pending migrations at start (true/false).
     #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = ArgAction::Set)]
     pub run_migrations: bool,
@@ -81,7 +85,10 @@ impl ServeArgs {
                 clicks: self.clicks.settings(&replica, self.visitors.origins()?),
                 click_drain_deadline: Duration::from_secs(self.shutdown_grace_secs),
                 replica: replica.clone(),
-                upkeep: self.clicks.upkeep(),
+                upkeep: UpkeepSettings {
+                    webhook_retention: self.webhooks.retention(),
+                    ..self.clicks.upkeep()
+                },
                 fold: self.clicks.fold(),
                 api_keys: self.access.api_keys()?,
                 link_policy,
@@ -96,6 +103,7 @@ impl ServeArgs {
                     .map(PublicBaseUrl::parse)
                     .transpose()
                     .map_err(|error| error.to_string())?,
+                webhooks: self.webhooks.settings(self.access.allow_private_targets),
             },
         })
     }

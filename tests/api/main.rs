@@ -29,3 +29,4 @@ mod telemetry;
 mod tls;
 mod urls;
 mod users;
+mod webhooks;

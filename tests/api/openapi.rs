@@ -214,7 +214,8 @@ async fn every_documented_operation_is_routed(pool: PgPool) {
         let path = template
             .replace("{id}", "1")
             .replace("{short_code}", "abc1234")
-            .replace("{dimension}", "country");
+            .replace("{dimension}", "country")
+            .replace("{delivery_id}", "1");
         assert!(!path.contains('{'), "unknown placeholder in {template}");
         for method in methods_of(item) {
             let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();

@@ -51,6 +51,9 @@ impl Client {
 
     /// As [`Client::new`], with `timeout` for a whole exchange instead of 10 s.
     pub fn with_timeout(addr: SocketAddr, timeout: Duration) -> Self {
+        // The workspace's reqwest has rustls without a provider (the webhook client
+        // brings its own): this one, plain HTTP only, is given ring's as the default.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let inner = blocking::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())

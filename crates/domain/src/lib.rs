@@ -33,6 +33,7 @@ mod trusted_proxies;
 pub use text_class::not_blank_pattern;
 pub mod timestamp;
 mod username;
+mod webhook;
 
 pub use address_class::AddressClass;
 pub use api_key::{
@@ -87,3 +88,8 @@ pub use targeting::{
 pub use traffic::{ClassCounts, ClickTraits, DayClicks, Intent, TrafficClass};
 pub use trusted_proxies::{TrustedProxies, TrustedProxiesError};
 pub use username::{MAX_USERNAME_CHARS, Username, UsernameError};
+pub use webhook::{
+    MAX_WEBHOOK_DESCRIPTION_CHARS, RETRY_DELAYS, RetrySchedule, SECRET_PREFIX, WEBHOOK_EVENTS,
+    Webhook, WebhookDelivery, WebhookEvent, WebhookEventError, WebhookSecret, WebhookSecretError,
+    parse_events, signature_header, verify_signature,
+};

@@ -157,6 +157,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiIdAndName {
     }
 }
 
+/// A path of two row ids (`/webhooks/{id}/deliveries/{delivery_id}`), each as [`ApiId`]
+/// takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiIdPair(pub i64, pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiIdPair {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path((first, second)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        Ok(Self(path_id(&first)?, path_id(&second)?))
+    }
+}
+
 /// An id written in plain digits: Rust's parser would also take "+1", an id spelled two
 /// ways.
 fn path_id(raw: &str) -> Result<i64, ApiError> {

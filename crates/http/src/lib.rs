@@ -28,6 +28,8 @@ mod tags;
 mod urls;
 mod users;
 pub mod views;
+mod webhook_views;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -142,6 +144,11 @@ fn guarded_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::revoke))
         .routes(routes!(reports::lock, reports::unlock))
         .routes(routes!(reports::list))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::retry))
         .merge(json_body_limit(
             OpenApiRouter::new().routes(routes!(bulk_links::create)),
             bulk_links::BULK_BODY_LIMIT,

@@ -23,6 +23,7 @@ use shortener_service::app::AppState;
         (name = "events", description = "The audit trail"),
         (name = "stats", description = "Click analytics across every link a key may read"),
         (name = "api-keys", description = "API keys made, listed and revoked by an admin key; a key with a user_id acts only as that user"),
+        (name = "webhooks", description = "Signed deliveries of link events (Standard Webhooks), to an owner's or an admin's subscriptions"),
         (name = "probes", description = "Health, liveness and readiness"),
     ),
     components(schemas(ErrorBody))

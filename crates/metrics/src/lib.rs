@@ -6,6 +6,7 @@ mod http;
 mod registrar;
 mod runtime;
 mod spill;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ pub use http::HttpMetrics;
 use registrar::Registrar;
 pub use runtime::{RuntimeMetrics, watch_dropped_log_lines};
 pub use spill::SpillMetrics;
+pub use webhooks::{WEBHOOK_OUTCOMES, WebhookMetrics};
 
 /// Every metric the service exports, behind one `Arc`: the state holding it is cloned
 /// for every request, and one reference count is cheaper than dozens that every core
@@ -50,6 +52,8 @@ pub struct MetricSet {
     pub runtime: RuntimeMetrics,
     /// The on-disk click spill.
     pub spill: SpillMetrics,
+    /// Webhook deliveries and the outbox.
+    pub webhooks: WebhookMetrics,
     /// Links created, by source (`api`, `import`).
     pub links_created: IntCounterVec,
     /// Users created, by source (`api`, `import`).
@@ -199,6 +203,7 @@ impl MetricSet {
             db: DbMetrics::new(&r),
             runtime: RuntimeMetrics::new(&r, replica),
             spill: SpillMetrics::new(&r),
+            webhooks: WebhookMetrics::new(&r),
             links_created,
             users_created,
             breaker_transitions,

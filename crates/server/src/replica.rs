@@ -1,5 +1,6 @@
 //! One running replica: builds the [`App`], starts its background tasks (cache
-//! invalidation listener, click writer, click fold, data upkeep, blocklist file watcher)
+//! invalidation listener, click writer, click fold, data upkeep, webhook worker,
+//! blocklist file watcher)
 //! and its router, and shuts them down in order.
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use shortener_service::key_book::{self, KeyBook};
 use shortener_service::quota::{CreateQuota, CreateQuotaSettings};
 use shortener_service::rollups::{self, FoldSettings};
 use shortener_service::upkeep::{self, UpkeepSettings};
+use shortener_service::webhook_delivery::{WebhookSettings, Worker};
 use shortener_service::{App, AppParts, AppState};
 use shortener_store::Db;
 
@@ -53,6 +55,8 @@ pub struct AppSettings {
     /// The address the public reaches the service at (`PUBLIC_BASE_URL`; default: none,
     /// each request's `Host`).
     pub public_base_url: Option<PublicBaseUrl>,
+    /// How the webhook worker delivers.
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for AppSettings {
@@ -72,6 +76,7 @@ impl Default for AppSettings {
             request_timeout: Duration::from_secs(10),
             trusted_proxies: TrustedProxies::default(),
             public_base_url: None,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -90,6 +95,7 @@ pub struct Replica {
     key_book: KeyBook,
     upkeep: Option<JoinHandle<()>>,
     fold: Option<JoinHandle<()>>,
+    webhooks: Option<JoinHandle<()>>,
     blocklist: Option<(Arc<Watcher>, JoinHandle<()>)>,
     writer: Option<JoinHandle<()>>,
     drain_budget: DrainBudget,
@@ -110,6 +116,7 @@ impl Replica {
         let (clicks, pipeline) = clicks::pipeline(db.clone(), &settings.clicks, metrics.clone())
             .map_err(|error| error.to_string())?;
         let key_book = KeyBook::default();
+        let webhook_worker = Worker::new(settings.webhooks)?;
         let state = AppState(Arc::new(App::new(AppParts {
             db: db.clone(),
             codes,
@@ -151,9 +158,10 @@ impl Replica {
         let fold = tokio::spawn(rollups::run(
             db.clone(),
             settings.fold,
-            metrics,
+            metrics.clone(),
             stop_upkeep.clone(),
         ));
+        let webhooks = tokio::spawn(webhook_worker.run(db.clone(), metrics, stop_upkeep.clone()));
         // Stopped with the upkeep, first at shutdown: the watcher has nothing to finish.
         let blocklist = settings.blocklist_file.map(|file| {
             let watcher = Arc::new(Watcher::new(file, state.clone()));
@@ -173,6 +181,7 @@ impl Replica {
             key_book,
             upkeep: Some(upkeep),
             fold: Some(fold),
+            webhooks: Some(webhooks),
             blocklist,
             writer: Some(writer),
             drain_budget,
@@ -250,6 +259,9 @@ impl Replica {
         }
         if let Some(fold) = self.fold.take() {
             let _ = fold.await;
+        }
+        if let Some(webhooks) = self.webhooks.take() {
+            let _ = webhooks.await;
         }
         if let Some((_, watcher)) = self.blocklist.take() {
             let _ = watcher.await;

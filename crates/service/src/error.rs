@@ -13,6 +13,9 @@ pub enum Resource {
     Link,
     User,
     ApiKey,
+    Webhook,
+    /// One of a webhook's deliveries.
+    WebhookDelivery,
 }
 
 impl std::fmt::Display for Resource {
@@ -21,6 +24,8 @@ impl std::fmt::Display for Resource {
             Self::Link => "link",
             Self::User => "user",
             Self::ApiKey => "API key",
+            Self::Webhook => "webhook",
+            Self::WebhookDelivery => "webhook delivery",
         })
     }
 }

@@ -25,6 +25,9 @@ pub mod upkeep;
 pub mod users;
 mod visit_batches;
 mod visitor_facts;
+pub mod webhook_delivery;
+mod webhook_events;
+pub mod webhooks;
 
 pub use app::{App, AppParts, AppState, Lifecycle};
 pub use error::{Resource, ServiceError};

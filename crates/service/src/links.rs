@@ -1,6 +1,7 @@
 //! Short links: create, read, list, change and soft-delete them; their events and tags.
-//! Every change writes its audit events in the same transaction and invalidates the
-//! redirect cache once, after the commit and before the caller answers.
+//! Every change writes its audit events and its webhook deliveries in the same
+//! transaction and invalidates the redirect cache once, after the commit and before the
+//! caller answers.
 
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -10,7 +11,10 @@ use super::{Listing, Resource, ServiceError};
 use crate::app::App;
 use crate::link_changes::apply_changes;
 use crate::link_passwords;
-use shortener_domain::{Caller, Event, EventFilter, LinkPreview, Page, Rule, TargetUrl, Variant};
+use crate::webhook_events;
+use shortener_domain::{
+    Caller, Event, EventFilter, LinkPreview, Page, Rule, TargetUrl, Variant, WebhookEvent,
+};
 use shortener_store::events::{self, NewEvent};
 use shortener_store::tags as tag_counts;
 use shortener_store::{urls, visits};
@@ -86,6 +90,7 @@ pub(crate) async fn create_in(
     }
     let details = json!({"short_code": link.short_code, "original_url": link.original_url});
     events::insert(conn, event(&link, "created", details, caller)).await?;
+    webhook_events::link_event(conn, WebhookEvent::LinkCreated, &link, None).await?;
     Ok(link)
 }
 
@@ -107,7 +112,7 @@ pub(crate) async fn announce_created(app: &App, links: &[Link]) {
 }
 
 /// Checks a destination the link's `field` names against the link policy in force.
-fn allowed(
+pub(crate) fn allowed(
     app: &App,
     field: &'static str,
     url: &TargetUrl,
@@ -270,10 +275,14 @@ pub async fn update(
     }
     let password = new_password.as_ref().map(Option::as_deref);
     let updated = urls::store_fields(&mut tx, &link, password).await?;
+    let mut changes = serde_json::Map::new();
     for (field, new_value) in changed {
+        changes.insert(field.to_owned(), new_value.clone());
         let details = json!({"field": field, "new_value": new_value});
         events::insert(&mut tx, event(&updated, "updated", details, caller)).await?;
     }
+    let changes = Some(Value::Object(changes));
+    webhook_events::link_event(&mut tx, WebhookEvent::LinkUpdated, &updated, changes).await?;
     tx.commit().await?;
     app.cache
         .changed(&app.db, &[(updated.short_code.as_str(), updated.version)])
@@ -290,6 +299,8 @@ pub async fn lock(app: &App, caller: &Caller, id: i64, reason: &str) -> Result<L
         .ok_or(ServiceError::NotFound(Resource::Link))?;
     let details = json!({"field": "is_active", "new_value": false, "locked": reason});
     events::insert(&mut tx, event(&link, "updated", details, caller)).await?;
+    let changes = Some(json!({"is_active": false}));
+    webhook_events::link_event(&mut tx, WebhookEvent::LinkUpdated, &link, changes).await?;
     tx.commit().await?;
     app.cache
         .changed(&app.db, &[(link.short_code.as_str(), link.version)])
@@ -312,7 +323,7 @@ pub async fn unlock(app: &App, caller: &Caller, id: i64) -> Result<Link, Service
 /// Soft-deletes a live link the caller may reach and writes its `deleted` event.
 pub async fn delete(app: &App, caller: &Caller, id: i64) -> Result<(), ServiceError> {
     let mut tx = app.db.begin("links.delete").await?;
-    reachable_link(caller, urls::find_for_update(&mut tx, id).await?)?;
+    let link = reachable_link(caller, urls::find_for_update(&mut tx, id).await?)?;
     let deleted = urls::soft_delete(&mut tx, id)
         .await?
         .ok_or(ServiceError::NotFound(Resource::Link))?;
@@ -324,6 +335,7 @@ pub async fn delete(app: &App, caller: &Caller, id: i64) -> Result<(), ServiceEr
         actor: caller.actor(),
     };
     events::insert(&mut tx, event).await?;
+    webhook_events::link_event(&mut tx, WebhookEvent::LinkDeleted, &link, None).await?;
     tx.commit().await?;
     app.cache
         .changed(&app.db, &[(deleted.short_code.as_str(), deleted.version)])

@@ -1,7 +1,7 @@
 //! The data upkeep task of a replica: keeps the click partitions of `events` ahead of
-//! time, applies the click retention and forgets old click batch ids, once at start and
-//! then every hour. Every replica runs it; an advisory lock lets one at a time do the
-//! work. Each step is a short transaction of its own (retention goes in rounds of at most
+//! time, applies the click retention, forgets old click batch ids and removes old webhook
+//! deliveries, once at start and then every hour. Every replica runs it; an advisory lock
+//! lets one at a time do the work. Each step is a short transaction of its own (retention goes in rounds of at most
 //! [`UpkeepSettings::retention_round`] clicks), and a replica that is stopping leaves the
 //! run between two of them: shutdown never waits for an upkeep run.
 
@@ -11,7 +11,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use shortener_metrics::Metrics;
-use shortener_store::{Db, clicks, idempotency, upkeep};
+use shortener_store::{Db, clicks, idempotency, upkeep, webhook_deliveries};
 
 /// How often the upkeep runs.
 pub const INTERVAL: Duration = Duration::from_secs(3600);
@@ -25,6 +25,9 @@ pub struct UpkeepSettings {
     /// Raw clicks one retention round removes at most: one statement well inside the
     /// pool's statement timeout.
     pub retention_round: i32,
+    /// Delivered and failed webhook deliveries older than this are removed
+    /// (`WEBHOOK_RETENTION_DAYS`); waiting ones are kept.
+    pub webhook_retention: chrono::Duration,
 }
 
 impl Default for UpkeepSettings {
@@ -32,6 +35,7 @@ impl Default for UpkeepSettings {
         Self {
             click_retention: None,
             retention_round: 10_000,
+            webhook_retention: chrono::Duration::days(7),
         }
     }
 }
@@ -75,6 +79,18 @@ async fn forget_idempotency_keys(conn: &mut sqlx::PgConnection) -> Result<(), sq
     Ok(())
 }
 
+/// Removes the finished webhook deliveries older than the retention, in short rounds.
+async fn prune_webhook_deliveries(
+    conn: &mut sqlx::PgConnection,
+    retention: chrono::Duration,
+) -> Result<(), sqlx::Error> {
+    let cutoff = Utc::now() - retention;
+    while webhook_deliveries::prune_finished_before(conn, cutoff, FORGET_ROUND).await?
+        == FORGET_ROUND as u64
+    {}
+    Ok(())
+}
+
 /// What one upkeep run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Report {
@@ -114,6 +130,9 @@ pub async fn run_once(db: &Db, settings: UpkeepSettings, metrics: &Metrics) {
         }
         if let Err(error) = forget_idempotency_keys(&mut conn).await {
             tracing::warn!(%error, "forgetting old idempotency keys failed; retried at the next run");
+        }
+        if let Err(error) = prune_webhook_deliveries(&mut conn, settings.webhook_retention).await {
+            tracing::warn!(%error, "removing old webhook deliveries failed; retried at the next run");
         }
         Ok::<_, sqlx::Error>(Some(report))
     }

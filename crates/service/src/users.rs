@@ -7,7 +7,7 @@ use super::{Listing, Resource, ServiceError};
 use crate::app::App;
 use shortener_domain::{Caller, Email, Page, Username};
 use shortener_store::stats::LinkTally;
-use shortener_store::{api_keys, breakdowns, events, stats, urls, users};
+use shortener_store::{api_keys, breakdowns, events, stats, urls, users, webhooks};
 
 pub use shortener_domain::User;
 
@@ -183,6 +183,7 @@ async fn remove(app: &App, id: i64, removal: Removal) -> Result<(), ServiceError
     }
     let deactivated = urls::deactivate_owned_by(&mut tx, id).await?;
     let revoked = api_keys::revoke_owned_by(&mut tx, id).await?;
+    webhooks::delete_owned_by(&mut tx, id).await?;
     tx.commit().await?;
     if revoked > 0 {
         app.reload_keys().await;

@@ -25,6 +25,8 @@ pub mod upkeep;
 pub mod urls;
 pub mod users;
 pub mod visits;
+pub mod webhook_deliveries;
+pub mod webhooks;
 
 pub use failure::DbFailure;
 pub use handle::{Db, Timed};

@@ -32,6 +32,18 @@ impl Keyed for Event {
     }
 }
 
+impl Keyed for shortener_domain::Webhook {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Keyed for shortener_domain::WebhookDelivery {
+    fn key(&self) -> i64 {
+        self.id
+    }
+}
+
 impl Keyed for User {
     fn key(&self) -> i64 {
         self.id

@@ -81,7 +81,7 @@ async fn call(
 }
 
 /// A request sent with `key`.
-async fn as_key(
+pub(crate) async fn as_key(
     app: &TestApp,
     key: &str,
     method: Method,
@@ -92,7 +92,7 @@ async fn as_key(
 }
 
 /// A user made with the admin key.
-async fn make_user(app: &TestApp, name: &str) -> User {
+pub(crate) async fn make_user(app: &TestApp, name: &str) -> User {
     as_key(
         app,
         ADMIN,

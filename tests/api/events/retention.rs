@@ -81,6 +81,7 @@ async fn old_clicks_get_their_month_and_retention_keeps_only_their_rollups(pool:
     let retention = UpkeepSettings {
         click_retention: Some(chrono::Duration::days(400)),
         retention_round: 2,
+        ..UpkeepSettings::default()
     };
     upkeep::run_once(app.db(), retention, app.state.metrics()).await;
     assert_eq!(app.state.metrics().clicks_expired.get(), 3);

@@ -179,6 +179,9 @@ async fn send(
     headers: &[(&str, &str)],
     timeout: Duration,
 ) -> Option<Response> {
+    // The workspace's reqwest has rustls without a provider (the webhook client brings
+    // its own): this one, plain HTTP only, is given ring's as the default.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

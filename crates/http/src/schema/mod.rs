@@ -337,3 +337,28 @@ schema!(
 
 mod targeting;
 pub use targeting::{TargetingRules, TargetingVariants};
+
+schema!(
+    /// An event a webhook subscribes to ([`shortener_domain::WebhookEvent`]).
+    WebhookEventName,
+    "WebhookEvent",
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(shortener_domain::WEBHOOK_EVENTS))
+        .description(Some(
+            "`link.created`, `link.updated` (with the changed fields), `link.deleted`.",
+        ))
+        .into()
+);
+
+schema!(
+    /// A webhook's description.
+    WebhookDescriptionText,
+    "WebhookDescription",
+    text(
+        (0, shortener_domain::MAX_WEBHOOK_DESCRIPTION_CHARS),
+        None,
+        "Free text for the owner; kept trimmed; blank means none.",
+        "Sync to the CRM",
+    )
+);

@@ -1,0 +1,298 @@
+//! The webhook worker every replica runs: it claims due deliveries from the outbox
+//! (`FOR UPDATE SKIP LOCKED`, under a lease), sends each with a bounded number in
+//! flight, and records the outcome: delivered, due again after the retry schedule's next
+//! wait, or failed, which counts against its subscription until the subscription is
+//! turned off. Delivery is at least once: an attempt whose answer is lost (the replica
+//! dies mid-request) is sent again when its lease lapses, with the same `webhook-id`.
+
+mod pacing;
+mod resolver;
+mod sender;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use pacing::Pacing;
+pub use sender::ANSWER_READ_LIMIT;
+use sender::{Answer, Sender};
+use shortener_domain::RetrySchedule;
+use shortener_metrics::Metrics;
+use shortener_store::Db;
+use shortener_store::webhook_deliveries::{self as outbox, AfterFailure, Claimed};
+
+/// How the worker delivers.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// How often an idle worker looks for due deliveries (`WEBHOOK_POLL_MS`).
+    pub poll_interval: Duration,
+    /// Attempts in flight on one replica at most (`WEBHOOK_CONCURRENCY`).
+    pub concurrency: usize,
+    /// Attempts a second one replica sends to one receiver host at most
+    /// (`WEBHOOK_RATE_PER_DESTINATION`); over it, a delivery waits its turn uncounted.
+    pub rate_per_destination: NonZeroU32,
+    /// Longest one attempt may take, connection included (`WEBHOOK_TIMEOUT_MS`).
+    pub timeout: Duration,
+    /// The waits between attempts.
+    pub schedule: RetrySchedule,
+    /// Failed deliveries in a row that turn a subscription off (`WEBHOOK_DISABLE_AFTER`).
+    pub disable_after: i32,
+    /// `ALLOW_PRIVATE_TARGETS`: deliveries may go to internal addresses.
+    pub allow_private_targets: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            concurrency: 16,
+            rate_per_destination: NonZeroU32::new(20).expect("not zero"),
+            timeout: Duration::from_secs(10),
+            schedule: RetrySchedule::default(),
+            disable_after: 5,
+            allow_private_targets: false,
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// How long a claimed delivery is this replica's: the attempt's timeout and a margin
+    /// for recording it. Past it another replica may send it again.
+    pub fn lease(&self) -> Duration {
+        self.timeout + Duration::from_secs(30)
+    }
+}
+
+/// How often the outbox's backlog is sampled for the metrics.
+const BACKLOG_SAMPLE: Duration = Duration::from_secs(5);
+
+/// How long a stopping worker waits for its attempts in flight; those still running are
+/// cut off, and sent again by a replica once their leases lapse.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// One replica's webhook worker.
+pub struct Worker {
+    settings: WebhookSettings,
+    sender: Sender,
+    pacing: Pacing,
+}
+
+impl Worker {
+    /// A worker with its HTTP client; an error if the client cannot be built.
+    pub fn new(settings: WebhookSettings) -> Result<Self, String> {
+        let sender = Sender::new(settings.timeout, settings.allow_private_targets)?;
+        let pacing = Pacing::new(settings.rate_per_destination);
+        Ok(Self {
+            settings,
+            sender,
+            pacing,
+        })
+    }
+
+    /// Delivers until `stop` is cancelled.
+    pub async fn run(self, db: Db, metrics: Metrics, stop: CancellationToken) {
+        let worker = Arc::new(self);
+        let permits = Arc::new(Semaphore::new(worker.settings.concurrency));
+        let mut attempts = JoinSet::new();
+        let mut sampled: Option<Instant> = None;
+        while !stop.is_cancelled() {
+            while attempts.try_join_next().is_some() {}
+            if sampled.is_none_or(|at| at.elapsed() >= BACKLOG_SAMPLE) {
+                sample_backlog(&db, &metrics).await;
+                sampled = Some(Instant::now());
+            }
+            let free = permits.available_permits();
+            let claimed = if free == 0 {
+                Vec::new()
+            } else {
+                claim(&db, free, worker.settings.lease()).await
+            };
+            let more_due = free > 0 && claimed.len() == free;
+            for delivery in claimed {
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    break;
+                };
+                let (worker, db, metrics) = (worker.clone(), db.clone(), metrics.clone());
+                attempts.spawn(async move {
+                    worker.attempt(&db, &metrics, delivery).await;
+                    drop(permit);
+                });
+            }
+            if more_due {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = tokio::time::sleep(worker.settings.poll_interval) => {}
+            }
+        }
+        let finished = tokio::time::timeout(STOP_GRACE, async {
+            while attempts.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tracing::info!(
+                cut = attempts.len(),
+                "webhook attempts cut off at shutdown; sent again once their leases lapse"
+            );
+            attempts.abort_all();
+        }
+    }
+
+    /// Sends one claimed delivery and records what came of it; one over its receiver's
+    /// rate is put back for its turn instead.
+    async fn attempt(&self, db: &Db, metrics: &Metrics, delivery: Claimed) {
+        if let Some(wait) = self.pacing.wait_for(delivery.id, &delivery.url) {
+            let put_back = async {
+                let mut conn = db.connection("webhooks.postpone").await?;
+                outbox::postpone(&mut conn, delivery.id, delivery.attempts, wait).await
+            }
+            .await;
+            if let Err(error) = put_back {
+                tracing::warn!(%error, delivery = delivery.id,
+                    "putting back a paced webhook delivery failed; it is due again when its lease lapses");
+            }
+            metrics
+                .webhooks
+                .attempts
+                .with_label_values(&["paced"])
+                .inc();
+            return;
+        }
+        let (answer, took) = self.sender.send(&delivery).await;
+        metrics.webhooks.attempt_seconds.observe(took.as_secs_f64());
+        match self.record(db, &delivery, &answer).await {
+            Ok(outcome) => {
+                let label = match outcome {
+                    Outcome::Delivered => "delivered",
+                    Outcome::After(AfterFailure::Retrying) => "retrying",
+                    Outcome::After(AfterFailure::Failed) => "failed",
+                    Outcome::After(AfterFailure::FailedAndDisabled) => {
+                        metrics.webhooks.disabled.inc();
+                        tracing::warn!(webhook = delivery.webhook_id, answer = %describe(&answer),
+                            "webhook turned off: too many failed deliveries in a row");
+                        "failed"
+                    }
+                    Outcome::Lost | Outcome::After(AfterFailure::ClaimLost) => "claim_lost",
+                };
+                metrics.webhooks.attempts.with_label_values(&[label]).inc();
+            }
+            Err(error) => {
+                tracing::warn!(%error, delivery = delivery.id,
+                    "recording a webhook attempt failed; it is sent again when its lease lapses");
+            }
+        }
+    }
+
+    /// Writes an attempt's outcome, while the claim is still this worker's.
+    async fn record(
+        &self,
+        db: &Db,
+        delivery: &Claimed,
+        answer: &Answer,
+    ) -> Result<Outcome, sqlx::Error> {
+        if let Answer::Accepted { status } = answer {
+            let mut conn = db.connection("webhooks.delivered").await?;
+            let kept = outbox::record_delivered(
+                &mut conn,
+                delivery.id,
+                delivery.attempts,
+                (*status).into(),
+            )
+            .await?;
+            return Ok(if kept {
+                Outcome::Delivered
+            } else {
+                Outcome::Lost
+            });
+        }
+        let status = match answer {
+            Answer::Refused { status } => Some(i32::from(*status)),
+            _ => None,
+        };
+        let failed = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
+        let retry_in = self
+            .settings
+            .schedule
+            .delay_after(failed, rand::random::<f64>());
+        let reason = format!(
+            "turned off after {} deliveries in a row failed; the last answer: {}",
+            self.settings.disable_after,
+            describe(answer)
+        );
+        let mut tx = db.begin("webhooks.failed").await?;
+        let after = outbox::record_failed(
+            &mut tx,
+            delivery.id,
+            delivery.attempts,
+            status,
+            &describe(answer),
+            retry_in,
+            self.settings.disable_after,
+            &reason,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Outcome::After(after))
+    }
+}
+
+/// What recording an attempt came to.
+enum Outcome {
+    Delivered,
+    /// Delivered, but the claim had lapsed: another attempt may follow.
+    Lost,
+    After(AfterFailure),
+}
+
+/// An answer in a few words, as `last_error` and the reason of a turned-off subscription
+/// show it.
+fn describe(answer: &Answer) -> String {
+    match answer {
+        Answer::Accepted { status } | Answer::Refused { status } => format!("HTTP {status}"),
+        Answer::Unreachable { error } => error.clone(),
+    }
+}
+
+/// Claims up to `limit` due deliveries; none when the database does not answer (the next
+/// poll tries again).
+async fn claim(db: &Db, limit: usize, lease: Duration) -> Vec<Claimed> {
+    let claimed = async {
+        let mut conn = db.connection("webhooks.claim").await?;
+        outbox::claim(&mut conn, i64::try_from(limit).unwrap_or(i64::MAX), lease).await
+    }
+    .await;
+    claimed.unwrap_or_else(|error| {
+        tracing::warn!(%error, "claiming webhook deliveries failed; the next poll tries again");
+        Vec::new()
+    })
+}
+
+/// Sets the backlog gauges from the outbox.
+async fn sample_backlog(db: &Db, metrics: &Metrics) {
+    let sampled = async {
+        let mut conn = db.connection("webhooks.backlog").await?;
+        outbox::backlog(&mut conn).await
+    }
+    .await;
+    if let Ok(backlog) = sampled {
+        let now = Utc::now();
+        let since =
+            |at: Option<chrono::DateTime<Utc>>| at.map_or(0, |at| (now - at).num_seconds().max(0));
+        metrics.webhooks.backlog.set(backlog.pending);
+        metrics
+            .webhooks
+            .oldest_pending_seconds
+            .set(since(backlog.oldest_queued));
+        metrics
+            .webhooks
+            .overdue_seconds
+            .set(since(backlog.oldest_due));
+    }
+}
