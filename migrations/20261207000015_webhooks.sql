@@ -57,3 +57,56 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_of_webhook ON webhook_deliveries (webhook_id, id);
 CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE status <> 'pending';
+
+-- The body of a link's event as every attempt sends it (the bytes are fixed when it is
+-- queued): the event, when, and the link as the change's transaction sees it, with each
+-- changed field's new value in `changes` when there are any.
+CREATE FUNCTION webhook_link_payload(u urls, p_event text, p_changes jsonb) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'type', p_event,
+        'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS'),
+        'data', jsonb_build_object(
+            'link', jsonb_build_object(
+                'id', u.id,
+                'short_code', u.short_code,
+                'original_url', u.original_url,
+                'user_id', u.user_id,
+                'title', u.title,
+                'is_active', u.is_active,
+                'expires_at', to_char(u.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS'),
+                'max_visits', u.max_visits,
+                'expired_url', u.expired_url,
+                'tags', to_jsonb(u.tags),
+                'version', u.version))
+            || CASE WHEN p_changes IS NULL THEN '{}'::jsonb
+                    ELSE jsonb_build_object('changes', p_changes) END
+    )::text
+$$;
+
+-- Queues a link's event for every live, enabled subscription that wants it: the link
+-- owner's and the unowned ones. Returns how many deliveries it queued. Called inside the
+-- statement or transaction of the change, so the two commit or roll back together.
+CREATE FUNCTION enqueue_link_event(p_url_id bigint, p_event text, p_changes jsonb) RETURNS bigint
+LANGUAGE sql VOLATILE AS $$
+    WITH queued AS (
+        INSERT INTO webhook_deliveries (webhook_id, message_id, event_type, payload)
+        SELECT w.id, 'msg_' || replace(gen_random_uuid()::text, '-', ''), p_event,
+               webhook_link_payload(u, p_event, p_changes)
+        FROM urls u
+        JOIN webhooks w ON w.user_id IS NULL OR w.user_id = u.user_id
+        WHERE u.id = p_url_id AND w.deleted_at IS NULL AND w.enabled
+          AND p_event = ANY (w.events)
+        RETURNING 1)
+    SELECT count(*) FROM queued
+$$;
+
+-- Events that happen once per occasion (`link.expired`: once per link and expiry time),
+-- whichever replica's visit sees it first.
+CREATE TABLE webhook_occasions (
+    url_id   BIGINT      NOT NULL,
+    event    TEXT        NOT NULL,
+    occasion TEXT        NOT NULL,
+    at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (url_id, event, occasion)
+);

@@ -19,6 +19,7 @@ use shortener_domain::{
 use shortener_metrics::Metrics;
 use shortener_store::Db;
 
+use crate::expiry_notices::ExpiryNotices;
 use crate::import_slots::ImportSlots;
 use crate::key_book::KeyBook;
 use crate::link_passwords::WrongGuesses;
@@ -56,6 +57,8 @@ pub struct App {
     pub(crate) wrong_guesses: WrongGuesses,
     /// People's visits to capped links waiting for their count.
     pub(crate) visit_batches: VisitBatches,
+    /// The expired links whose `link.expired` this replica has queued (or asked to).
+    pub(crate) expiry_notices: ExpiryNotices,
 }
 
 /// What an [`App`] is made of; the replica that starts it keeps its own handles to the
@@ -107,6 +110,7 @@ impl App {
             classifier: OnceLock::new(),
             wrong_guesses: WrongGuesses::default(),
             visit_batches: VisitBatches::default(),
+            expiry_notices: ExpiryNotices::default(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod app;
 pub mod bulk_links;
 mod error;
 pub mod events;
+mod expiry_notices;
 mod import_slots;
 pub mod imports;
 pub mod key_book;

@@ -136,7 +136,11 @@ pub async fn follow(app: &App, code: &str, mut visit: Visit) -> Result<Destinati
         }
     };
     let now = Utc::now();
-    if link.expires_at.is_some_and(|at| at <= now) || link.visits_used_up {
+    if let Some(expired_at) = link.expires_at.filter(|at| *at <= now) {
+        app.expiry_notices.note(&app.db, link.url_id, expired_at);
+        return ended(app, entry.clone());
+    }
+    if link.visits_used_up {
         return ended(app, entry.clone());
     }
     // A targeted link's rules and split choose among its URLs, from what the request

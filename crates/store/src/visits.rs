@@ -32,12 +32,16 @@ pub struct Used {
     pub granted: i32,
     /// The visits left under the cap after them.
     pub left: i32,
+    /// The `link.visits_exhausted` deliveries queued, when these used the last visit.
+    pub queued: Option<i64>,
 }
 
 /// Uses up to `wanted` of a live capped link's visits at once, as many as are left. The
 /// row's lock orders concurrent callers (every replica's); each reads the count the one
 /// before it left (`FOR UPDATE` re-reads the row in Read Committed), so the visits granted
-/// over all calls never pass `max_visits`. `None`: none left, or no such capped link.
+/// over all calls never pass `max_visits`. The call that uses the last visit queues the
+/// link's `link.visits_exhausted` webhooks in the same statement: one call only, and
+/// never without its visits counted. `None`: none left, or no such capped link.
 pub async fn use_some(
     conn: &mut PgConnection,
     url_id: i64,
@@ -49,11 +53,16 @@ pub async fn use_some(
                SELECT v.used, u.max_visits
                FROM link_visits v JOIN urls u ON u.id = v.url_id
                WHERE v.url_id = $1 AND u.deleted_at IS NULL
-               FOR UPDATE OF v)
-           UPDATE link_visits v SET used = LEAST(c.max_visits, c.used + $2)
-           FROM current c
-           WHERE v.url_id = $1 AND c.used < c.max_visits
-           RETURNING v.used - c.used AS "granted!", c.max_visits - v.used AS "left!""#,
+               FOR UPDATE OF v),
+           counted AS (
+               UPDATE link_visits v SET used = LEAST(c.max_visits, c.used + $2)
+               FROM current c
+               WHERE v.url_id = $1 AND c.used < c.max_visits
+               RETURNING v.used - c.used AS granted, c.max_visits - v.used AS left_over)
+           SELECT granted AS "granted!", left_over AS "left!",
+                  CASE WHEN left_over = 0
+                       THEN enqueue_link_event($1, 'link.visits_exhausted', NULL) END AS queued
+           FROM counted"#,
         url_id,
         wanted,
     )

@@ -10,28 +10,47 @@ use sqlx::PgConnection;
 
 use shortener_domain::{Page, WebhookDelivery};
 
-/// Queues one event for every live, enabled subscription that wants it: the link owner's
-/// and the unowned ones. Returns how many deliveries it queued. Called in the change's
-/// transaction, so the deliveries commit or roll back with it.
+/// Queues a link's event for every live, enabled subscription that wants it: the link
+/// owner's and the unowned ones (`enqueue_link_event`, which builds the body from the
+/// link's row as this transaction sees it, with `changes` when given). Returns how many
+/// deliveries it queued. Called in the change's transaction, so the deliveries commit or
+/// roll back with it.
 pub async fn enqueue(
     conn: &mut PgConnection,
-    owner: Option<i64>,
+    url_id: i64,
     event_type: &str,
-    payload: &str,
-) -> Result<u64, sqlx::Error> {
-    let result = sqlx::query!(
-        "INSERT INTO webhook_deliveries (webhook_id, message_id, event_type, payload) \
-         SELECT w.id, 'msg_' || replace(gen_random_uuid()::text, '-', ''), $2, $3 \
-         FROM webhooks w \
-         WHERE w.deleted_at IS NULL AND w.enabled AND $2 = ANY (w.events) \
-           AND (w.user_id IS NULL OR w.user_id = $1)",
-        owner,
+    changes: Option<&serde_json::Value>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT enqueue_link_event($1, $2, $3) AS "queued!""#,
+        url_id,
         event_type,
-        payload,
+        changes,
     )
-    .execute(conn)
+    .fetch_one(conn)
+    .await
+}
+
+/// Queues a link's event the first time it is asked for this `occasion` (whichever replica
+/// asks first, in one statement): `true` that time, `false` after.
+pub async fn enqueue_once(
+    conn: &mut PgConnection,
+    url_id: i64,
+    event_type: &str,
+    occasion: &str,
+) -> Result<bool, sqlx::Error> {
+    let first = sqlx::query_scalar!(
+        r#"WITH first AS (
+               INSERT INTO webhook_occasions (url_id, event, occasion) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING RETURNING url_id)
+           SELECT enqueue_link_event(url_id, $2, NULL) AS "queued!" FROM first"#,
+        url_id,
+        event_type,
+        occasion,
+    )
+    .fetch_optional(conn)
     .await?;
-    Ok(result.rows_affected())
+    Ok(first.is_some())
 }
 
 /// A delivery claimed for one attempt, with what sending it needs.

@@ -8,14 +8,30 @@ pub enum WebhookEvent {
     LinkCreated,
     LinkUpdated,
     LinkDeleted,
+    /// The first visit after the link's expiry, once per expiry time.
+    LinkExpired,
+    /// The visit that used the last of a capped link's visits.
+    LinkVisitsExhausted,
 }
 
 /// Every event's wire name, in the order the docs list them.
-pub const WEBHOOK_EVENTS: [&str; 3] = ["link.created", "link.updated", "link.deleted"];
+pub const WEBHOOK_EVENTS: [&str; 5] = [
+    "link.created",
+    "link.updated",
+    "link.deleted",
+    "link.expired",
+    "link.visits_exhausted",
+];
 
 impl WebhookEvent {
     /// Every event.
-    pub const ALL: [Self; 3] = [Self::LinkCreated, Self::LinkUpdated, Self::LinkDeleted];
+    pub const ALL: [Self; 5] = [
+        Self::LinkCreated,
+        Self::LinkUpdated,
+        Self::LinkDeleted,
+        Self::LinkExpired,
+        Self::LinkVisitsExhausted,
+    ];
 
     /// The event's name in a subscription and in a payload's `type`.
     pub fn name(self) -> &'static str {
@@ -23,6 +39,8 @@ impl WebhookEvent {
             Self::LinkCreated => "link.created",
             Self::LinkUpdated => "link.updated",
             Self::LinkDeleted => "link.deleted",
+            Self::LinkExpired => "link.expired",
+            Self::LinkVisitsExhausted => "link.visits_exhausted",
         }
     }
 

@@ -346,7 +346,9 @@ schema!(
         .schema_type(Type::String)
         .enum_values(Some(shortener_domain::WEBHOOK_EVENTS))
         .description(Some(
-            "`link.created`, `link.updated` (with the changed fields), `link.deleted`.",
+            "`link.created`, `link.updated` (with the changed fields), `link.deleted`, \
+             `link.expired` (the first visit after the expiry, once), \
+             `link.visits_exhausted` (the visit that used the last of a cap).",
         ))
         .into()
 );
