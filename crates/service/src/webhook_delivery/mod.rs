@@ -106,16 +106,25 @@ impl Worker {
                 sample_backlog(&db, &metrics).await;
                 sampled = Some(Instant::now());
             }
-            let free = permits.available_permits();
-            let claimed = if free == 0 {
-                Vec::new()
-            } else {
-                claim(&db, free, worker.settings.lease()).await
+            // A free slot first: a busy worker claims again as soon as an attempt ends.
+            let first = tokio::select! {
+                () = stop.cancelled() => break,
+                permit = permits.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
             };
-            let more_due = free > 0 && claimed.len() == free;
+            let free = permits.available_permits() + 1;
+            let claimed = claim(&db, free, worker.settings.lease()).await;
+            let more_due = claimed.len() == free;
+            let mut first = Some(first);
             for delivery in claimed {
-                let Ok(permit) = permits.clone().acquire_owned().await else {
-                    break;
+                let permit = match first.take() {
+                    Some(permit) => permit,
+                    None => match permits.clone().acquire_owned().await {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
                 };
                 let (worker, db, metrics) = (worker.clone(), db.clone(), metrics.clone());
                 attempts.spawn(async move {
@@ -123,8 +132,8 @@ impl Worker {
                     drop(permit);
                 });
             }
+            drop(first);
             if more_due {
-                tokio::task::yield_now().await;
                 continue;
             }
             tokio::select! {
