@@ -39,14 +39,19 @@ CREATE TABLE webhook_deliveries (
     event_type       TEXT        NOT NULL,
     -- The body sent, byte for byte as signed: `{"type", "timestamp", "data"}`.
     payload          TEXT        NOT NULL,
+    -- held: waiting while its subscription is off (out of the claims' index until it is
+    -- turned back on).
     status           TEXT        NOT NULL DEFAULT 'pending'
-                     CHECK (status IN ('pending', 'delivered', 'failed')),
+                     CHECK (status IN ('pending', 'held', 'delivered', 'failed')),
     attempts         INTEGER     NOT NULL DEFAULT 0,
     -- When the next attempt is due.
     next_attempt_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     -- While an attempt runs: when its claim lapses (its replica died), and the delivery
     -- can be claimed again.
     leased_until     TIMESTAMPTZ,
+    -- Put back for its receiver's pacing: next_attempt_at is the slot it was given, which
+    -- whichever replica claims it then honours without pacing it again.
+    paced            BOOLEAN     NOT NULL DEFAULT false,
     last_attempt_at  TIMESTAMPTZ,
     last_status_code INTEGER,
     last_error       TEXT,
@@ -56,7 +61,7 @@ CREATE TABLE webhook_deliveries (
 
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_of_webhook ON webhook_deliveries (webhook_id, id);
-CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE status <> 'pending';
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE status IN ('delivered', 'failed');
 
 -- The body of a link's event as every attempt sends it (the bytes are fixed when it is
 -- queued): the event, when, and the link as the change's transaction sees it, with each

@@ -78,7 +78,8 @@ pub struct WebhookDelivery {
     pub message_id: String,
     #[schema(value_type = WebhookEventName)]
     pub event_type: String,
-    /// `pending`, `delivered` or `failed` (every attempt used).
+    /// `pending`, `held` (waiting while the subscription is off), `delivered` or `failed`
+    /// (every attempt used, or the subscription deleted).
     #[schema(example = "pending")]
     pub status: String,
     pub attempts: i32,

@@ -5,9 +5,11 @@ use chrono::NaiveDate;
 use super::access::{UsersInView, users_in_view};
 use super::{Listing, Resource, ServiceError};
 use crate::app::App;
-use shortener_domain::{Caller, Email, Page, Username};
+use shortener_domain::{Caller, Email, Page, Username, WebhookEvent};
 use shortener_store::stats::LinkTally;
-use shortener_store::{api_keys, breakdowns, events, stats, urls, users, webhooks};
+use shortener_store::{
+    api_keys, breakdowns, events, stats, urls, users, webhook_deliveries, webhooks,
+};
 
 pub use shortener_domain::User;
 
@@ -183,7 +185,13 @@ async fn remove(app: &App, id: i64, removal: Removal) -> Result<(), ServiceError
     }
     let deactivated = urls::deactivate_owned_by(&mut tx, id).await?;
     let revoked = api_keys::revoke_owned_by(&mut tx, id).await?;
-    webhooks::delete_owned_by(&mut tx, id).await?;
+    let removed = webhooks::delete_owned_by(&mut tx, id).await?;
+    webhook_deliveries::abandon(&mut tx, &removed).await?;
+    // The owner's own subscriptions are gone; an admin's across links hear of it.
+    let codes: Vec<&str> = deactivated.iter().map(|l| l.short_code.as_str()).collect();
+    let changes = serde_json::json!({"is_active": false});
+    let updated = WebhookEvent::LinkUpdated.name();
+    webhook_deliveries::enqueue_by_codes(&mut tx, &codes, updated, &changes).await?;
     tx.commit().await?;
     if revoked > 0 {
         app.reload_keys().await;

@@ -150,6 +150,16 @@ pub async fn update(
     let webhook = stored::update(&mut tx, id, &fields)
         .await?
         .ok_or(ServiceError::NotFound(Resource::Webhook))?;
+    // Off, its waiting deliveries are held out of the claims; on again, they go out.
+    match (current.enabled, webhook.enabled) {
+        (true, false) => {
+            deliveries::hold(&mut tx, id).await?;
+        }
+        (false, true) => {
+            deliveries::release(&mut tx, id).await?;
+        }
+        _ => {}
+    }
     tx.commit().await?;
     Ok(webhook)
 }
@@ -161,6 +171,7 @@ pub async fn delete(app: &App, caller: &Caller, id: i64) -> Result<(), ServiceEr
     if !stored::soft_delete(&mut tx, id).await? {
         return Err(ServiceError::NotFound(Resource::Webhook));
     }
+    deliveries::abandon(&mut tx, &[id]).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -198,7 +209,8 @@ pub async fn deliveries(
 }
 
 /// Sends one of a subscription's deliveries again, now (one more attempt, with the same
-/// `webhook-id`). A delivery being sent at this moment is a 409.
+/// `webhook-id`). A delivery being sent at this moment, or one of a subscription that is
+/// off, is a 409.
 pub async fn retry(
     app: &App,
     caller: &Caller,
@@ -206,7 +218,13 @@ pub async fn retry(
     delivery_id: i64,
 ) -> Result<WebhookDelivery, ServiceError> {
     let mut conn = app.db.connection("webhooks.retry").await?;
-    reachable(caller, stored::find(&mut conn, id).await?)?;
+    let webhook = reachable(caller, stored::find(&mut conn, id).await?)?;
+    if !webhook.enabled {
+        return Err(ServiceError::Conflict {
+            field: "enabled",
+            message: "the subscription is off: turn it on first (its held deliveries then go out)",
+        });
+    }
     match deliveries::retry_now(&mut conn, id, delivery_id).await? {
         Some(delivery) => Ok(delivery),
         None if deliveries::exists(&mut conn, id, delivery_id).await? => {

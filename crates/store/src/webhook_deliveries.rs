@@ -31,6 +31,29 @@ pub async fn enqueue(
     .await
 }
 
+/// Queues one event (with the same `changes`) for each of the links with these codes, in
+/// one statement; returns how many deliveries.
+pub async fn enqueue_by_codes(
+    conn: &mut PgConnection,
+    codes: &[&str],
+    event_type: &str,
+    changes: &serde_json::Value,
+) -> Result<i64, sqlx::Error> {
+    if codes.is_empty() {
+        return Ok(0);
+    }
+    let codes: Vec<String> = codes.iter().map(|code| (*code).to_owned()).collect();
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(enqueue_link_event(u.id, $2, $3)), 0)::bigint AS "queued!"
+           FROM urls u WHERE u.short_code = ANY($1)"#,
+        &codes,
+        event_type,
+        changes,
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// Queues a link's event the first time it is asked for this `occasion` (whichever replica
 /// asks first, in one statement): `true` that time, `false` after.
 pub async fn enqueue_once(
@@ -62,6 +85,8 @@ pub struct Claimed {
     pub payload: String,
     /// Attempts so far, this one included: the claim's token.
     pub attempts: i32,
+    /// Put back for its receiver's pacing before: this is its slot, to be used as is.
+    pub paced: bool,
     pub url: String,
     pub secret: String,
 }
@@ -89,7 +114,7 @@ pub async fn claim(
              leased_until = now() + make_interval(secs => $2) \
          FROM due, webhooks w \
          WHERE d.id = due.id AND w.id = d.webhook_id \
-         RETURNING d.id, d.webhook_id, d.message_id, d.payload, d.attempts, w.url, w.secret",
+         RETURNING d.id, d.webhook_id, d.message_id, d.payload, d.attempts, d.paced, w.url, w.secret",
         limit,
         lease.as_secs_f64(),
     )
@@ -98,33 +123,31 @@ pub async fn claim(
 }
 
 /// Records a successful attempt, if the claim `attempts` is still this worker's; the
-/// subscription's run of failed deliveries ends. `false` when the claim was lost.
+/// subscription's run of failed deliveries ends, in the same statement. `false` when the
+/// claim was lost.
 pub async fn record_delivered(
     conn: &mut PgConnection,
     id: i64,
     attempts: i32,
     status_code: i32,
 ) -> Result<bool, sqlx::Error> {
-    let webhook = sqlx::query_scalar!(
-        "UPDATE webhook_deliveries SET status = 'delivered', finished_at = now(), \
-                last_attempt_at = now(), leased_until = NULL, last_status_code = $3, last_error = NULL \
-         WHERE id = $1 AND attempts = $2 AND status = 'pending' RETURNING webhook_id",
+    let recorded = sqlx::query_scalar!(
+        r#"WITH delivered AS (
+               UPDATE webhook_deliveries SET status = 'delivered', finished_at = now(),
+                      last_attempt_at = now(), leased_until = NULL, paced = false,
+                      last_status_code = $3, last_error = NULL
+               WHERE id = $1 AND attempts = $2 AND status = 'pending' RETURNING webhook_id),
+           reset AS (
+               UPDATE webhooks w SET consecutive_failures = 0 FROM delivered d
+               WHERE w.id = d.webhook_id AND w.consecutive_failures <> 0)
+           SELECT webhook_id AS "webhook_id!" FROM delivered"#,
         id,
         attempts,
         status_code,
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?;
-    let Some(webhook) = webhook else {
-        return Ok(false);
-    };
-    sqlx::query!(
-        "UPDATE webhooks SET consecutive_failures = 0 WHERE id = $1 AND consecutive_failures <> 0",
-        webhook
-    )
-    .execute(conn)
-    .await?;
-    Ok(true)
+    Ok(recorded.is_some())
 }
 
 /// What became of a failed attempt.
@@ -160,7 +183,7 @@ pub async fn record_failed(
 ) -> Result<AfterFailure, sqlx::Error> {
     let webhook = sqlx::query_scalar!(
         "UPDATE webhook_deliveries SET last_status_code = $3, last_error = $4, \
-                last_attempt_at = now(), leased_until = NULL, \
+                last_attempt_at = now(), leased_until = NULL, paced = false, \
                 status = CASE WHEN $5::float8 IS NULL THEN 'failed' ELSE 'pending' END, \
                 finished_at = CASE WHEN $5::float8 IS NULL THEN now() END, \
                 next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at \
@@ -180,19 +203,28 @@ pub async fn record_failed(
     if retry_in.is_some() {
         return Ok(AfterFailure::Retrying);
     }
+    // The old row's `enabled` read under the row's lock: a subscription its owner turned
+    // off (or the service already did) is not turned off again.
     let disabled = sqlx::query_scalar!(
-        r#"UPDATE webhooks SET consecutive_failures = consecutive_failures + 1,
-               enabled = enabled AND consecutive_failures + 1 < $2,
-               disabled_reason = CASE WHEN enabled AND consecutive_failures + 1 >= $2
-                                      THEN $3 ELSE disabled_reason END
-           WHERE id = $1
-           RETURNING (NOT enabled AND disabled_reason = $3) AS "disabled!""#,
+        r#"WITH old AS (SELECT id, enabled FROM webhooks WHERE id = $1 FOR NO KEY UPDATE),
+           counted AS (
+               UPDATE webhooks w SET consecutive_failures = w.consecutive_failures + 1,
+                      enabled = w.enabled AND w.consecutive_failures + 1 < $2,
+                      disabled_reason = CASE WHEN w.enabled AND w.consecutive_failures + 1 >= $2
+                                             THEN $3 ELSE w.disabled_reason END
+               FROM old WHERE w.id = old.id
+               RETURNING old.enabled AND NOT w.enabled AS turned_off)
+           SELECT turned_off AS "turned_off!" FROM counted"#,
         webhook,
         disable_after,
         disable_reason,
     )
-    .fetch_one(conn)
-    .await?;
+    .fetch_optional(&mut *conn)
+    .await?
+    .unwrap_or(false);
+    if disabled {
+        hold(conn, webhook).await?;
+    }
     Ok(if disabled {
         AfterFailure::FailedAndDisabled
     } else {
@@ -329,7 +361,7 @@ pub async fn prune_finished_before(
     let result = sqlx::query!(
         "DELETE FROM webhook_deliveries WHERE id IN ( \
              SELECT id FROM webhook_deliveries \
-             WHERE status <> 'pending' AND finished_at < $1 LIMIT $2)",
+             WHERE status IN ('delivered', 'failed') AND finished_at < $1 LIMIT $2)",
         cutoff,
         limit,
     )
@@ -362,7 +394,7 @@ pub async fn postpone(
     wait: Duration,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query!(
-        "UPDATE webhook_deliveries SET attempts = attempts - 1, leased_until = NULL, \
+        "UPDATE webhook_deliveries SET attempts = attempts - 1, leased_until = NULL, paced = true, \
                 next_attempt_at = now() + make_interval(secs => $3) \
          WHERE id = $1 AND attempts = $2 AND status = 'pending'",
         id,
@@ -372,4 +404,43 @@ pub async fn postpone(
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Holds a subscription's waiting deliveries while it is off: out of the claims' index
+/// (those being sent now finish their attempt). Returns how many.
+pub async fn hold(conn: &mut PgConnection, webhook_id: i64) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        "UPDATE webhook_deliveries SET status = 'held' \
+         WHERE webhook_id = $1 AND status = 'pending' \
+           AND (leased_until IS NULL OR leased_until <= now())",
+        webhook_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Releases a subscription's held deliveries (it is on again): due as they were.
+pub async fn release(conn: &mut PgConnection, webhook_id: i64) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        "UPDATE webhook_deliveries SET status = 'pending' WHERE webhook_id = $1 AND status = 'held'",
+        webhook_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Ends the waiting deliveries of deleted subscriptions (`webhook_ids`): failed, never
+/// sent, and removed with the other finished ones after the retention.
+pub async fn abandon(conn: &mut PgConnection, webhook_ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        "UPDATE webhook_deliveries SET status = 'failed', finished_at = now(), \
+                last_error = 'the subscription was deleted' \
+         WHERE webhook_id = ANY($1) AND status IN ('pending', 'held')",
+        webhook_ids
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
 }

@@ -160,14 +160,16 @@ pub async fn soft_delete(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx:
     Ok(result.rows_affected() == 1)
 }
 
-/// Deletes every live subscription of a user (who is being deleted).
-pub async fn delete_owned_by(conn: &mut PgConnection, user_id: i64) -> Result<u64, sqlx::Error> {
-    let result = sqlx::query!(
+/// Deletes every live subscription of a user (who is being deleted); returns their ids.
+pub async fn delete_owned_by(
+    conn: &mut PgConnection,
+    user_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
         "UPDATE webhooks SET deleted_at = now(), enabled = false \
-         WHERE user_id = $1 AND deleted_at IS NULL",
+         WHERE user_id = $1 AND deleted_at IS NULL RETURNING id",
         user_id
     )
-    .execute(conn)
-    .await?;
-    Ok(result.rows_affected())
+    .fetch_all(conn)
+    .await
 }

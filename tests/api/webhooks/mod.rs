@@ -4,6 +4,7 @@
 
 mod access;
 mod delivery;
+mod lifecycle;
 mod link_ends;
 mod outbox;
 mod receiver;

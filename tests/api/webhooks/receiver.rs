@@ -134,6 +134,25 @@ impl Receiver {
         self.shared.overlapped.load(Ordering::SeqCst)
     }
 
+    /// Waits until a request is being answered (at most `limit`): `false` if none came.
+    pub async fn wait_in_flight(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self
+                .shared
+                .in_flight
+                .lock()
+                .unwrap()
+                .values()
+                .any(|n| *n > 0)
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
     /// Every request so far.
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()

@@ -165,7 +165,12 @@ impl Worker {
     /// Sends one claimed delivery and records what came of it; one over its receiver's
     /// rate is put back for its turn instead.
     async fn attempt(&self, db: &Db, metrics: &Metrics, delivery: Claimed) {
-        if let Some(wait) = self.pacing.wait_for(delivery.id, &delivery.url) {
+        let wait = if delivery.paced {
+            None
+        } else {
+            self.pacing.wait_for(&delivery.url)
+        };
+        if let Some(wait) = wait {
             let put_back = async {
                 let mut conn = db.connection("webhooks.postpone").await?;
                 outbox::postpone(&mut conn, delivery.id, delivery.attempts, wait).await

@@ -8,7 +8,7 @@ use chrono::Utc;
 use reqwest::redirect::Policy;
 
 use super::resolver::PublicOnly;
-use shortener_domain::{WebhookSecret, signature_header};
+use shortener_domain::{AddressClass, WebhookSecret, signature_header};
 use shortener_store::webhook_deliveries::Claimed;
 
 /// Most of an answer's body read (and then dropped): enough to keep the connection
@@ -30,6 +30,8 @@ pub(super) enum Answer {
 #[derive(Debug, Clone)]
 pub(super) struct Sender {
     client: reqwest::Client,
+    /// `ALLOW_PRIVATE_TARGETS`, for receivers given as addresses (which skip the resolver).
+    allow_private: bool,
 }
 
 impl Sender {
@@ -40,12 +42,17 @@ impl Sender {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .redirect(Policy::none())
+            // A proxy would resolve the receiver's name itself, past the resolver's rule.
+            .no_proxy()
             .user_agent(concat!("shortener-webhooks/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(PublicOnly { allow_private }))
             .tls_backend_preconfigured(tls_config()?)
             .build()
             .map_err(|error| format!("cannot build the webhook client: {error}"))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            allow_private,
+        })
     }
 
     /// Sends one attempt of `delivery`, signed now with its subscription's secret.
@@ -64,6 +71,9 @@ impl Sender {
                 };
             }
         };
+        if let Some(refused) = refused_address(&delivery.url, self.allow_private) {
+            return Answer::Unreachable { error: refused };
+        }
         let timestamp = Utc::now().timestamp();
         let body = delivery.payload.clone().into_bytes();
         let signature = signature_header(&secret, &delivery.message_id, timestamp, &body);
@@ -99,6 +109,20 @@ impl Sender {
             Answer::Refused { status }
         }
     }
+}
+
+/// Why a receiver given as an address may not be sent to (ALLOW_PRIVATE_TARGETS may
+/// have been turned off since it was subscribed); `None` for a name or a public address.
+fn refused_address(url: &str, allow_private: bool) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    let host = url.host_str()?;
+    let address: std::net::IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    let class = AddressClass::of_address(address)?;
+    (!(allow_private && class.is_internal())).then(|| format!("{address} is not a public address"))
 }
 
 /// A client error in a few words, with its cause (the timeout, the refused connection).
@@ -139,4 +163,19 @@ fn tls_config() -> Result<rustls::ClientConfig, String> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_address_is_refused_unless_allowed_and_names_are_left_to_the_resolver() {
+        assert!(refused_address("http://127.0.0.1:8080/hook", false).is_some());
+        assert!(refused_address("http://[::1]/hook", false).is_some());
+        assert_eq!(refused_address("http://127.0.0.1:8080/hook", true), None);
+        assert!(refused_address("http://224.0.0.1/hook", true).is_some());
+        assert_eq!(refused_address("https://93.184.216.34/hook", false), None);
+        assert_eq!(refused_address("http://localhost/hook", false), None);
+    }
 }
