@@ -540,12 +540,35 @@ def check_exposure(c, overlay, objs):
                  and http_peers and all('"ingress-nginx"' in p for p in http_peers),
                  f"{overlay}: NetworkPolicy lets only ingress-nginx reach http and only monitoring's "
                  "Prometheus reach metrics", json.dumps(allowed, indent=1))
-        egress_ports = sorted(
-            {(p.get("protocol", "TCP"), p["port"]) for r in np["spec"].get("egress", []) for p in r.get("ports", [])}
-        )
-        c.expect(all(port in (5432, 6379, 53) for _, port in egress_ports) and
-                 all(r.get("ports") for r in np["spec"].get("egress", [])),
-                 f"{overlay}: the replicas' egress is Postgres, Redis and DNS only {egress_ports}")
+        egress = np["spec"].get("egress", [])
+        webhooks = [r for r in egress if is_public_tcp_rule(r)]
+        rest = [r for r in egress if not is_public_tcp_rule(r)]
+        egress_ports = sorted({(p.get("protocol", "TCP"), p["port"]) for r in rest for p in r.get("ports", [])})
+        c.expect(all(port in (5432, 6379, 53) for _, port in egress_ports)
+                 and all(r.get("ports") for r in rest) and len(webhooks) == 1,
+                 f"{overlay}: the replicas' egress is Postgres, Redis, DNS, and TCP to public addresses "
+                 f"only (webhooks) {egress_ports}")
+
+
+# The ranges a webhook may never reach from a pod (docs/webhooks.md): private, shared,
+# loopback and link-local, in both families.
+NOT_PUBLIC_V4 = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+                 "169.254.0.0/16"}
+NOT_PUBLIC_V6 = {"::1/128", "fc00::/7", "fe80::/10"}
+
+
+def is_public_tcp_rule(rule):
+    """An egress rule to public addresses only, TCP only: every peer an ipBlock of the
+    whole family less (at least) the private ranges."""
+    blocks = [peer.get("ipBlock") for peer in rule.get("to", [])]
+    if not blocks or not all(blocks):
+        return False
+    for block in blocks:
+        excepted = set(block.get("except", []))
+        if not ((block["cidr"] == "0.0.0.0/0" and NOT_PUBLIC_V4 <= excepted)
+                or (block["cidr"] == "::/0" and NOT_PUBLIC_V6 <= excepted)):
+            return False
+    return all(p.get("protocol", "TCP") == "TCP" for p in rule.get("ports", [])) and bool(rule.get("ports"))
 
 
 def nginx_size(value):
