@@ -6,6 +6,7 @@ mod cache;
 mod clicks;
 mod commands;
 mod database;
+mod health;
 mod serve;
 mod visitors;
 mod webhooks;

@@ -11,6 +11,7 @@ use shortener_server::ServeSettings;
 use shortener_server::replica::AppSettings;
 use shortener_service::upkeep::UpkeepSettings;
 
+use super::health::HealthArgs;
 use super::parse_label;
 use super::webhooks::WebhookArgs;
 use super::{AccessArgs, DatabaseArgs, VisitorArgs, cache::CacheArgs, clicks::ClickArgs};
@@ -35,6 +36,8 @@ pub struct ServeArgs {
     pub visitors: VisitorArgs,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub health: HealthArgs,
     /// Apply pending migrations at start (true/false).
     #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = ArgAction::Set)]
     pub run_migrations: bool,
@@ -104,6 +107,7 @@ impl ServeArgs {
                     .transpose()
                     .map_err(|error| error.to_string())?,
                 webhooks: self.webhooks.settings(self.access.allow_private_targets),
+                health: self.health.settings(self.access.allow_private_targets),
             },
         })
     }

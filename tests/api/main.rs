@@ -14,6 +14,7 @@ mod cli;
 mod click_rollups;
 mod click_writes;
 mod clicks;
+mod destinations;
 mod events;
 mod fixtures;
 mod import;

@@ -136,6 +136,7 @@ async fn resource_schemas_have_exactly_the_contract_fields(pool: PgPool) {
         "protected",
         "rules",
         "variants",
+        "destination",
     ];
     assert_eq!(properties_of(&document, "Link"), names(&link));
     assert_eq!(

@@ -62,6 +62,7 @@ pub(crate) fn link_entry(version: i64, url: &str) -> CacheEntry {
         preview: None,
         protected: false,
         targeting: None,
+        destination_down: false,
     })
 }
 

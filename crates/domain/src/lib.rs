@@ -7,6 +7,7 @@ mod breakdown;
 mod caller;
 mod click;
 mod date_range;
+mod destination_health;
 mod email;
 mod event;
 mod filters;
@@ -46,6 +47,10 @@ pub use breakdown::{
 pub use caller::Caller;
 pub use click::{Click, MAX_HEADER_CHARS, truncate_header};
 pub use date_range::{DEFAULT_RANGE_DAYS, DateRange, DateRangeError, MAX_RANGE_DAYS};
+pub use destination_health::{
+    CheckResult, DEFAULT_DOWN_AFTER, HealthFlip, HealthState, HealthStatus, head_needs_get,
+    status_fails,
+};
 pub use email::{EMAIL_PATTERN, Email, EmailError, MAX_EMAIL_CHARS};
 pub use event::{
     EventDetails, EventDetailsError, EventType, EventTypeError, MAX_EVENT_DETAILS_BYTES,

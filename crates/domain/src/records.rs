@@ -47,6 +47,9 @@ pub struct Link {
     pub rules: Option<serde_json::Value>,
     /// Its split (a list of [`Variant`] as JSON; `None`: none).
     pub variants: Option<serde_json::Value>,
+    /// Its destination's health as the checker last saw it (`link_health`, as JSON);
+    /// `None`: never checked.
+    pub destination: Option<serde_json::Value>,
 }
 
 impl Link {
@@ -113,6 +116,10 @@ pub struct RedirectTarget {
     /// Its rules and split; `None` when it has neither (boxed: most links have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targeting: Option<Box<Targeting>>,
+    /// Whether its destination failed enough checks in a row to be down: meanwhile a
+    /// link with an `expired_url` sends visitors there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub destination_down: bool,
 }
 
 impl RedirectTarget {

@@ -2,7 +2,7 @@
 //! written in the API's one format here and nowhere else.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -52,6 +52,40 @@ pub struct Link {
     /// Its split; `[]`: none.
     #[schema(value_type = TargetingVariants)]
     pub variants: Value,
+    /// Its destination's health, as the checker last saw it.
+    pub destination: Destination,
+}
+
+/// A link destination's health. Links clicked in the last `HEALTH_CHECK_ACTIVE_DAYS` are
+/// checked every `HEALTH_CHECK_INTERVAL_SECS`; one is down after
+/// `HEALTH_CHECK_DOWN_AFTER` failed checks in a row (a timeout, no connection, a 404, a
+/// 410 or a 5xx), and up again after one that succeeds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct Destination {
+    pub status: DestinationStatus,
+    /// When it was last checked; null: never.
+    #[schema(example = "2026-01-31T23:59:59")]
+    pub checked_at: Option<String>,
+    /// The last check's answer; null: none (or never checked).
+    pub status_code: Option<u16>,
+    /// Why the last check failed; null: it succeeded (or never checked).
+    pub error: Option<String>,
+    /// Failed checks in a row.
+    pub failures: u32,
+    /// Since when it is down; null while it is not.
+    #[schema(example = "2026-01-31T23:59:59")]
+    pub down_since: Option<String>,
+}
+
+/// `unknown`: not checked yet (or not watched: not clicked lately), or failing but not
+/// yet down.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DestinationStatus {
+    #[default]
+    Unknown,
+    Up,
+    Down,
 }
 
 /// A link's custom preview.
@@ -93,6 +127,11 @@ impl From<links::Link> for Link {
             protected: row.protected,
             rules: row.rules.unwrap_or_else(|| Value::Array(Vec::new())),
             variants: row.variants.unwrap_or_else(|| Value::Array(Vec::new())),
+            // `destination_health_json` writes this shape.
+            destination: row
+                .destination
+                .and_then(|json| serde_json::from_value(json).ok())
+                .unwrap_or_default(),
         }
     }
 }

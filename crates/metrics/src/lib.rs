@@ -2,6 +2,7 @@
 //! outcome or state, never by raw path or id. docs/observability.md is the catalogue.
 
 mod db;
+mod destinations;
 mod http;
 mod registrar;
 mod runtime;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use prometheus::{Encoder, Histogram, IntCounter, IntCounterVec, IntGauge, Registry, TextEncoder};
 
 pub use db::{DB_ERROR_KINDS, DbMetrics, PoolSample};
+pub use destinations::DestinationMetrics;
 pub use http::HttpMetrics;
 use registrar::Registrar;
 pub use runtime::{RuntimeMetrics, watch_dropped_log_lines};
@@ -54,6 +56,8 @@ pub struct MetricSet {
     pub spill: SpillMetrics,
     /// Webhook deliveries and the outbox.
     pub webhooks: WebhookMetrics,
+    /// Destination checks and the links whose destination is down.
+    pub destinations: DestinationMetrics,
     /// Links created, by source (`api`, `import`).
     pub links_created: IntCounterVec,
     /// Users created, by source (`api`, `import`).
@@ -204,6 +208,7 @@ impl MetricSet {
             runtime: RuntimeMetrics::new(&r, replica),
             spill: SpillMetrics::new(&r),
             webhooks: WebhookMetrics::new(&r),
+            destinations: DestinationMetrics::new(&r),
             links_created,
             users_created,
             breaker_transitions,

@@ -1,6 +1,6 @@
 //! One running replica: builds the [`App`], starts its background tasks (cache
 //! invalidation listener, click writer, click fold, data upkeep, webhook worker,
-//! blocklist file watcher)
+//! destination checker, blocklist file watcher)
 //! and its router, and shuts them down in order.
 
 use std::sync::Arc;
@@ -17,6 +17,7 @@ use shortener_cache::{CacheSettings, LinkCache, invalidation};
 use shortener_clicks::{self as clicks, ClickQueue, ClickSettings, DrainBudget};
 use shortener_domain::{ApiKeys, LinkPolicy, PublicBaseUrl, ShortCodeGenerator, TrustedProxies};
 use shortener_metrics::Metrics;
+use shortener_service::destination_health::{Checker, HealthSettings};
 use shortener_service::key_book::{self, KeyBook};
 use shortener_service::quota::{CreateQuota, CreateQuotaSettings};
 use shortener_service::rollups::{self, FoldSettings};
@@ -57,6 +58,8 @@ pub struct AppSettings {
     pub public_base_url: Option<PublicBaseUrl>,
     /// How the webhook worker delivers.
     pub webhooks: WebhookSettings,
+    /// How the destination checker checks.
+    pub health: HealthSettings,
 }
 
 impl Default for AppSettings {
@@ -77,6 +80,7 @@ impl Default for AppSettings {
             trusted_proxies: TrustedProxies::default(),
             public_base_url: None,
             webhooks: WebhookSettings::default(),
+            health: HealthSettings::default(),
         }
     }
 }
@@ -96,6 +100,7 @@ pub struct Replica {
     upkeep: Option<JoinHandle<()>>,
     fold: Option<JoinHandle<()>>,
     webhooks: Option<JoinHandle<()>>,
+    checker: Option<JoinHandle<()>>,
     blocklist: Option<(Arc<Watcher>, JoinHandle<()>)>,
     writer: Option<JoinHandle<()>>,
     drain_budget: DrainBudget,
@@ -117,6 +122,7 @@ impl Replica {
             .map_err(|error| error.to_string())?;
         let key_book = KeyBook::default();
         let webhook_worker = Worker::new(settings.webhooks)?;
+        let checker = Checker::new(settings.health)?;
         let state = AppState(Arc::new(App::new(AppParts {
             db: db.clone(),
             codes,
@@ -161,7 +167,9 @@ impl Replica {
             metrics.clone(),
             stop_upkeep.clone(),
         ));
-        let webhooks = tokio::spawn(webhook_worker.run(db.clone(), metrics, stop_upkeep.clone()));
+        let webhooks =
+            tokio::spawn(webhook_worker.run(db.clone(), metrics.clone(), stop_upkeep.clone()));
+        let checker = tokio::spawn(checker.run(db.clone(), metrics, stop_upkeep.clone()));
         // Stopped with the upkeep, first at shutdown: the watcher has nothing to finish.
         let blocklist = settings.blocklist_file.map(|file| {
             let watcher = Arc::new(Watcher::new(file, state.clone()));
@@ -182,6 +190,7 @@ impl Replica {
             upkeep: Some(upkeep),
             fold: Some(fold),
             webhooks: Some(webhooks),
+            checker: Some(checker),
             blocklist,
             writer: Some(writer),
             drain_budget,
@@ -262,6 +271,9 @@ impl Replica {
         }
         if let Some(webhooks) = self.webhooks.take() {
             let _ = webhooks.await;
+        }
+        if let Some(checker) = self.checker.take() {
+            let _ = checker.await;
         }
         if let Some((_, watcher)) = self.blocklist.take() {
             let _ = watcher.await;

@@ -274,7 +274,12 @@ pub async fn update(
         _ => {}
     }
     let password = new_password.as_ref().map(Option::as_deref);
-    let updated = urls::store_fields(&mut tx, &link, password).await?;
+    let mut updated = urls::store_fields(&mut tx, &link, password).await?;
+    if changed.iter().any(|(field, _)| *field == "original_url") {
+        // A new destination's health starts again (a trigger resets it), which the
+        // statement's own snapshot does not show.
+        updated.destination = None;
+    }
     let mut changes = serde_json::Map::new();
     for (field, new_value) in changed {
         changes.insert(field.to_owned(), new_value.clone());

@@ -56,6 +56,9 @@ enum Answer {
     Preview,
     /// The link has ended (expired or out of visits): a redirect to its `expired_url`.
     Fallback,
+    /// The link's own target is down: a redirect to its `expired_url` meanwhile, counted
+    /// as a click.
+    Detour,
 }
 
 impl Destination {
@@ -69,7 +72,7 @@ impl Destination {
     /// The URL to send the visitor to, as stored (or with the visitor's query added).
     pub fn url(&self) -> &str {
         let link = self.link();
-        if self.answer == Answer::Fallback {
+        if matches!(self.answer, Answer::Fallback | Answer::Detour) {
             return link.expired_url.as_deref().unwrap_or(&link.original_url);
         }
         self.forwarded
@@ -77,9 +80,9 @@ impl Destination {
             .unwrap_or_else(|| chosen_url(link, self.choice))
     }
 
-    /// The status to answer with: the link's own, or 302 to an ended link's fallback.
+    /// The status to answer with: the link's own, or 302 to its fallback.
     pub fn status(&self) -> RedirectStatus {
-        if self.answer == Answer::Fallback {
+        if matches!(self.answer, Answer::Fallback | Answer::Detour) {
             RedirectStatus::Found
         } else {
             self.link().redirect_status
@@ -182,11 +185,15 @@ pub async fn follow(app: &App, code: &str, mut visit: Visit) -> Result<Destinati
         && class == Some(TrafficClass::Preview)
     {
         Answer::Preview
+    } else if detours(app, link, choice) {
+        Answer::Detour
     } else {
         Answer::Redirect
     };
     let forwarded = match &visit.query {
-        Some(query) if link.forward_query => Some(forward_query(url, query)),
+        Some(query) if link.forward_query && answer != Answer::Detour => {
+            Some(forward_query(url, query))
+        }
         _ => None,
     };
     app.clicks.enqueue(
@@ -210,6 +217,17 @@ pub async fn follow(app: &App, code: &str, mut visit: Visit) -> Result<Destinati
         forwarded,
         answer,
     })
+}
+
+/// Whether a visit goes to the link's `expired_url` because its own target is down: only
+/// when the visit would go to that target (a rule or variant's URL is not the one
+/// checked), and the fallback is not blocked since.
+fn detours(app: &App, link: &RedirectTarget, choice: Option<TargetChoice>) -> bool {
+    link.destination_down
+        && matches!(choice, None | Some(TargetChoice::Target))
+        && link.expired_url.as_deref().is_some_and(|fallback| {
+            !(app.blocklist_in_force() && app.link_policy().blocks(fallback))
+        })
 }
 
 /// The answer of a link that has ended: to its `expired_url` when it has one (and that is

@@ -76,6 +76,7 @@ impl FromRow<'_, PgRow> for Listed<Link> {
             protected: row.try_get("protected")?,
             rules: row.try_get("rules")?,
             variants: row.try_get("variants")?,
+            destination: row.try_get("destination")?,
         }))
     }
 }

@@ -38,7 +38,9 @@ pub async fn insert(
                    forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
                 rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
-                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
+                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\", \
+                (SELECT destination_health_json(h) FROM link_health h \
+                                  WHERE h.url_id = urls.id) AS destination",
         new.user_id,
         code,
         new.original_url.as_str(),
@@ -76,7 +78,9 @@ pub async fn insert_if_code_free(
                    forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
                 rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
-                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
+                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\", \
+                (SELECT destination_health_json(h) FROM link_health h \
+                                  WHERE h.url_id = urls.id) AS destination",
         new.user_id,
         code,
         new.original_url.as_str(),
@@ -120,7 +124,9 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sqlx
                 forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
                 rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
-                                         WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
+                                         WHERE v.url_id = urls.id), 0) AS \"visits_used!\", \
+                (SELECT destination_health_json(h) FROM link_health h \
+                                  WHERE h.url_id = urls.id) AS destination \
          FROM urls WHERE id = $1 AND deleted_at IS NULL",
         id
     )
@@ -141,7 +147,9 @@ pub async fn find_for_update(
                 forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
                 rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
-                                         WHERE v.url_id = urls.id), 0) AS \"visits_used!\" \
+                                         WHERE v.url_id = urls.id), 0) AS \"visits_used!\", \
+                (SELECT destination_health_json(h) FROM link_health h \
+                                  WHERE h.url_id = urls.id) AS destination \
          FROM urls WHERE id = $1 AND deleted_at IS NULL FOR NO KEY UPDATE",
         id
     )
@@ -170,7 +178,9 @@ pub async fn store_fields(
                    forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
                 rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
-                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
+                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\", \
+                (SELECT destination_health_json(h) FROM link_health h \
+                                  WHERE h.url_id = urls.id) AS destination",
         link.id,
         link.original_url,
         link.title,
@@ -247,7 +257,7 @@ pub async fn find_target(conn: &mut PgConnection, code: &str) -> Result<CodeLook
                   deleted AS "deleted!", max_visits, visits_used_up AS "visits_used_up!",
                   expired_url, redirect_status AS "redirect_status!",
                   forward_query AS "forward_query!", preview, protected AS "protected!",
-                  rules, variants
+                  rules, variants, destination_down AS "destination_down!"
            FROM redirect_targets WHERE short_code = $1"#,
         code
     )
@@ -285,6 +295,7 @@ pub async fn find_target(conn: &mut PgConnection, code: &str) -> Result<CodeLook
                     .and_then(|json| serde_json::from_value(json).ok())
                     .unwrap_or_default(),
             ),
+            destination_down: row.destination_down,
         }),
     })
 }
@@ -314,7 +325,9 @@ pub async fn list(
                 created_at, updated_at, version, max_visits, expired_url, redirect_status, \
                 forward_query, tags, preview, password_hash IS NOT NULL AS protected, \
                 rules, variants, coalesce((SELECT v.used FROM link_visits v \
-                                         WHERE v.url_id = urls.id), 0) AS visits_used \
+                                         WHERE v.url_id = urls.id), 0) AS visits_used, \
+                (SELECT destination_health_json(h) FROM link_health h \
+                                  WHERE h.url_id = urls.id) AS destination \
          FROM urls WHERE deleted_at IS NULL",
     );
     if let Some(user_id) = filter.user_id {
@@ -379,7 +392,9 @@ pub async fn lock(
                    forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
                 rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
-                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
+                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\", \
+                (SELECT destination_health_json(h) FROM link_health h \
+                                  WHERE h.url_id = urls.id) AS destination",
         id,
         reason,
     )
@@ -399,7 +414,9 @@ pub async fn unlock(conn: &mut PgConnection, id: i64) -> Result<Option<Link>, sq
                    forward_query, tags, preview, password_hash IS NOT NULL AS \"protected!\", \
                 rules, variants, \
                 coalesce((SELECT v.used FROM link_visits v \
-                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\"",
+                                            WHERE v.url_id = urls.id), 0) AS \"visits_used!\", \
+                (SELECT destination_health_json(h) FROM link_health h \
+                                  WHERE h.url_id = urls.id) AS destination",
         id,
     )
     .fetch_optional(conn)

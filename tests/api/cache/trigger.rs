@@ -93,7 +93,8 @@ async fn a_trigger_that_leaves_out_a_carried_column_is_caught(pool: PgPool) {
             OR OLD.preview IS DISTINCT FROM NEW.preview \
             OR OLD.password_hash IS DISTINCT FROM NEW.password_hash \
             OR OLD.rules IS DISTINCT FROM NEW.rules \
-            OR OLD.variants IS DISTINCT FROM NEW.variants) \
+            OR OLD.variants IS DISTINCT FROM NEW.variants \
+            OR OLD.destination_down IS DISTINCT FROM NEW.destination_down) \
          EXECUTE FUNCTION bump_link_version();",
     )
     .execute(&mut *conn)

@@ -47,6 +47,23 @@ pub struct Link {
     pub protected: bool,
     pub rules: serde_json::Value,
     pub variants: serde_json::Value,
+    pub destination: Destination,
+}
+
+/// A link's destination health.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    pub status: String,
+    #[serde(deserialize_with = "present")]
+    pub checked_at: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub status_code: Option<u16>,
+    #[serde(deserialize_with = "present")]
+    pub error: Option<String>,
+    pub failures: u32,
+    #[serde(deserialize_with = "present")]
+    pub down_since: Option<String>,
 }
 
 /// A user (`POST /users`, `GET /users/{id}`, the items of `GET /users`).

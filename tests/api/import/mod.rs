@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::helpers::bodies::{Event, ImportReport, Link, RowError, User};
+use crate::helpers::bodies::{Destination, Event, ImportReport, Link, RowError, User};
 use crate::helpers::{TestApp, TestResponse};
 use axum::http::StatusCode;
 use serde_json::{Value, json};

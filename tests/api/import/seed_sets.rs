@@ -101,6 +101,14 @@ async fn platform_seed_rows_round_trip_through_the_api(pool: PgPool) {
             protected: false,
             rules: serde_json::json!([]),
             variants: serde_json::json!([]),
+            destination: Destination {
+                status: "unknown".to_owned(),
+                checked_at: None,
+                status_code: None,
+                error: None,
+                failures: 0,
+                down_since: None,
+            },
         }
     );
 

@@ -14,7 +14,7 @@ mod history;
 mod read;
 mod update;
 
-const URL_FIELDS: [&str; 19] = [
+const URL_FIELDS: [&str; 20] = [
     "id",
     "user_id",
     "short_code",
@@ -34,6 +34,7 @@ const URL_FIELDS: [&str; 19] = [
     "protected",
     "rules",
     "variants",
+    "destination",
 ];
 
 /// Asserts `text` is a timestamp in the API format, `YYYY-MM-DDTHH:MM:SS`.

@@ -3,11 +3,12 @@
 //! and delivered by every replica without two sending one delivery at once.
 
 mod access;
+mod clicked;
 mod delivery;
 mod lifecycle;
 mod link_ends;
 mod outbox;
-mod receiver;
+pub mod receiver;
 mod retries;
 
 use std::time::Duration;

@@ -12,25 +12,37 @@ pub enum WebhookEvent {
     LinkExpired,
     /// The visit that used the last of a capped link's visits.
     LinkVisitsExhausted,
+    /// The link's destination failed enough checks in a row to be down.
+    LinkDestinationDown,
+    /// A down destination answered a check again.
+    LinkDestinationUp,
+    /// The link's clicks of about a minute, counted by class: at most one a minute.
+    LinkClicked,
 }
 
 /// Every event's wire name, in the order the docs list them.
-pub const WEBHOOK_EVENTS: [&str; 5] = [
+pub const WEBHOOK_EVENTS: [&str; 8] = [
     "link.created",
     "link.updated",
     "link.deleted",
     "link.expired",
     "link.visits_exhausted",
+    "link.destination_down",
+    "link.destination_up",
+    "link.clicked",
 ];
 
 impl WebhookEvent {
     /// Every event.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 8] = [
         Self::LinkCreated,
         Self::LinkUpdated,
         Self::LinkDeleted,
         Self::LinkExpired,
         Self::LinkVisitsExhausted,
+        Self::LinkDestinationDown,
+        Self::LinkDestinationUp,
+        Self::LinkClicked,
     ];
 
     /// The event's name in a subscription and in a payload's `type`.
@@ -41,6 +53,9 @@ impl WebhookEvent {
             Self::LinkDeleted => "link.deleted",
             Self::LinkExpired => "link.expired",
             Self::LinkVisitsExhausted => "link.visits_exhausted",
+            Self::LinkDestinationDown => "link.destination_down",
+            Self::LinkDestinationUp => "link.destination_up",
+            Self::LinkClicked => "link.clicked",
         }
     }
 

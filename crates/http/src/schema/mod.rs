@@ -348,7 +348,10 @@ schema!(
         .description(Some(
             "`link.created`, `link.updated` (with the changed fields), `link.deleted`, \
              `link.expired` (the first visit after the expiry, once), \
-             `link.visits_exhausted` (the visit that used the last of a cap).",
+             `link.visits_exhausted` (the visit that used the last of a cap), \
+             `link.destination_down` and `link.destination_up` (the destination's \
+             health, with `destination`), `link.clicked` (a minute's clicks by class, \
+             with `clicks`; at most one a minute per link).",
         ))
         .into()
 );

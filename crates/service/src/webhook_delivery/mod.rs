@@ -6,7 +6,6 @@
 //! dies mid-request) is sent again when its lease lapses, with the same `webhook-id`.
 
 mod pacing;
-mod resolver;
 mod sender;
 
 use std::num::NonZeroU32;
@@ -23,8 +22,8 @@ pub use sender::ANSWER_READ_LIMIT;
 use sender::{Answer, Sender};
 use shortener_domain::RetrySchedule;
 use shortener_metrics::Metrics;
-use shortener_store::Db;
 use shortener_store::webhook_deliveries::{self as outbox, AfterFailure, Claimed};
+use shortener_store::{Db, click_tallies};
 
 /// How the worker delivers.
 #[derive(Debug, Clone)]
@@ -44,6 +43,9 @@ pub struct WebhookSettings {
     pub disable_after: i32,
     /// `ALLOW_PRIVATE_TARGETS`: deliveries may go to internal addresses.
     pub allow_private_targets: bool,
+    /// How long a link's clicks gather before they are sent as one `link.clicked` event:
+    /// a minute (tests shorten it).
+    pub clicked_window: Duration,
 }
 
 impl Default for WebhookSettings {
@@ -56,6 +58,7 @@ impl Default for WebhookSettings {
             schedule: RetrySchedule::default(),
             disable_after: 5,
             allow_private_targets: false,
+            clicked_window: Duration::from_secs(60),
         }
     }
 }
@@ -78,6 +81,12 @@ const RECORD_RETRIES: [Duration; 4] = [
 
 /// How often the outbox's backlog is sampled for the metrics.
 const BACKLOG_SAMPLE: Duration = Duration::from_secs(5);
+
+/// How often the click tallies a window old are turned into `link.clicked` events.
+const TALLY_FLUSH: Duration = Duration::from_secs(1);
+
+/// Tallies turned into events by one statement at most.
+const TALLY_ROUND: i64 = 1_000;
 
 /// How long a stopping worker waits for its attempts in flight; those still running are
 /// cut off, and sent again by a replica once their leases lapse.
@@ -108,11 +117,16 @@ impl Worker {
         let permits = Arc::new(Semaphore::new(worker.settings.concurrency));
         let mut attempts = JoinSet::new();
         let mut sampled: Option<Instant> = None;
+        let mut flushed: Option<Instant> = None;
         while !stop.is_cancelled() {
             while attempts.try_join_next().is_some() {}
             if sampled.is_none_or(|at| at.elapsed() >= BACKLOG_SAMPLE) {
                 sample_backlog(&db, &metrics).await;
                 sampled = Some(Instant::now());
+            }
+            if flushed.is_none_or(|at| at.elapsed() >= TALLY_FLUSH) {
+                flush_click_tallies(&db, worker.settings.clicked_window).await;
+                flushed = Some(Instant::now());
             }
             // A free slot first: a busy worker claims again as soon as an attempt ends.
             let first = tokio::select! {
@@ -313,6 +327,26 @@ async fn claim(db: &Db, limit: usize, lease: Duration) -> Vec<Claimed> {
         tracing::warn!(%error, "claiming webhook deliveries failed; the next poll tries again");
         Vec::new()
     })
+}
+
+/// Turns the click tallies a window old into `link.clicked` deliveries, in rounds; a
+/// failure leaves them for the next flush (they are only ever removed with their event).
+async fn flush_click_tallies(db: &Db, window: Duration) {
+    loop {
+        let flushed = async {
+            let mut conn = db.connection("webhooks.clicked").await?;
+            click_tallies::flush_due(&mut conn, window, TALLY_ROUND).await
+        }
+        .await;
+        match flushed {
+            Ok(flushed) if flushed.links == TALLY_ROUND => continue,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(%error, "sending tallied clicks as link.clicked failed; the next flush tries again");
+                return;
+            }
+        }
+    }
 }
 
 /// Sets the backlog gauges from the outbox.

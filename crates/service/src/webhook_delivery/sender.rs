@@ -1,14 +1,13 @@
 //! One attempt at a delivery: a signed POST of the stored body, with a timeout, no
 //! redirects followed, and no more than a few KiB of the answer read.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use reqwest::redirect::Policy;
 
-use super::resolver::PublicOnly;
-use shortener_domain::{AddressClass, WebhookSecret, signature_header};
+use crate::outbound::{self, describe, refused_address};
+use shortener_domain::{WebhookSecret, signature_header};
 use shortener_store::webhook_deliveries::Claimed;
 
 /// Most of an answer's body read (and then dropped): enough to keep the connection
@@ -38,17 +37,12 @@ impl Sender {
     /// A client with `timeout` for a whole attempt, rustls on the system's roots, and the
     /// resolver's rule on internal addresses.
     pub fn new(timeout: Duration, allow_private: bool) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .redirect(Policy::none())
-            // A proxy would resolve the receiver's name itself, past the resolver's rule.
-            .no_proxy()
-            .user_agent(concat!("shortener-webhooks/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(PublicOnly { allow_private }))
-            .tls_backend_preconfigured(tls_config()?)
-            .build()
-            .map_err(|error| format!("cannot build the webhook client: {error}"))?;
+        let client = outbound::client(
+            timeout,
+            allow_private,
+            concat!("shortener-webhooks/", env!("CARGO_PKG_VERSION")),
+            Policy::none(),
+        )?;
         Ok(Self {
             client,
             allow_private,
@@ -108,74 +102,5 @@ impl Sender {
         } else {
             Answer::Refused { status }
         }
-    }
-}
-
-/// Why a receiver given as an address may not be sent to (ALLOW_PRIVATE_TARGETS may
-/// have been turned off since it was subscribed); `None` for a name or a public address.
-fn refused_address(url: &str, allow_private: bool) -> Option<String> {
-    let url = reqwest::Url::parse(url).ok()?;
-    let host = url.host_str()?;
-    let address: std::net::IpAddr = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .ok()?;
-    let class = AddressClass::of_address(address)?;
-    (!(allow_private && class.is_internal())).then(|| format!("{address} is not a public address"))
-}
-
-/// A client error in a few words, with its cause (the timeout, the refused connection).
-fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    let mut cause = String::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        cause = inner.to_string();
-        source = inner.source();
-    }
-    if cause.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {cause}")
-    }
-}
-
-/// rustls on ring (the provider the database client already brings) with the system's
-/// root certificates.
-fn tls_config() -> Result<rustls::ClientConfig, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
-    if added == 0 {
-        tracing::warn!("no system root certificates found: webhooks to https:// URLs will fail");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| format!("cannot set up TLS for webhooks: {error}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(config)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_internal_address_is_refused_unless_allowed_and_names_are_left_to_the_resolver() {
-        assert!(refused_address("http://127.0.0.1:8080/hook", false).is_some());
-        assert!(refused_address("http://[::1]/hook", false).is_some());
-        assert_eq!(refused_address("http://127.0.0.1:8080/hook", true), None);
-        assert!(refused_address("http://224.0.0.1/hook", true).is_some());
-        assert_eq!(refused_address("https://93.184.216.34/hook", false), None);
-        assert_eq!(refused_address("http://localhost/hook", false), None);
     }
 }

@@ -1,8 +1,8 @@
-//! The webhook client's name resolution: a receiver's name that resolves only to
-//! addresses inside a network (loopback, private, link-local, …) is refused unless
-//! `ALLOW_PRIVATE_TARGETS` is set, so a public name cannot be pointed at the service's
-//! own network after the subscription was checked. Literal addresses are checked when the
-//! subscription is made, as a link's destination is.
+//! The outbound clients' name resolution: a name that resolves only to addresses inside
+//! a network (loopback, private, link-local, …) is refused unless `ALLOW_PRIVATE_TARGETS`
+//! is set, so a public name cannot be pointed at the service's own network after the
+//! subscription or link was checked. Literal addresses skip it: [`super::refused_address`]
+//! checks them.
 
 use std::net::SocketAddr;
 
@@ -10,9 +10,9 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use shortener_domain::AddressClass;
 
-/// Resolves with the system's resolver, keeping only the addresses a delivery may reach.
+/// Resolves with the system's resolver, keeping only the addresses a request may reach.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct PublicOnly {
+pub(crate) struct PublicOnly {
     /// `ALLOW_PRIVATE_TARGETS`: keep internal addresses too.
     pub allow_private: bool,
 }
@@ -34,7 +34,7 @@ impl Resolve for PublicOnly {
     }
 }
 
-/// Whether a delivery may go to this address: a public one, or an internal one when
+/// Whether a request may go to this address: a public one, or an internal one when
 /// allowed; never multicast, broadcast or reserved ones.
 fn reachable(addr: &SocketAddr, allow_private: bool) -> bool {
     match AddressClass::of_address(addr.ip()) {
