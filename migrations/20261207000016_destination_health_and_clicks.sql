@@ -1,8 +1,8 @@
 -- Destination health and batched click events (issue 25).
 --
 -- Destination health: `link_health` holds one row per link the checker watches: the
--- links clicked in the last HEALTH_CHECK_ACTIVE_DAYS, enrolled by every replica's
--- checker once an interval. A replica claims due rows with FOR UPDATE SKIP LOCKED,
+-- links clicked in the last HEALTH_CHECK_ACTIVE_DAYS, enrolled once a period by
+-- whichever replica's checker takes the turn. A replica claims due rows with FOR UPDATE SKIP LOCKED,
 -- moving `next_check_at` past the check's timeout (its lease, and the token its result
 -- is recorded against), so each link is checked by one replica per interval. A link is
 -- `down` after HEALTH_CHECK_DOWN_AFTER failed checks in a row and `up` again after one
@@ -32,10 +32,20 @@ CREATE TABLE link_health (
     down_since    TIMESTAMPTZ,
     -- When it is due; while a replica checks it, when that claim lapses.
     next_check_at TIMESTAMPTZ NOT NULL DEFAULT now()
-) WITH (fillfactor = 70);
+-- Every check updates its row and the indexed next_check_at (no HOT update): vacuumed
+-- often, so the dead entries at the due end of the index the claims read stay few.
+) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
 
 CREATE INDEX link_health_due ON link_health (next_check_at);
 CREATE INDEX link_health_down ON link_health (url_id) WHERE status = 'down';
+
+-- When the active links were last enrolled: one replica's turn per period, taken by
+-- moving this one row (the others find it moved and skip the scan).
+CREATE TABLE link_health_enrolment (
+    only_row BOOLEAN     PRIMARY KEY DEFAULT true CHECK (only_row),
+    last_at  TIMESTAMPTZ NOT NULL
+);
+INSERT INTO link_health_enrolment (last_at) VALUES ('-infinity');
 
 -- A new destination is a new question: its health starts again, and it is checked at
 -- once (which also voids a claim on the old one: its result is recorded against the
@@ -89,7 +99,7 @@ FROM urls u LEFT JOIN link_visits v ON v.url_id = u.id;
 
 -- A link's `destination` as the API and the payloads show it.
 CREATE FUNCTION destination_health_json(h link_health) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'status', coalesce(h.status, 'unknown'),
         'checked_at', to_char(h.checked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS'),

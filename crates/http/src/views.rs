@@ -77,8 +77,8 @@ pub struct Destination {
     pub down_since: Option<String>,
 }
 
-/// `unknown`: not checked yet (or not watched: not clicked lately), or failing but not
-/// yet down.
+/// `unknown`: not checked yet, or not watched (not clicked lately); `up` may be failing
+/// (`failures` above 0) without being down yet.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DestinationStatus {

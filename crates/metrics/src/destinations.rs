@@ -18,6 +18,8 @@ pub struct DestinationMetrics {
     pub down_recent_clicks: IntGauge,
     /// The clicks of the last two UTC days of the busiest link whose destination is down.
     pub busiest_down_link_clicks: IntGauge,
+    /// How long the most overdue destination has been due unchecked, in seconds.
+    pub overdue_seconds: IntGauge,
 }
 
 impl DestinationMetrics {
@@ -52,6 +54,10 @@ impl DestinationMetrics {
             busiest_down_link_clicks: r.gauge(
                 "shortener_destination_down_busiest_link_clicks",
                 "Clicks of the last two UTC days of the busiest link whose destination is down",
+            ),
+            overdue_seconds: r.gauge(
+                "shortener_destination_checks_overdue_seconds",
+                "How long the most overdue destination check has been due (0: none is)",
             ),
         }
     }

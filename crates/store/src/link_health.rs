@@ -7,25 +7,47 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use shortener_domain::{CheckResult, HealthFlip, HealthState, HealthStatus};
 
 /// Enrols the live links clicked in the last `active_days` days that are not watched
-/// yet, due at once; returns how many.
-pub async fn enrol_active(conn: &mut PgConnection, active_days: i32) -> Result<u64, sqlx::Error> {
+/// yet, due at once, if no replica did within `period` (the turn is the one row of
+/// `link_health_enrolment`; a replica that finds it taken, or being taken, skips the
+/// scan without waiting). Returns how many it enrolled, `None` when it was not its turn.
+pub async fn enrol_active(
+    conn: &mut PgConnection,
+    active_days: i32,
+    period: Duration,
+) -> Result<Option<u64>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let turn = sqlx::query_scalar!(
+        "WITH free AS (SELECT only_row FROM link_health_enrolment \
+                       WHERE last_at <= now() - make_interval(secs => $1) \
+                       FOR UPDATE SKIP LOCKED) \
+         UPDATE link_health_enrolment e SET last_at = now() FROM free \
+         WHERE e.only_row = free.only_row RETURNING e.last_at",
+        period.as_secs_f64(),
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if turn.is_none() {
+        return Ok(None);
+    }
     let done = sqlx::query!(
         "INSERT INTO link_health (url_id) \
          SELECT c.url_id FROM link_clicks c JOIN urls u ON u.id = c.url_id \
          WHERE c.last_click_at >= now() - make_interval(days => $1) \
            AND u.deleted_at IS NULL AND u.is_active \
+           AND NOT EXISTS (SELECT 1 FROM link_health h WHERE h.url_id = c.url_id) \
          ORDER BY c.url_id \
          ON CONFLICT DO NOTHING",
         active_days,
     )
-    .execute(conn)
+    .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    tx.commit().await?;
+    Ok(Some(done.rows_affected()))
 }
 
 /// A due destination, claimed by this replica until `token` (its `next_check_at` now).
@@ -92,6 +114,8 @@ pub async fn retire(
     url_id: i64,
     token: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    lock_link(&mut tx, url_id).await?;
     sqlx::query!(
         "WITH gone AS (DELETE FROM link_health WHERE url_id = $1 AND next_check_at = $2 \
                        RETURNING url_id) \
@@ -100,28 +124,47 @@ pub async fn retire(
         url_id,
         token,
     )
-    .execute(conn)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Locks the link's `urls` row first, as an edit of the link does before its trigger
+/// touches `link_health`: every writer of both takes them in that order, so none waits
+/// for another in a cycle.
+async fn lock_link(conn: &mut PgConnection, url_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT id FROM urls WHERE id = $1 FOR NO KEY UPDATE",
+        url_id
+    )
+    .fetch_optional(conn)
     .await?;
     Ok(())
 }
 
-/// Records a check's result and the state it led to, due again after `next`, if the
-/// claim still holds; `false` when it did not (the destination changed, or the lease
-/// lapsed). On a flip, the link's `destination_down` follows and the flip's event is
-/// queued with the new `destination`, in the caller's transaction.
+/// Records a check of `checked_url` and the state it led to, due again after `next`, if
+/// the claim still holds and the link still leads there; `false` when not (the
+/// destination changed, or the lease lapsed). On a flip, the link's `destination_down`
+/// follows and the flip's event is queued with the new `destination`, in the caller's
+/// transaction (which takes the link's row first, as edits do).
 pub async fn record(
     conn: &mut PgConnection,
     claimed: &Claimed,
+    checked_url: &str,
     result: &CheckResult,
     state: HealthState,
     flip: Option<HealthFlip>,
     next: Duration,
 ) -> Result<bool, sqlx::Error> {
+    if flip.is_some() {
+        lock_link(&mut *conn, claimed.url_id).await?;
+    }
     let recorded = sqlx::query_scalar!(
         r#"UPDATE link_health
            SET status = $3, failures = $4, down_since = $5, checked_at = now(),
                status_code = $6, error = $7, next_check_at = now() + make_interval(secs => $8)
            WHERE url_id = $1 AND next_check_at = $2
+             AND EXISTS (SELECT 1 FROM urls u WHERE u.id = $1 AND u.original_url = $9)
            RETURNING url_id"#,
         claimed.url_id,
         claimed.token,
@@ -131,6 +174,7 @@ pub async fn record(
         result.status_code.map(i32::from),
         result.error.as_deref(),
         next.as_secs_f64(),
+        checked_url,
     )
     .fetch_optional(&mut *conn)
     .await?;
@@ -158,7 +202,8 @@ pub async fn record(
     Ok(true)
 }
 
-/// The destinations down now, weighed by their links' clicks of the last two UTC days.
+/// The destinations down now, weighed by their links' clicks of the last two UTC days,
+/// and how late the checks are.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DownSummary {
     pub links: i64,
@@ -166,6 +211,9 @@ pub struct DownSummary {
     pub clicks: i64,
     /// The clicks of the busiest of them.
     pub busiest: i64,
+    /// How long the most overdue destination has been due unchecked, in seconds (0:
+    /// none is): the checkers' lateness.
+    pub overdue_seconds: i64,
 }
 
 /// How many destinations are down, and how many recent clicks their links had.
@@ -173,7 +221,9 @@ pub async fn down_summary(conn: &mut PgConnection) -> Result<DownSummary, sqlx::
     sqlx::query_as!(
         DownSummary,
         r#"SELECT count(*) AS "links!", coalesce(sum(r.clicks), 0)::bigint AS "clicks!",
-                  coalesce(max(r.clicks), 0)::bigint AS "busiest!"
+                  coalesce(max(r.clicks), 0)::bigint AS "busiest!",
+                  (SELECT coalesce(extract(epoch FROM now() - min(next_check_at)), 0)
+                   FROM link_health WHERE next_check_at <= now())::bigint AS "overdue_seconds!"
            FROM link_health h
            CROSS JOIN LATERAL (
                SELECT coalesce(sum(d.clicks), 0) AS clicks FROM link_daily_clicks_now d

@@ -70,20 +70,29 @@ impl HealthSettings {
     /// How long a claimed batch is this replica's: every check of it one after another
     /// on one host, and a margin. Past it another replica may check the links again.
     fn lease(&self, batch: usize) -> Duration {
-        let rounds = u32::try_from(batch.div_ceil(self.per_host.max(1))).unwrap_or(u32::MAX);
+        let at_once = self.per_host.min(self.concurrency).max(1);
+        let rounds = u32::try_from(batch.div_ceil(at_once)).unwrap_or(u32::MAX);
         (self.timeout * 2).saturating_mul(rounds) + Duration::from_secs(30)
     }
 
-    /// How often the active links are enrolled: each interval, and at least every five
-    /// minutes, so a newly clicked link waits for its first check no longer than that.
+    /// How often the active links are enrolled (by one replica, whichever takes the
+    /// turn): each interval, and at least every five minutes, so a newly clicked link
+    /// waits for its first check no longer than that.
     fn enrol_every(&self) -> Duration {
-        self.interval.min(Duration::from_secs(300))
+        self.interval.min(ENROL_AT_LEAST_EVERY)
     }
 
     fn active_days(&self) -> i32 {
         i32::try_from(self.active_days).unwrap_or(i32::MAX)
     }
 }
+
+/// The longest a newly clicked link waits to be enrolled. An enrolment reads every
+/// link's click counter, so it runs once a period for all the replicas together.
+const ENROL_AT_LEAST_EVERY: Duration = Duration::from_secs(300);
+
+/// How often a replica asks for the enrolment's turn.
+const ENROL_ASK: Duration = Duration::from_secs(15);
 
 /// How often the gauges of links down are sampled.
 const DOWN_SAMPLE: Duration = Duration::from_secs(15);
@@ -116,12 +125,13 @@ impl Checker {
         }
         let checker = Arc::new(self);
         let batch = checker.settings.concurrency.max(1) * 4;
-        let mut enrolled: Option<Instant> = None;
+        let mut asked: Option<Instant> = None;
         let mut sampled: Option<Instant> = None;
         while !stop.is_cancelled() {
-            if enrolled.is_none_or(|at| at.elapsed() >= checker.settings.enrol_every()) {
+            let ask_every = ENROL_ASK.min(checker.settings.enrol_every());
+            if asked.is_none_or(|at| at.elapsed() >= ask_every) {
                 checker.enrol(&db).await;
-                enrolled = Some(Instant::now());
+                asked = Some(Instant::now());
             }
             if sampled.is_none_or(|at| at.elapsed() >= DOWN_SAMPLE) {
                 sample_down(&db, &metrics).await;
@@ -148,12 +158,17 @@ impl Checker {
     async fn enrol(&self, db: &Db) {
         let enrolled = async {
             let mut conn = db.connection("health.enrol").await?;
-            link_health::enrol_active(&mut conn, self.settings.active_days()).await
+            link_health::enrol_active(
+                &mut conn,
+                self.settings.active_days(),
+                self.settings.enrol_every(),
+            )
+            .await
         }
         .await;
         match enrolled {
-            Ok(0) => {}
-            Ok(count) => tracing::debug!(count, "destinations enrolled for health checks"),
+            Ok(None | Some(0)) => {}
+            Ok(Some(count)) => tracing::debug!(count, "destinations enrolled for health checks"),
             Err(error) => {
                 tracing::warn!(%error, "enrolling destinations failed; tried again later")
             }
@@ -209,11 +224,11 @@ impl Checker {
                 let _host = host_permits.acquire_owned().await;
                 let _slot = permits.acquire_owned().await;
                 let result = checker.prober.check(&url).await;
-                (links, result)
+                (url, links, result)
             });
         }
         while let Some(joined) = checks.join_next().await {
-            let Ok((links, result)) = joined else {
+            let Ok((url, links, result)) = joined else {
                 continue;
             };
             let outcome = if result.succeeded() { "up" } else { "failed" };
@@ -223,13 +238,20 @@ impl Checker {
                 .with_label_values(&[outcome])
                 .inc();
             for link in links {
-                self.record(db, metrics, &link, &result).await;
+                self.record(db, metrics, &link, &url, &result).await;
             }
         }
     }
 
-    /// Records one link's result and, on a flip, what follows from it.
-    async fn record(&self, db: &Db, metrics: &Metrics, link: &Claimed, result: &CheckResult) {
+    /// Records one link's result of checking `url` and, on a flip, what follows from it.
+    async fn record(
+        &self,
+        db: &Db,
+        metrics: &Metrics,
+        link: &Claimed,
+        url: &str,
+        result: &CheckResult,
+    ) {
         let (state, flip) = link
             .state
             .after(result, self.settings.down_after, Utc::now());
@@ -241,7 +263,7 @@ impl Checker {
         let next = wait.mul_f64(1.0 - JITTER + 2.0 * JITTER * rand::random::<f64>());
         let recorded = async {
             let mut tx = db.begin("health.record").await?;
-            let kept = link_health::record(&mut tx, link, result, state, flip, next).await?;
+            let kept = link_health::record(&mut tx, link, url, result, state, flip, next).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(kept)
         }
