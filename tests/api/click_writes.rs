@@ -13,7 +13,9 @@ use serde_json::json;
 use shortener_clicks::ClickSettings;
 use shortener_domain::Click;
 use shortener_server::replica::AppSettings;
+use shortener_service::destination_health::HealthSettings;
 use shortener_service::rollups::FoldSettings;
+use shortener_service::webhook_delivery::WebhookSettings;
 use shortener_store::clicks::BatchWrite;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
@@ -362,9 +364,18 @@ async fn a_batch_whose_commit_answer_is_lost_is_counted_once(pool: PgPool) {
                 flush_interval: Duration::from_secs(600),
                 ..ClickSettings::default()
             },
-            // The fold commits too: only its turn at start, which passes before the cut.
+            // The fold and the webhook worker commit too: only their first runs at start,
+            // which pass before the cut. The destination checker is off.
             fold: FoldSettings {
                 interval: Duration::from_secs(600),
+            },
+            webhooks: WebhookSettings {
+                poll_interval: Duration::from_secs(600),
+                ..WebhookSettings::default()
+            },
+            health: HealthSettings {
+                interval: Duration::ZERO,
+                ..HealthSettings::default()
             },
             ..AppSettings::default()
         },
@@ -374,8 +385,8 @@ async fn a_batch_whose_commit_answer_is_lost_is_counted_once(pool: PgPool) {
     for _ in 0..N {
         app.clicks().enqueue(click(link.id, "test"), None);
     }
-    // The only other commits after start are the upkeep's and the fold's first runs: let
-    // them pass first.
+    // The only other commits after start are the upkeep's, the fold's and the webhook
+    // worker's first runs: let them pass first.
     let fold_done = || {
         app.state
             .metrics()
@@ -396,12 +407,26 @@ async fn a_batch_whose_commit_answer_is_lost_is_counted_once(pool: PgPool) {
                 .with_label_values(&["skipped"])
                 .get()
     };
+    let webhook_claims = || {
+        app.state
+            .metrics()
+            .db
+            .operation("webhooks.claim")
+            .get_sample_count()
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while (upkeep_done() == 0 || fold_done() == 0) && std::time::Instant::now() < deadline {
+    while (upkeep_done() == 0 || fold_done() == 0 || webhook_claims() == 0)
+        && std::time::Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(upkeep_done(), 1, "the upkeep ran once at start");
     assert_eq!(fold_done(), 1, "the fold ran once at start");
+    assert_eq!(
+        webhook_claims(),
+        1,
+        "the webhook worker claimed once at start"
+    );
     proxy.armed.store(true, Ordering::SeqCst);
     tokio::time::timeout(Duration::from_secs(30), app.clicks().flush())
         .await
