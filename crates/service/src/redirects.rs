@@ -225,9 +225,14 @@ pub async fn follow(app: &App, code: &str, mut visit: Visit) -> Result<Destinati
 fn detours(app: &App, link: &RedirectTarget, choice: Option<TargetChoice>) -> bool {
     link.destination_down
         && matches!(choice, None | Some(TargetChoice::Target))
-        && link.expired_url.as_deref().is_some_and(|fallback| {
-            !(app.blocklist_in_force() && app.link_policy().blocks(fallback))
-        })
+        && usable_fallback(app, link).is_some()
+}
+
+/// The link's `expired_url`, unless the blocklist in force blocks it since it was set.
+fn usable_fallback<'a>(app: &App, link: &'a RedirectTarget) -> Option<&'a str> {
+    link.expired_url
+        .as_deref()
+        .filter(|fallback| !(app.blocklist_in_force() && app.link_policy().blocks(fallback)))
 }
 
 /// The answer of a link that has ended: to its `expired_url` when it has one (and that is
@@ -240,11 +245,9 @@ fn ended(app: &App, entry: Arc<CacheEntry>) -> Result<Destination, ServiceError>
         forwarded: None,
         answer: Answer::Fallback,
     };
-    match &destination.link().expired_url {
-        Some(fallback) if !(app.blocklist_in_force() && app.link_policy().blocks(fallback)) => {
-            Ok(destination)
-        }
-        _ => Err(ServiceError::Expired),
+    match usable_fallback(app, destination.link()) {
+        Some(_) => Ok(destination),
+        None => Err(ServiceError::Expired),
     }
 }
 

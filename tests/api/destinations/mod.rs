@@ -131,9 +131,8 @@ async fn a_failing_destination_goes_down_after_three_checks_detours_visitors_and
 
     // The site stops: still down, now without an answer.
     site.stop().await;
-    let refused = wait_for_status(&app, link.id, "down", |_| {}).await;
+    let mut refused = wait_for_status(&app, link.id, "down", |_| {}).await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut refused = refused;
     while refused.status_code.is_some() {
         assert!(Instant::now() < deadline, "never refused: {refused:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -66,7 +66,8 @@ async fn clicks_are_sent_as_one_link_clicked_per_link_and_window_counted_once_by
     assert_eq!(
         received.len(),
         2,
-        "one event per clicked link: {received:#?}"
+        "one event per clicked link, none for link {}: {received:#?}",
+        never.id
     );
     let of = |id: i64| {
         received
@@ -79,7 +80,6 @@ async fn clicks_are_sent_as_one_link_clicked_per_link_and_window_counted_once_by
     assert_eq!(busy_event.event_type(), "link.clicked");
     assert_eq!(counts(&busy_event), (5, 3, 1, 1));
     assert_eq!(counts(&calm_event), (2, 2, 0, 0));
-    assert!(received.iter().all(|event| link_id(event) != never.id));
     assert_signed(&busy_event, &made.secret);
     let body = busy_event.json();
     assert!(at(&body, "/data/clicks/first_at").is_string());
