@@ -234,3 +234,77 @@ pub async fn forget_batches_before(
     .rows_affected();
     Ok(deleted)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+    use shortener_domain::{Intent, TargetChoice, TrafficClass};
+
+    fn traits(class: TrafficClass, reason: &'static str) -> ClickTraits {
+        ClickTraits {
+            class,
+            reason,
+            browser: None,
+            os: None,
+            device: None,
+            language: None,
+            referrer_host: None,
+        }
+    }
+
+    fn parsed(click: &Click, traits: &ClickTraits) -> Option<Value> {
+        details_of(click, traits)
+            .unwrap()
+            .map(|text| serde_json::from_str(&text).unwrap())
+    }
+
+    #[test]
+    fn a_click_without_headers_keeps_its_null_referrer_and_agent_and_leaves_out_the_unknown() {
+        let click = Click::default();
+        assert_eq!(
+            parsed(&click, &traits(TrafficClass::Bot, "no_user_agent")),
+            Some(json!({"referrer": null, "user_agent": null, "class": "bot",
+                        "reason": "no_user_agent"}))
+        );
+    }
+
+    #[test]
+    fn every_known_field_is_in_the_details_and_text_is_escaped() {
+        let click = Click {
+            referrer: Some("https://news.example/\"quoted\"\\".into()),
+            user_agent: Some("Mozilla/5.0\t(X11)".into()),
+            country: Some("DE".into()),
+            variant: Some(TargetChoice::Variant(1)),
+            ..Click::default()
+        };
+        let traits = ClickTraits {
+            browser: Some("Firefox"),
+            os: Some("Linux"),
+            device: Some("desktop"),
+            language: Some("de".into()),
+            referrer_host: Some("news.example".into()),
+            ..traits(TrafficClass::Human, "browser")
+        };
+        assert_eq!(
+            parsed(&click, &traits),
+            Some(json!({
+                "referrer": "https://news.example/\"quoted\"\\",
+                "user_agent": "Mozilla/5.0\t(X11)",
+                "class": "human", "reason": "browser", "browser": "Firefox", "os": "Linux",
+                "device": "desktop", "language": "de", "country": "DE",
+                "referrer_host": "news.example",
+                "variant": TargetChoice::Variant(1).to_string(),
+            }))
+        );
+    }
+
+    #[test]
+    fn a_head_check_has_no_details() {
+        let click = Click {
+            intent: Intent::Check,
+            ..Click::default()
+        };
+        assert_eq!(parsed(&click, &traits(TrafficClass::Preview, "head")), None);
+    }
+}
